@@ -1,0 +1,65 @@
+# rvisor: `make run` and `make check` are the two newcomer commands (README).
+# Everything else is CMake + CTest underneath.
+
+BUILD      ?= build
+BUILD_TYPE ?= RelWithDebInfo
+CC         ?= gcc
+JOBS       ?= $(shell nproc)
+SEEDS      ?= 200
+
+# Debian packages the build and the tests need.
+DEB_PACKAGES = build-essential cmake clang libclang-rt-14-dev gcc-riscv64-linux-gnu \
+               binutils-riscv64-linux-gnu qemu-user libfdt-dev device-tree-compiler python3
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build check run test fuzz-diff asan clang bench clean
+
+all: build
+
+# Installs only what is missing, so a second run does not touch apt.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_C_COMPILER=$(CC)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Runs every test: unit, isa (bare-metal assembly) and diff (against qemu-riscv64).
+check: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test: check
+
+# Until the virt board lands, `make run` boots the bare-metal demo program.
+run: build
+	$(BUILD)/rvisor run --bios $(BUILD)/guest/demo.elf
+
+# More differential testing than CI does: make fuzz-diff SEEDS=N
+fuzz-diff: build
+	tests/diff/run-diff.sh --build $(BUILD) --seeds 100000-$$((100000 + $(SEEDS) - 1))
+
+# Unit, isa and diff tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRV_SANITIZE=ON -DCMAKE_C_COMPILER=$(CC)
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ctest --output-on-failure -j$(JOBS)
+
+# The whole tree must also build warning-free with clang.
+clang: deps
+	cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
+	cmake --build build-clang -j$(JOBS)
+
+bench: build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-clang

@@ -1,0 +1,40 @@
+/* The hart's view of the guest-physical address space.
+ *
+ * RAM is one host mapping; guest-physical -> host pointer is an add. Everything else (devices,
+ * and RAM pages that hold a device register such as HTIF's tohost) goes through the callbacks,
+ * which the machine layer implements. The hart never caches a page as a host pointer when
+ * page_is_io() says the page is special. */
+#ifndef RV_CPU_BUS_H
+#define RV_CPU_BUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rv_bus {
+    uint8_t *ram;      /* host mapping of guest RAM */
+    uint64_t ram_base; /* guest-physical address of ram[0] */
+    uint64_t ram_size; /* bytes; a multiple of 4 KiB */
+    void *opaque;      /* passed to the callbacks */
+    /* Non-direct accesses (size 1, 2, 4 or 8, naturally aligned). Return 0, or -1 for an
+     * access fault. May be NULL: then every non-RAM access faults. */
+    int (*io_read)(void *opaque, uint64_t paddr, unsigned size, uint64_t *value);
+    int (*io_write)(void *opaque, uint64_t paddr, unsigned size, uint64_t value);
+    /* True if the 4 KiB RAM page at `paddr` must not be accessed directly (it holds device
+     * registers). May be NULL: no such pages. */
+    bool (*page_is_io)(void *opaque, uint64_t paddr);
+};
+
+/* True if [paddr, paddr+len) lies inside guest RAM. */
+static inline bool rv_bus_in_ram(const struct rv_bus *bus, uint64_t paddr, uint64_t len)
+{
+    return paddr >= bus->ram_base && len <= bus->ram_size &&
+           paddr - bus->ram_base <= bus->ram_size - len;
+}
+
+/* Host pointer for a RAM range; the caller has checked rv_bus_in_ram(). */
+static inline uint8_t *rv_bus_ram_ptr(const struct rv_bus *bus, uint64_t paddr)
+{
+    return bus->ram + (paddr - bus->ram_base);
+}
+
+#endif

@@ -1,0 +1,157 @@
+/* Hart reset, traps and interrupts (privileged spec 3.1.6-3.1.9, 3.3, 10.1). */
+#include "cpu/hart.h"
+
+#include <string.h>
+
+#include "cpu/csr.h"
+#include "cpu/mmu.h"
+
+/* misa: RV64 (MXL=2) with A, B, C, D, F, I, M, S, U. */
+#define MISA_VALUE                                                                          \
+    ((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('B' - 'A')) | (1u << ('C' - 'A')) |       \
+     (1u << ('D' - 'A')) | (1u << ('F' - 'A')) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | \
+     (1u << ('S' - 'A')) | (1u << ('U' - 'A')))
+
+void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint64_t pc)
+{
+    memset(h, 0, sizeof(*h));
+    h->bus = bus;
+    h->pc = pc;
+    h->priv = RV_PRIV_M;
+    h->mhartid = hartid;
+    h->misa = MISA_VALUE;
+    /* UXL = SXL = 64 bits; everything else 0 (MIE = MPRV = 0 at reset, priv spec 3.4). */
+    h->mstatus = (2ull << 32) | (2ull << 34);
+    h->mtimecmp = UINT64_MAX;
+    h->stimecmp = UINT64_MAX;
+    rv_tlb_flush_all(h);
+    rv_hart_update_mmu_idx(h);
+}
+
+uint64_t rv_hart_time(struct rv_hart *h)
+{
+    return h->time_read ? h->time_read(h->time_opaque) : h->instret;
+}
+
+void rv_hart_update_mmu_idx(struct rv_hart *h)
+{
+    bool translate = (h->satp >> SATP_MODE_SHIFT) != SATP_MODE_BARE;
+    unsigned data_priv = h->priv;
+    if (h->priv == RV_PRIV_M && (h->mstatus & MSTATUS_MPRV))
+        data_priv = (h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
+    h->fetch_mmu_idx = !translate || h->priv == RV_PRIV_M ? RV_MMU_PHYS
+                       : h->priv == RV_PRIV_U           ? RV_MMU_U
+                                                        : RV_MMU_S;
+    if (!translate || data_priv == RV_PRIV_M)
+        h->data_mmu_idx = RV_MMU_PHYS;
+    else if (data_priv == RV_PRIV_U)
+        h->data_mmu_idx = RV_MMU_U;
+    else
+        h->data_mmu_idx = (h->mstatus & MSTATUS_SUM) ? RV_MMU_S_SUM : RV_MMU_S;
+}
+
+uint64_t rv_hart_mip(struct rv_hart *h)
+{
+    uint64_t mip = h->mip | atomic_load_explicit(&h->irq_lines, memory_order_acquire);
+    uint64_t now = 0;
+    bool have_now = false;
+    if (h->mtimecmp != UINT64_MAX) {
+        now = rv_hart_time(h);
+        have_now = true;
+        if (now >= h->mtimecmp)
+            mip |= MIP_MTIP;
+    }
+    /* Sstc: with menvcfg.STCE, STIP reflects stimecmp and is not software-writable. */
+    if (h->menvcfg & ENVCFG_STCE) {
+        mip &= ~MIP_STIP;
+        if (!have_now)
+            now = rv_hart_time(h);
+        if (now >= h->stimecmp)
+            mip |= MIP_STIP;
+    }
+    return mip;
+}
+
+/* Interrupt priority for M- and S-level interrupts (priv spec 3.1.9):
+ * MEI, MSI, MTI, SEI, SSI, STI. */
+static int highest_irq(uint64_t bits)
+{
+    static const int order[] = {IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI};
+    for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (bits & (1ull << order[i]))
+            return order[i];
+    return -1;
+}
+
+int rv_hart_pending_irq(struct rv_hart *h)
+{
+    uint64_t pending = rv_hart_mip(h) & h->mie;
+    if (!pending)
+        return -1;
+    /* M-level interrupts are enabled in lower modes always, in M only with MIE. */
+    bool m_on = h->priv < RV_PRIV_M || (h->mstatus & MSTATUS_MIE);
+    bool s_on = h->priv < RV_PRIV_S || (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_SIE));
+    uint64_t m_pending = pending & ~h->mideleg;
+    uint64_t s_pending = pending & h->mideleg;
+    if (m_on && m_pending)
+        return highest_irq(m_pending);
+    if (s_on && s_pending)
+        return highest_irq(s_pending);
+    return -1;
+}
+
+void rv_hart_set_irq(struct rv_hart *h, uint64_t mask, bool level)
+{
+    if (level)
+        atomic_fetch_or_explicit(&h->irq_lines, mask, memory_order_release);
+    else
+        atomic_fetch_and_explicit(&h->irq_lines, ~mask, memory_order_release);
+    atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
+}
+
+void rv_hart_request_stop(struct rv_hart *h)
+{
+    atomic_store_explicit(&h->stop_request, true, memory_order_release);
+    atomic_fetch_or_explicit(&h->events, RV_EVENT_STOP, memory_order_release);
+}
+
+bool rv_hart_trap(struct rv_hart *h, uint64_t cause, bool is_irq, uint64_t tval, uint64_t epc)
+{
+    uint64_t deleg = is_irq ? h->mideleg : h->medeleg;
+    uint64_t xcause = cause | (is_irq ? 1ull << 63 : 0);
+    /* A reservation does not survive a trap (permitted by the A chapter, "LR/SC"). */
+    h->resv_valid = false;
+    if (h->priv <= RV_PRIV_S && ((deleg >> cause) & 1)) {
+        h->scause = xcause;
+        h->sepc = epc;
+        h->stval = tval;
+        uint64_t s = h->mstatus & ~(MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE);
+        if (h->priv == RV_PRIV_S)
+            s |= MSTATUS_SPP;
+        if (h->mstatus & MSTATUS_SIE)
+            s |= MSTATUS_SPIE;
+        h->mstatus = s;
+        h->priv = RV_PRIV_S;
+        h->pc = (h->stvec & ~3ull) + ((is_irq && (h->stvec & 1)) ? 4 * cause : 0);
+        rv_hart_update_mmu_idx(h);
+        return false;
+    }
+    if (h->monitor_is_m) {
+        h->exit_cause = xcause;
+        h->exit_tval = tval;
+        h->exit_epc = epc;
+        return true;
+    }
+    h->mcause = xcause;
+    h->mepc = epc;
+    h->mtval = tval;
+    uint64_t m = h->mstatus & ~(MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE);
+    m |= (uint64_t)h->priv << MSTATUS_MPP_SHIFT;
+    if (h->mstatus & MSTATUS_MIE)
+        m |= MSTATUS_MPIE;
+    h->mstatus = m;
+    h->priv = RV_PRIV_M;
+    h->pc = (h->mtvec & ~3ull) + ((is_irq && (h->mtvec & 1)) ? 4 * cause : 0);
+    rv_hart_update_mmu_idx(h);
+    return false;
+}

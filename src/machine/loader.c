@@ -1,0 +1,149 @@
+/* ELF64 and raw image loading (System V ABI / ELF-64 object format; RISC-V psABI). */
+#include "machine/loader.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+#ifndef EM_RISCV
+#define EM_RISCV 243
+#endif
+
+/* True if [off, off+size) lies inside a buffer of `len` bytes. */
+static bool range_ok(uint64_t off, uint64_t size, size_t len)
+{
+    return off <= len && size <= len - off;
+}
+
+static void find_htif_symbols(const uint8_t *file, size_t len, const Elf64_Ehdr *eh,
+                              struct rv_elf_info *info)
+{
+    if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
+        !range_ok(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), len))
+        return;
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        Elf64_Shdr sh;
+        memcpy(&sh, file + eh->e_shoff + i * sizeof(sh), sizeof(sh));
+        if (sh.sh_type != SHT_SYMTAB || sh.sh_entsize != sizeof(Elf64_Sym) ||
+            sh.sh_link >= eh->e_shnum || !range_ok(sh.sh_offset, sh.sh_size, len))
+            continue;
+        Elf64_Shdr strsh;
+        memcpy(&strsh, file + eh->e_shoff + sh.sh_link * sizeof(strsh), sizeof(strsh));
+        if (!range_ok(strsh.sh_offset, strsh.sh_size, len))
+            continue;
+        const char *strtab = (const char *)file + strsh.sh_offset;
+        for (uint64_t k = 0; k < sh.sh_size / sizeof(Elf64_Sym); k++) {
+            Elf64_Sym sym;
+            memcpy(&sym, file + sh.sh_offset + k * sizeof(sym), sizeof(sym));
+            if (sym.st_name >= strsh.sh_size)
+                continue;
+            const char *name = strtab + sym.st_name;
+            size_t max = strsh.sh_size - sym.st_name;
+            if (strnlen(name, max) == max)
+                continue; /* not NUL-terminated inside the table */
+            if (strcmp(name, "tohost") == 0)
+                info->tohost = sym.st_value;
+            else if (strcmp(name, "fromhost") == 0)
+                info->fromhost = sym.st_value;
+        }
+    }
+}
+
+int rv_load_elf(struct rv_bus *bus, const uint8_t *file, size_t len, struct rv_elf_info *info)
+{
+    Elf64_Ehdr eh;
+    memset(info, 0, sizeof(*info));
+    if (len < sizeof(eh))
+        return rv_error_set(-EINVAL, "ELF: file too short for a header");
+    memcpy(&eh, file, sizeof(eh));
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+        return rv_error_set(-EINVAL, "ELF: bad magic");
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return rv_error_set(-EINVAL, "ELF: not a little-endian 64-bit file");
+    if (eh.e_machine != EM_RISCV)
+        return rv_error_set(-EINVAL, "ELF: machine %u is not RISC-V", eh.e_machine);
+    if (eh.e_type != ET_EXEC)
+        return rv_error_set(-EINVAL, "ELF: not an executable (type %u)", eh.e_type);
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
+        !range_ok(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), len))
+        return rv_error_set(-EINVAL, "ELF: program headers out of the file");
+    info->low = UINT64_MAX;
+    unsigned loaded = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, file + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+            continue;
+        if (ph.p_filesz > ph.p_memsz || !range_ok(ph.p_offset, ph.p_filesz, len))
+            return rv_error_set(-EINVAL, "ELF: segment %u has a bad file range", i);
+        if (!rv_bus_in_ram(bus, ph.p_paddr, ph.p_memsz))
+            return rv_error_set(-EINVAL,
+                                "ELF: segment %u [0x%llx, +0x%llx) is outside guest RAM", i,
+                                (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+        uint8_t *dst = rv_bus_ram_ptr(bus, ph.p_paddr);
+        memcpy(dst, file + ph.p_offset, ph.p_filesz);
+        memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+        if (ph.p_paddr < info->low)
+            info->low = ph.p_paddr;
+        if (ph.p_paddr + ph.p_memsz > info->high)
+            info->high = ph.p_paddr + ph.p_memsz;
+        loaded++;
+    }
+    if (!loaded)
+        return rv_error_set(-EINVAL, "ELF: no loadable segment");
+    info->entry = eh.e_entry;
+    find_htif_symbols(file, len, &eh, info);
+    return 0;
+}
+
+int rv_load_raw(struct rv_bus *bus, const uint8_t *file, size_t len, uint64_t addr)
+{
+    if (!rv_bus_in_ram(bus, addr, len))
+        return rv_error_set(-EINVAL, "image of %zu bytes does not fit in RAM at 0x%llx", len,
+                            (unsigned long long)addr);
+    memcpy(rv_bus_ram_ptr(bus, addr), file, len);
+    return 0;
+}
+
+int rv_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rv_error_set(-errno, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return rv_error_set(-EINVAL, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return rv_error_set(-EFBIG, "%s: file too large (%lld bytes)", path,
+                            (long long)st.st_size);
+    }
+    uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    if (!buf) {
+        close(fd);
+        return rv_error_set(-ENOMEM, "%s: out of memory", path);
+    }
+    size_t done = 0;
+    while (done < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            free(buf);
+            close(fd);
+            return rv_error_set(-e, "%s: read failed", path);
+        }
+        done += (size_t)n;
+    }
+    close(fd);
+    *data = buf;
+    *len = done;
+    return 0;
+}
