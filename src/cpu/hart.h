@@ -148,6 +148,14 @@ bool rv_hart_trap(struct rv_hart *h, uint64_t cause, bool is_irq, uint64_t tval,
 /* Recomputes fetch/data mmu_idx after priv, mstatus or satp changed. */
 void rv_hart_update_mmu_idx(struct rv_hart *h);
 
+struct rv_state_writer;
+struct rv_state_reader;
+/* Serializes the architectural state (registers, CSRs, counters, timers; not the TLB). */
+int rv_hart_save(const struct rv_hart *h, struct rv_state_writer *w);
+/* Restores state saved by rv_hart_save(); validates it and leaves the hart unchanged on error.
+ * The bus and time source of `h` are kept. */
+int rv_hart_load(struct rv_hart *h, struct rv_state_reader *r);
+
 /* CSR access from an instruction at the current privilege. Return RV_EXC_NONE or
  * EXC_ILLEGAL_INSN. `write_mask` semantics are done by the caller; these read/write whole values. */
 int rv_csr_read(struct rv_hart *h, unsigned csr, uint64_t *value);

@@ -1,0 +1,222 @@
+/* Hart API: exits (KVM_RUN-style), CSR WARL rules, interrupts, and state save/load. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/serial.h"
+#include "cpu/csr.h"
+#include "cpu/hart.h"
+#include "test.h"
+
+#define RAM_BASE 0x80000000ull
+#define RAM_SIZE (1u << 20)
+
+static struct rv_bus bus;
+
+static struct rv_hart *new_hart(void)
+{
+    struct rv_hart *h = calloc(1, sizeof(*h));
+    rv_hart_reset(h, 0, &bus, RAM_BASE);
+    return h;
+}
+
+static void put32(uint64_t addr, uint32_t insn)
+{
+    memcpy(bus.ram + (addr - RAM_BASE), &insn, 4);
+}
+
+/* ecall from S-mode with the monitor as M becomes RV_EXIT_ECALL, pc past the ecall */
+static void test_ecall_exit(void)
+{
+    struct rv_hart *h = new_hart();
+    h->monitor_is_m = true;
+    h->priv = RV_PRIV_S;
+    rv_hart_update_mmu_idx(h);
+    put32(RAM_BASE, 0x00100893);     /* li a7, 1 */
+    put32(RAM_BASE + 4, 0x00000073); /* ecall */
+    CHECK_EQ(rv_hart_run(h, 100), RV_EXIT_ECALL);
+    CHECK_EQ(h->pc, RAM_BASE + 8);
+    CHECK_EQ(h->x[17], 1);
+    CHECK_EQ(h->priv, RV_PRIV_S);
+    CHECK_EQ(h->instret, 1); /* the ecall itself traps: it does not retire */
+    free(h);
+}
+
+/* Without a monitor, the same ecall traps to mtvec in M-mode with mcause 9. */
+static void test_ecall_trap_to_m(void)
+{
+    struct rv_hart *h = new_hart();
+    h->priv = RV_PRIV_S;
+    h->mtvec = RAM_BASE + 0x100;
+    rv_hart_update_mmu_idx(h);
+    put32(RAM_BASE, 0x00000073);         /* ecall */
+    put32(RAM_BASE + 0x100, 0x0000006f); /* j . */
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_BUDGET);
+    CHECK_EQ(h->pc, RAM_BASE + 0x100);
+    CHECK_EQ(h->mcause, EXC_ECALL_S);
+    CHECK_EQ(h->mepc, RAM_BASE);
+    CHECK_EQ(h->priv, RV_PRIV_M);
+    CHECK_EQ((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT, RV_PRIV_S);
+    free(h);
+}
+
+/* A page fault delegated to S stays inside the guest; an undelegated one exits as MTRAP. */
+static void test_illegal_monitor_exit(void)
+{
+    struct rv_hart *h = new_hart();
+    h->monitor_is_m = true;
+    h->priv = RV_PRIV_S;
+    rv_hart_update_mmu_idx(h);
+    put32(RAM_BASE, 0xffffffff); /* illegal */
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_MTRAP);
+    CHECK_EQ(h->exit_cause, EXC_ILLEGAL_INSN);
+    CHECK_EQ(h->exit_tval, 0xffffffff);
+    CHECK_EQ(h->exit_epc, RAM_BASE);
+    h->medeleg = 1u << EXC_ILLEGAL_INSN;
+    h->stvec = RAM_BASE + 0x200;
+    put32(RAM_BASE + 0x200, 0x0000006f);
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_BUDGET);
+    CHECK_EQ(h->scause, EXC_ILLEGAL_INSN);
+    CHECK_EQ(h->stval, 0xffffffff);
+    CHECK_EQ(h->pc, RAM_BASE + 0x200);
+    free(h);
+}
+
+static void test_wfi_and_stop(void)
+{
+    struct rv_hart *h = new_hart();
+    put32(RAM_BASE, 0x10500073);     /* wfi */
+    put32(RAM_BASE + 4, 0x0000006f); /* j . */
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_WFI);
+    CHECK_EQ(h->pc, RAM_BASE + 4);
+    rv_hart_request_stop(h);
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_STOP);
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_BUDGET);
+    /* WFI with an enabled interrupt pending (even globally disabled) is a no-op. */
+    h->pc = RAM_BASE;
+    h->mie = MIP_MEIP;
+    rv_hart_set_irq(h, MIP_MEIP, true);
+    CHECK_EQ(rv_hart_run(h, 10), RV_EXIT_BUDGET);
+    CHECK_EQ(h->pc, RAM_BASE + 4);
+    /* ... and once MIE is set, the interrupt is taken. */
+    h->mstatus |= MSTATUS_MIE;
+    h->mtvec = RAM_BASE + 0x40 + 1; /* vectored */
+    put32(RAM_BASE + 0x40 + 4 * IRQ_MEI, 0x0000006f);
+    CHECK_EQ(rv_hart_run(h, 1), RV_EXIT_BUDGET);
+    CHECK_EQ(h->mcause, (1ull << 63) | IRQ_MEI);
+    CHECK_EQ(h->pc, RAM_BASE + 0x40 + 4 * IRQ_MEI);
+    free(h);
+}
+
+static void test_csr_warl(void)
+{
+    struct rv_hart *h = new_hart();
+    uint64_t v;
+    /* MPP = 2 is reserved: the field keeps its old value */
+    CHECK_EQ(rv_csr_write(h, CSR_MSTATUS, 1ull << MSTATUS_MPP_SHIFT), RV_EXC_NONE);
+    CHECK_EQ(rv_csr_write(h, CSR_MSTATUS, 2ull << MSTATUS_MPP_SHIFT), RV_EXC_NONE);
+    rv_csr_read(h, CSR_MSTATUS, &v);
+    CHECK_EQ((v & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT, 1);
+    /* UXL and SXL read as 64-bit */
+    CHECK_EQ((v >> 32) & 0xf, 0xa);
+    /* unsupported satp mode: the write has no effect */
+    rv_csr_write(h, CSR_SATP, (8ull << 60) | 0x1234);
+    rv_csr_write(h, CSR_SATP, (7ull << 60) | 0x5678);
+    rv_csr_read(h, CSR_SATP, &v);
+    CHECK_EQ(v, (8ull << 60) | 0x1234);
+    /* medeleg: ecall-from-M cannot be delegated */
+    rv_csr_write(h, CSR_MEDELEG, ~0ull);
+    rv_csr_read(h, CSR_MEDELEG, &v);
+    CHECK_EQ(v, 0xb3ff);
+    rv_csr_write(h, CSR_MIDELEG, ~0ull);
+    rv_csr_read(h, CSR_MIDELEG, &v);
+    CHECK_EQ(v, MIP_SSIP | MIP_STIP | MIP_SEIP);
+    /* FS = Dirty makes SD read as 1 */
+    rv_csr_write(h, CSR_MSTATUS, 3ull << MSTATUS_FS_SHIFT);
+    rv_csr_read(h, CSR_SSTATUS, &v);
+    CHECK(v >> 63);
+    /* S-mode cannot touch M CSRs; read-only CSRs reject writes */
+    h->priv = RV_PRIV_S;
+    CHECK_EQ(rv_csr_read(h, CSR_MSTATUS, &v), EXC_ILLEGAL_INSN);
+    h->priv = RV_PRIV_M;
+    CHECK_EQ(rv_csr_write(h, CSR_MHARTID, 1), EXC_ILLEGAL_INSN);
+    /* odd pmpcfg registers do not exist on RV64 */
+    CHECK_EQ(rv_csr_read(h, CSR_PMPCFG0 + 1, &v), EXC_ILLEGAL_INSN);
+    CHECK_EQ(rv_csr_write(h, CSR_PMPADDR0 + 5, ~0ull), RV_EXC_NONE);
+    rv_csr_read(h, CSR_PMPADDR0 + 5, &v);
+    CHECK_EQ(v, (1ull << 54) - 1);
+    /* misa reports RV64 IMAFDC + B, S, U */
+    rv_csr_read(h, CSR_MISA, &v);
+    CHECK_EQ(v, (2ull << 62) | 0x14112f);
+    free(h);
+}
+
+static void test_save_load(void)
+{
+    struct rv_hart *a = new_hart(), *b = new_hart();
+    for (unsigned i = 1; i < 32; i++) {
+        a->x[i] = 0x1111111111111111ull * i;
+        a->f[i] = ~a->x[i];
+    }
+    a->pc = RAM_BASE + 0x1234;
+    a->priv = RV_PRIV_S;
+    a->satp = (9ull << 60) | 42;
+    a->stimecmp = 777;
+    a->frm = 3;
+    a->fflags = 0x11;
+    a->pmpcfg[3] = 0x1f;
+    a->pmpaddr[3] = 0xabc;
+    struct rv_state_writer w;
+    rv_state_writer_init(&w);
+    CHECK_EQ(rv_hart_save(a, &w), 0);
+    struct rv_state_reader r;
+    rv_state_reader_init(&r, w.buf, w.len);
+    CHECK_EQ(rv_hart_load(b, &r), 0);
+    CHECK_EQ(r.pos, w.len);
+    CHECK(memcmp(a->x, b->x, sizeof(a->x)) == 0);
+    CHECK(memcmp(a->f, b->f, sizeof(a->f)) == 0);
+    CHECK_EQ(b->pc, a->pc);
+    CHECK_EQ(b->priv, RV_PRIV_S);
+    CHECK_EQ(b->satp, a->satp);
+    CHECK_EQ(b->stimecmp, 777);
+    CHECK_EQ(b->frm, 3);
+    CHECK_EQ(b->fflags, 0x11);
+    CHECK_EQ(b->pmpcfg[3], 0x1f);
+    CHECK_EQ(b->pmpaddr[3], 0xabc);
+    CHECK_EQ(b->fetch_mmu_idx, RV_MMU_S);
+    /* every truncation is rejected and leaves the target untouched */
+    unsigned rejected = 0;
+    for (size_t len = 0; len < w.len; len += 7) {
+        struct rv_hart *c = new_hart();
+        rv_state_reader_init(&r, w.buf, len);
+        if (rv_hart_load(c, &r) != 0 && c->pc == RAM_BASE)
+            rejected++;
+        free(c);
+    }
+    CHECK_EQ(rejected, (w.len + 6) / 7);
+    /* invalid privilege value */
+    w.buf[4 + 64 * 8 + 8] = 2;
+    rv_state_reader_init(&r, w.buf, w.len);
+    CHECK(rv_hart_load(b, &r) != 0);
+    /* unknown version */
+    w.buf[0] = 99;
+    rv_state_reader_init(&r, w.buf, w.len);
+    CHECK(rv_hart_load(b, &r) != 0);
+    rv_state_writer_free(&w);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    bus.ram = calloc(1, RAM_SIZE);
+    bus.ram_base = RAM_BASE;
+    bus.ram_size = RAM_SIZE;
+    test_ecall_exit();
+    test_ecall_trap_to_m();
+    test_illegal_monitor_exit();
+    test_wfi_and_stop();
+    test_csr_warl();
+    test_save_load();
+    free(bus.ram);
+    TEST_MAIN_END();
+}
