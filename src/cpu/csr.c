@@ -53,10 +53,38 @@ static bool counter_allowed(const struct rv_hart *h, unsigned index)
     return true;
 }
 
+/* mcountinhibit bits for the two counters that count (priv spec 3.1.12). */
+#define INHIBIT_CY 1ull
+#define INHIBIT_IR 4ull
+
+/* mcycle counts retired instructions (one cycle per instruction). A running counter is
+ * instret - base; an inhibited one holds its frozen value in base. */
 static uint64_t counter_value(const struct rv_hart *h, bool cycle)
 {
-    /* cycle counts retired instructions: one cycle per instruction. */
-    return h->instret - (cycle ? h->mcycle_base : h->minstret_base);
+    uint64_t base = cycle ? h->mcycle_base : h->minstret_base;
+    if (h->mcountinhibit & (cycle ? INHIBIT_CY : INHIBIT_IR))
+        return base;
+    return h->instret - base;
+}
+
+static void counter_write(struct rv_hart *h, bool cycle, uint64_t v)
+{
+    uint64_t *base = cycle ? &h->mcycle_base : &h->minstret_base;
+    if (h->mcountinhibit & (cycle ? INHIBIT_CY : INHIBIT_IR))
+        *base = v;
+    else /* the writing instruction's own retirement is not counted: it retires after this */
+        *base = h->instret + 1 - v;
+}
+
+static void countinhibit_write(struct rv_hart *h, uint64_t v)
+{
+    uint64_t changed = (h->mcountinhibit ^ v) & (INHIBIT_CY | INHIBIT_IR);
+    /* Switching between running and frozen converts base in place: the value is kept. */
+    if (changed & INHIBIT_CY)
+        h->mcycle_base = h->instret - h->mcycle_base;
+    if (changed & INHIBIT_IR)
+        h->minstret_base = h->instret - h->minstret_base;
+    h->mcountinhibit = v;
 }
 
 static bool fp_enabled(const struct rv_hart *h)
@@ -265,7 +293,7 @@ int rv_csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
     case CSR_MENVCFG: h->menvcfg = envcfg_fix_cbie(h->menvcfg, v & MENVCFG_WRITABLE);
         atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
         break;
-    case CSR_MCOUNTINHIBIT: h->mcountinhibit = v & 0xfffffffdull; break;
+    case CSR_MCOUNTINHIBIT: countinhibit_write(h, v & 0xfffffffdull); break;
     case CSR_MSCRATCH: h->mscratch = v; break;
     case CSR_MEPC: h->mepc = v & ~1ull; break;
     case CSR_MCAUSE: h->mcause = v; break;
@@ -278,10 +306,8 @@ int rv_csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
         atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
         break;
     }
-    /* A counter write takes effect for the next instruction: the writing instruction's own
-     * retirement is not counted (it is added after this write by the interpreter). */
-    case CSR_MCYCLE: h->mcycle_base = h->instret + 1 - v; break;
-    case CSR_MINSTRET: h->minstret_base = h->instret + 1 - v; break;
+    case CSR_MCYCLE: counter_write(h, true, v); break;
+    case CSR_MINSTRET: counter_write(h, false, v); break;
     default:
         if ((csr >= CSR_MHPMCOUNTER3 && csr <= CSR_MHPMCOUNTER31) ||
             (csr >= CSR_MHPMEVENT3 && csr <= CSR_MHPMEVENT31))

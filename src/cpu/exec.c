@@ -574,9 +574,12 @@ enum rv_exit rv_hart_run(struct rv_hart *h, uint64_t budget)
                     return exit;
                 continue;
             }
-            struct rv_insn in;
-            rv_decode(raw, &in);
-            int r = exec_insn(h, &in);
+            if ((raw & 3) != 3)
+                raw &= 0xffff;
+            struct rv_insn *in = &h->dcache[(raw * 0x9e3779b1u) >> (32 - RV_DCACHE_BITS)];
+            if (__builtin_expect(in->raw != raw, 0))
+                rv_decode(raw, in);
+            int r = exec_insn(h, in);
             h->x[0] = 0;
             if (__builtin_expect(r == STEP_OK, 1)) {
                 h->instret++;
@@ -587,7 +590,7 @@ enum rv_exit rv_hart_run(struct rv_hart *h, uint64_t budget)
                 h->wfi = true;
                 return RV_EXIT_WFI;
             }
-            if (raise_exception(h, r, &in, raw, &exit))
+            if (raise_exception(h, r, in, raw, &exit))
                 return exit;
         }
         if (timers_armed(h))

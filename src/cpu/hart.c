@@ -12,6 +12,23 @@
      (1u << ('D' - 'A')) | (1u << ('F' - 'A')) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | \
      (1u << ('S' - 'A')) | (1u << ('U' - 'A')))
 
+static const char *const isa_extensions[] = {
+    "i", "m", "a", "f", "d", "c", "b", "zicsr", "zifencei", "zicntr", "zihpm", "zihintpause",
+    "zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zicbop", "zawrs", "svpbmt",
+    "svnapot", "svadu", "sstc", NULL,
+};
+
+const char *rv_hart_isa_string(void)
+{
+    return "rv64imafdcb_zicsr_zifencei_zicntr_zihpm_zihintpause_zba_zbb_zbc_zbs_zicond_zicbom_"
+           "zicboz_zicbop_zawrs_svpbmt_svnapot_svadu_sstc";
+}
+
+const char *const *rv_hart_isa_extensions(void)
+{
+    return isa_extensions;
+}
+
 void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint64_t pc)
 {
     memset(h, 0, sizeof(*h));
@@ -26,6 +43,10 @@ void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint6
     h->stimecmp = UINT64_MAX;
     rv_tlb_flush_all(h);
     rv_hart_update_mmu_idx(h);
+    struct rv_insn zero;
+    rv_decode(0, &zero);
+    for (unsigned i = 0; i < RV_DCACHE_SIZE; i++)
+        h->dcache[i] = zero;
 }
 
 uint64_t rv_hart_time(struct rv_hart *h)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cpu/bus.h"
+#include "cpu/decode.h"
 
 #define RV_PRIV_U 0
 #define RV_PRIV_S 1
@@ -32,6 +33,11 @@ enum rv_mmu_idx {
     RV_MMU_S_SUM, /* translated, S-mode permissions, SUM = 1 */
     RV_MMU_COUNT
 };
+
+/* Decoded-instruction cache: decoding is a pure function of the instruction bits, so the cache
+ * is keyed by those bits alone and never needs invalidation. */
+#define RV_DCACHE_BITS 12
+#define RV_DCACHE_SIZE (1u << RV_DCACHE_BITS)
 
 #define RV_TLB_BITS 8
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
@@ -66,6 +72,7 @@ struct rv_hart {
     _Atomic uint32_t events;  /* nonzero: leave the fast loop and look at interrupts/stop */
     struct rv_bus *bus;
     struct rv_tlb_entry tlb[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE];
+    struct rv_insn dcache[RV_DCACHE_SIZE]; /* see RV_DCACHE_BITS */
 
     /* --- floating point --- */
     uint32_t fflags;          /* accrued exceptions NV DZ OF UF NX */
@@ -118,6 +125,12 @@ struct rv_hart {
 /* events bits */
 #define RV_EVENT_IRQ  1u /* interrupt state may have changed */
 #define RV_EVENT_STOP 2u /* stop requested */
+
+/* The ISA string matching misa and the implemented extensions, as the device tree's
+ * riscv,isa property spells it; rv_hart_isa_extensions() lists them one by one for
+ * riscv,isa-extensions (NULL-terminated). */
+const char *rv_hart_isa_string(void);
+const char *const *rv_hart_isa_extensions(void);
 
 /* Puts the hart in its reset state: M-mode at `pc`, all CSRs at their reset values. */
 void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint64_t pc);

@@ -206,6 +206,43 @@ static void test_save_load(void)
     free(b);
 }
 
+/* minstret counts retired instructions, can be written, and stops while inhibited. */
+static void test_counters(void)
+{
+    struct rv_hart *h = new_hart();
+    for (unsigned i = 0; i < 16; i++)
+        put32(RAM_BASE + 4 * i, 0x00000013); /* nop */
+    CHECK_EQ(rv_hart_run(h, 5), RV_EXIT_BUDGET);
+    uint64_t v;
+    rv_csr_read(h, CSR_MINSTRET, &v);
+    CHECK_EQ(v, 5);
+    rv_csr_read(h, CSR_MCYCLE, &v);
+    CHECK_EQ(v, 5);
+    rv_csr_write(h, CSR_MINSTRET, 100);
+    h->instret++; /* as if the csrw retired */
+    rv_csr_read(h, CSR_MINSTRET, &v);
+    CHECK_EQ(v, 100);
+    rv_csr_write(h, CSR_MCOUNTINHIBIT, 4); /* IR */
+    CHECK_EQ(rv_hart_run(h, 3), RV_EXIT_BUDGET);
+    rv_csr_read(h, CSR_MINSTRET, &v);
+    CHECK_EQ(v, 100);
+    rv_csr_read(h, CSR_MCYCLE, &v);
+    CHECK_EQ(v, 9);
+    rv_csr_write(h, CSR_MCOUNTINHIBIT, 0);
+    CHECK_EQ(rv_hart_run(h, 2), RV_EXIT_BUDGET);
+    rv_csr_read(h, CSR_MINSTRET, &v);
+    CHECK_EQ(v, 102);
+    /* U-mode needs mcounteren and scounteren */
+    h->priv = RV_PRIV_U;
+    CHECK_EQ(rv_csr_read(h, CSR_INSTRET, &v), EXC_ILLEGAL_INSN);
+    h->mcounteren = 4;
+    CHECK_EQ(rv_csr_read(h, CSR_INSTRET, &v), EXC_ILLEGAL_INSN);
+    h->scounteren = 4;
+    CHECK_EQ(rv_csr_read(h, CSR_INSTRET, &v), RV_EXC_NONE);
+    CHECK_EQ(v, 102);
+    free(h);
+}
+
 int main(void)
 {
     bus.ram = calloc(1, RAM_SIZE);
@@ -217,6 +254,7 @@ int main(void)
     test_wfi_and_stop();
     test_csr_warl();
     test_save_load();
+    test_counters();
     free(bus.ram);
     TEST_MAIN_END();
 }
