@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "cpu/bus.h"
-#include "machine/device.h"
+#include "dev/device.h"
 
 struct rv_htif;
 

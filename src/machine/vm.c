@@ -11,7 +11,7 @@
 #include "core/log.h"
 #include "cpu/hart.h"
 #include "dev/htif.h"
-#include "machine/device.h"
+#include "dev/device.h"
 #include "machine/loader.h"
 
 #define RAM_BASE 0x80000000ull

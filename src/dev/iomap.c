@@ -1,7 +1,7 @@
 #include <errno.h>
 
 #include "core/error.h"
-#include "machine/device.h"
+#include "dev/device.h"
 
 bool rv_iomap_overlaps(const struct rv_iomap *map, uint64_t addr, uint64_t len)
 {
