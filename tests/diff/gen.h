@@ -1,0 +1,48 @@
+/* Random RISC-V program generator for the differential tests: shared state and helpers.
+ * gen.c lays out the program and the initial values; gen_insn.c emits the random instructions. */
+#ifndef RV_DIFF_GEN_H
+#define RV_DIFF_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct gen {
+    uint64_t rng[4];    /* xoshiro256** state */
+    FILE *out;
+    unsigned seq;       /* current sequence number */
+    unsigned unit;      /* current unit (branch target granule) in the sequence */
+    unsigned max_label; /* highest label index referenced by a forward branch */
+    uint64_t ninsns;    /* random instructions emitted in the whole program */
+    unsigned last_x;    /* last integer register written: biases sources into chains */
+    unsigned last_f;
+    bool misaligned;    /* allow misaligned loads and stores */
+    bool zicond;
+    bool compressed;    /* explicit c.* instructions (gas also compresses on its own) */
+};
+
+extern const char *const gen_xname[32];
+extern const char *const gen_fname[32];
+
+uint64_t gen_rand(struct gen *g);
+/* Uniform in [0, n). */
+uint64_t gen_below(struct gen *g, uint64_t n);
+/* Uniform in [lo, hi]. */
+int64_t gen_range(struct gen *g, int64_t lo, int64_t hi);
+bool gen_chance(struct gen *g, unsigned percent);
+
+/* Interesting 64-bit integers, binary32 and binary64 bit patterns (special values mixed with
+ * random bits). */
+uint64_t gen_int_value(struct gen *g);
+uint32_t gen_f32_value(struct gen *g);
+uint64_t gen_f64_value(struct gen *g);
+/* A value for an FP register: a double, a NaN-boxed single or an improperly boxed single. */
+uint64_t gen_freg_value(struct gen *g);
+
+/* Emits one instruction line and counts it. */
+void gen_ins(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Emits one unit: a few instructions that branches never jump into the middle of. */
+void gen_unit(struct gen *g);
+
+#endif
