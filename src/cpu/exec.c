@@ -540,6 +540,7 @@ static bool handle_events(struct rv_hart *h, enum rv_exit *exit)
         *exit = RV_EXIT_STOP;
         return true;
     }
+    rv_hart_do_flush(h);
     int irq = rv_hart_pending_irq(h);
     if (irq >= 0 && rv_hart_trap(h, (uint64_t)irq, true, 0, h->pc)) {
         *exit = RV_EXIT_MTRAP;
@@ -550,7 +551,9 @@ static bool handle_events(struct rv_hart *h, enum rv_exit *exit)
 
 static bool timers_armed(const struct rv_hart *h)
 {
-    return h->mtimecmp != UINT64_MAX || ((h->menvcfg & ENVCFG_STCE) && h->stimecmp != UINT64_MAX);
+    return atomic_load_explicit(&((struct rv_hart *)h)->mtimecmp, memory_order_relaxed) !=
+               UINT64_MAX ||
+           ((h->menvcfg & ENVCFG_STCE) && h->stimecmp != UINT64_MAX);
 }
 
 enum rv_exit rv_hart_run(struct rv_hart *h, uint64_t budget)

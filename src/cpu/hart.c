@@ -39,7 +39,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint6
     h->misa = MISA_VALUE;
     /* UXL = SXL = 64 bits; everything else 0 (MIE = MPRV = 0 at reset, priv spec 3.4). */
     h->mstatus = (2ull << 32) | (2ull << 34);
-    h->mtimecmp = UINT64_MAX;
+    atomic_store(&h->mtimecmp, UINT64_MAX);
     h->stimecmp = UINT64_MAX;
     rv_tlb_flush_all(h);
     rv_hart_update_mmu_idx(h);
@@ -73,14 +73,17 @@ void rv_hart_update_mmu_idx(struct rv_hart *h)
 
 uint64_t rv_hart_mip(struct rv_hart *h)
 {
+    if (atomic_load_explicit(&h->mip_post, memory_order_relaxed))
+        h->mip |= atomic_exchange_explicit(&h->mip_post, 0, memory_order_acq_rel);
     uint64_t mip = h->mip | atomic_load_explicit(&h->irq_lines, memory_order_acquire);
     uint64_t now = 0;
     bool have_now = false;
-    if (h->mtimecmp != UINT64_MAX) {
+    uint64_t mtimecmp = atomic_load_explicit(&h->mtimecmp, memory_order_relaxed);
+    if (mtimecmp != UINT64_MAX) {
         now = rv_hart_time(h);
         have_now = true;
-        if (now >= h->mtimecmp)
-            mip |= MIP_MTIP;
+        if (now >= mtimecmp)
+            mip |= h->monitor_is_m ? MIP_STIP : MIP_MTIP;
     }
     /* Sstc: with menvcfg.STCE, STIP reflects stimecmp and is not software-writable. */
     if (h->menvcfg & ENVCFG_STCE) {
@@ -128,6 +131,28 @@ void rv_hart_set_irq(struct rv_hart *h, uint64_t mask, bool level)
     else
         atomic_fetch_and_explicit(&h->irq_lines, ~mask, memory_order_release);
     atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
+}
+
+void rv_hart_post_mip(struct rv_hart *h, uint64_t bits)
+{
+    atomic_fetch_or_explicit(&h->mip_post, bits, memory_order_release);
+    atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
+}
+
+uint32_t rv_hart_request_flush(struct rv_hart *h)
+{
+    uint32_t req = atomic_fetch_add_explicit(&h->tlb_flush_req, 1, memory_order_acq_rel) + 1;
+    atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
+    return req;
+}
+
+void rv_hart_do_flush(struct rv_hart *h)
+{
+    uint32_t req = atomic_load_explicit(&h->tlb_flush_req, memory_order_acquire);
+    if (req != atomic_load_explicit(&h->tlb_flush_done, memory_order_relaxed)) {
+        rv_tlb_flush_all(h);
+        atomic_store_explicit(&h->tlb_flush_done, req, memory_order_release);
+    }
 }
 
 void rv_hart_request_stop(struct rv_hart *h)

@@ -97,7 +97,12 @@ struct rv_hart {
 
     /* --- external world --- */
     _Atomic uint64_t irq_lines; /* MEIP/SEIP/MSIP/MTIP/SSIP driven by devices */
-    uint64_t mtimecmp;          /* ACLINT MTIMER compare for this hart (drives MTIP) */
+    _Atomic uint64_t mtimecmp;  /* ACLINT MTIMER compare (drives MTIP; with monitor_is_m it is
+                                   the SBI timer and drives STIP, as OpenSBI forwards MTI) */
+    _Atomic uint64_t mip_post;  /* software mip bits set by other threads (IPIs), merged at the
+                                   next instruction boundary */
+    _Atomic uint32_t tlb_flush_req; /* remote SFENCE.VMA/FENCE.I requested (SBI RFENCE) */
+    _Atomic uint32_t tlb_flush_done;
     uint64_t (*time_read)(void *opaque); /* mtime; NULL: time follows instret */
     void *time_opaque;
     bool monitor_is_m;          /* rvisor is the M-mode firmware (see file comment) */
@@ -140,6 +145,15 @@ enum rv_exit rv_hart_run(struct rv_hart *h, uint64_t budget);
 
 /* Raises or lowers device interrupt lines (MIP_* bits). Safe from any thread. */
 void rv_hart_set_irq(struct rv_hart *h, uint64_t mask, bool level);
+
+/* Sets software-writable mip bits (e.g. SSIP for an IPI) from another thread. */
+void rv_hart_post_mip(struct rv_hart *h, uint64_t bits);
+
+/* Asks the hart to flush its TLB at its next instruction boundary; returns the request number
+ * to compare with tlb_flush_done. Safe from any thread. */
+uint32_t rv_hart_request_flush(struct rv_hart *h);
+/* Performs a pending flush request now (the hart's own thread, or while it is stopped). */
+void rv_hart_do_flush(struct rv_hart *h);
 
 /* Makes rv_hart_run() return RV_EXIT_STOP soon. Safe from any thread. */
 void rv_hart_request_stop(struct rv_hart *h);

@@ -1,6 +1,7 @@
 /* Serialization of a hart's architectural state, for snapshots and migration. The TLB and
  * LR/SC reservation are not state a guest may rely on across a pause: they are dropped. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "core/error.h"
 #include "core/serial.h"
@@ -22,7 +23,7 @@ int rv_hart_save(const struct rv_hart *h, struct rv_state_writer *w)
         h->mie, h->mip, h->mtvec, h->mscratch, h->mepc, h->mcause, h->mtval, h->mcounteren,
         h->menvcfg, h->mcountinhibit, h->mcycle_base, h->minstret_base, h->stvec, h->sscratch,
         h->sepc, h->scause, h->stval, h->scounteren, h->senvcfg, h->satp, h->stimecmp,
-        h->mtimecmp, h->instret, h->wfi,
+        atomic_load(&((struct rv_hart *)h)->mtimecmp), h->instret, h->wfi,
         atomic_load_explicit(&((struct rv_hart *)h)->irq_lines, memory_order_acquire),
     };
     for (unsigned i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
@@ -33,12 +34,33 @@ int rv_hart_save(const struct rv_hart *h, struct rv_state_writer *w)
     return w->error;
 }
 
+static int hart_load_into(struct rv_hart *np, struct rv_state_reader *r);
+
 int rv_hart_load(struct rv_hart *h, struct rv_state_reader *r)
 {
     uint32_t version = rv_get_u32(r);
     if (!r->error && version != HART_STATE_VERSION)
         return rv_error_set(-EINVAL, "hart state: unsupported version %u", version);
-    struct rv_hart n = *h; /* fill a copy; commit only if everything is valid */
+    /* Fill a copy and commit only if everything is valid. The hart is large (TLB, decode
+     * cache), so the copy lives on the heap. */
+    struct rv_hart *copy = malloc(sizeof(*copy));
+    if (!copy)
+        return rv_error_set(-ENOMEM, "hart state: out of memory");
+    *copy = *h;
+    int rc = hart_load_into(copy, r);
+    if (rc == 0)
+        *h = *copy;
+    free(copy);
+    if (rc == 0) {
+        rv_tlb_flush_all(h);
+        rv_hart_update_mmu_idx(h);
+    }
+    return rc;
+}
+
+static int hart_load_into(struct rv_hart *np, struct rv_state_reader *r)
+{
+#define n (*np)
     for (unsigned i = 0; i < 32; i++)
         n.x[i] = rv_get_u64(r);
     for (unsigned i = 0; i < 32; i++)
@@ -71,7 +93,7 @@ int rv_hart_load(struct rv_hart *h, struct rv_state_reader *r)
     n.senvcfg = rv_get_u64(r);
     n.satp = rv_get_u64(r);
     n.stimecmp = rv_get_u64(r);
-    n.mtimecmp = rv_get_u64(r);
+    uint64_t mtimecmp = rv_get_u64(r);
     n.instret = rv_get_u64(r);
     n.wfi = rv_get_u64(r) != 0;
     uint64_t lines = rv_get_u64(r);
@@ -90,11 +112,10 @@ int rv_hart_load(struct rv_hart *h, struct rv_state_reader *r)
     n.fflags = (uint32_t)fflags;
     n.frm = (uint32_t)frm;
     n.resv_valid = false;
-    *h = n;
-    atomic_store_explicit(&h->irq_lines, lines, memory_order_release);
-    atomic_store_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
-    atomic_store_explicit(&h->stop_request, false, memory_order_release);
-    rv_tlb_flush_all(h);
-    rv_hart_update_mmu_idx(h);
+    atomic_store_explicit(&n.irq_lines, lines, memory_order_release);
+    atomic_store_explicit(&n.mtimecmp, mtimecmp, memory_order_release);
+    atomic_store_explicit(&n.events, RV_EVENT_IRQ, memory_order_release);
+    atomic_store_explicit(&n.stop_request, false, memory_order_release);
     return 0;
+#undef n
 }
