@@ -247,7 +247,8 @@
 .Lnext\@:
 .endm
 
-/* From S or U (or M): continue at the next instruction in M-mode. Sets a0 = a7 = 0. */
+/* From S or U (or M): continue at the next instruction in M-mode with mstatus.MIE = 0.
+ * Sets a0 = a7 = 0. */
 .macro GOTO_M
     li a0, 0
     li a7, SYS_TO_M

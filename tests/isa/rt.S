@@ -163,6 +163,8 @@ rt_mtrap:
 1:  csrw mepc, a0
     li t0, MSTATUS_MPP_M
     csrs mstatus, t0
+    li t0, MSTATUS_MPIE     /* GOTO_M arrives with MIE = 0 */
+    csrc mstatus, t0
     sd zero, FRAME_A0(s11)  /* GOTO_M leaves a0 = a7 = 0 */
     sd zero, FRAME_A7(s11)
     j .Lm_ret
