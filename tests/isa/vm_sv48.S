@@ -1,0 +1,3 @@
+/* Sv48: see vm.inc */
+#define VM_LEVELS 4
+#include "vm.inc"
