@@ -2,22 +2,48 @@
 #ifndef RVISOR_VM_H
 #define RVISOR_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rv_vm;
 
+#define RV_MAX_HARTS 8
+
 struct rv_vm_config {
-    uint64_t ram_size;  /* bytes of guest RAM at 0x80000000; 0 means 128 MiB */
-    const char *bios;   /* bare-metal program (ELF or raw) started in M-mode */
-    int console_fd;     /* guest console output (HTIF); normally 1 */
+    uint64_t ram_size;   /* bytes of guest RAM at 0x80000000; 0 means 128 MiB */
+    unsigned nharts;     /* number of harts; 0 means 1 */
+    const char *kernel;  /* RISC-V Image, ELF or raw kernel started in S-mode; may be NULL */
+    const char *initrd;  /* initial ramdisk; may be NULL */
+    const char *append;  /* kernel command line; may be NULL */
+    const char *bios;    /* M-mode firmware or bare-metal program (ELF or raw); NULL means
+                            rvisor's built-in SBI firmware */
+    const char *dtb;     /* device tree blob to use instead of the generated one; may be NULL */
+    int console_in_fd;   /* console input, or -1 for none */
+    int console_out_fd;  /* console output, or -1 to discard it */
+    bool console_escapes; /* interpret Ctrl-A escapes on console input (Ctrl-A X quits) */
+    bool no_reboot;      /* a guest reboot ends the run (RV_STATUS_REBOOT) instead of resetting */
 };
 
-/* Builds a VM from `cfg`. Returns 0, or a negative errno with rv_error_get() set. */
+/* Exit statuses of rv_vm_run() besides the guest's own (0 = powered off normally, 1..123 = the
+ * guest reported that failure code). */
+#define RV_STATUS_REBOOT 124  /* the guest rebooted and no_reboot was set */
+#define RV_STATUS_ERROR  125  /* the monitor failed (bad input, fatal guest state) */
+#define RV_STATUS_PANIC  126  /* the guest kernel panicked */
+
+/* Builds a VM from `cfg` (files are read now). Returns 0, or a negative errno with
+ * rv_error_get() set. */
 int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out);
 
-/* Runs the VM until the guest powers off or fails. On a clean finish returns 0 and sets
- * *exit_status to the guest's exit status. */
-int rv_vm_run(struct rv_vm *vm, int *exit_status);
+/* Writes the VM's device tree blob to `path`. */
+int rv_vm_dump_dtb(struct rv_vm *vm, const char *path);
+
+/* Runs the VM until the guest powers off or fails, and returns its exit status (above). On a
+ * monitor error returns RV_STATUS_ERROR with rv_error_get() set. */
+int rv_vm_run(struct rv_vm *vm);
+
+/* Asks a running VM to stop as if powered off (from another thread or a signal handler
+ * context that may call async-signal-safe functions only: this one is). */
+void rv_vm_request_quit(struct rv_vm *vm);
 
 void rv_vm_destroy(struct rv_vm *vm);
 

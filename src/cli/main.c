@@ -1,22 +1,47 @@
 /* rvisor command line: a thin front end over the library (include/rvisor/). */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "rvisor/vm.h"
+
+#ifndef RVISOR_FETCH_SCRIPT
+#define RVISOR_FETCH_SCRIPT "guest/fetch-debian.sh"
+#endif
+
+#define DEFAULT_APPEND "console=ttyS0"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: rvisor run --bios PROGRAM [--ram SIZE]\n"
-            "\n"
-            "  run           boot a virtual machine\n"
-            "    --bios FILE   bare-metal program (ELF or raw binary) started in M-mode at its\n"
-            "                  entry point; HTIF tohost/fromhost give console and exit status\n"
-            "    --ram SIZE    guest RAM at 0x80000000, e.g. 256M or 2G (default 128M)\n"
-            "\n"
-            "rvisor exits with the guest's exit status, or 125 if the VM failed.\n");
+        "usage: rvisor run [options]\n"
+        "\n"
+        "Boots a RISC-V virtual machine. Without --kernel and --bios it boots the default\n"
+        "Debian guest (Debian's riscv64 kernel and a busybox initramfs, fetched on first use).\n"
+        "\n"
+        "  --kernel FILE      kernel: RISC-V Image, ELF or raw binary, started in S-mode\n"
+        "  --initrd FILE      initial ramdisk\n"
+        "  --append STRING    kernel command line (default \"" DEFAULT_APPEND "\" for the\n"
+        "                     default guest)\n"
+        "  --bios FILE        M-mode firmware (e.g. OpenSBI fw_dynamic/fw_jump) or a bare-metal\n"
+        "                     program; without it rvisor itself is the SBI firmware\n"
+        "  --dtb FILE         use this device tree blob instead of the generated one\n"
+        "  --mem SIZE         guest RAM, e.g. 512M or 2G (default 128M, or 512M for the\n"
+        "                     default guest)\n"
+        "  --smp N            number of harts (default 1, at most 8)\n"
+        "  --console MODE     stdio (default), file:PATH (output only) or none\n"
+        "  --dump-dtb FILE    write the generated device tree blob to FILE and exit\n"
+        "  --no-reboot        exit (status 124) when the guest reboots, instead of resetting\n"
+        "\n"
+        "Console escapes (stdio): C-a x quits, C-a h lists the escapes.\n"
+        "Exit status: the guest's (0 after poweroff), 124 guest reboot under --no-reboot,\n"
+        "125 rvisor error, 126 guest kernel panic.\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -24,51 +49,182 @@ static int parse_size(const char *s, uint64_t *out)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s)
+    if (errno || end == s || *s == '-')
         return -1;
-    unsigned shift = 0;
+    unsigned shift = 20; /* plain numbers are MiB, as with QEMU's -m */
     if (*end == 'K' || *end == 'k') shift = 10, end++;
     else if (*end == 'M' || *end == 'm') shift = 20, end++;
     else if (*end == 'G' || *end == 'g') shift = 30, end++;
-    if (*end || v > (UINT64_MAX >> shift))
+    else if (*end == 'B' || *end == 'b') shift = 0, end++;
+    if (*end || v == 0 || v > (UINT64_MAX >> shift))
         return -1;
     *out = (uint64_t)v << shift;
     return 0;
 }
 
+/* --- the terminal: raw mode while the guest owns it, restored on every exit path --- */
+
+static struct termios saved_termios;
+static int termios_saved;
+static struct rv_vm *running_vm;
+
+static void terminal_restore(void)
+{
+    if (termios_saved) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+        termios_saved = 0;
+    }
+}
+
+static void terminal_raw(void)
+{
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) != 0)
+        return;
+    termios_saved = 1;
+    atexit(terminal_restore);
+    struct termios raw = saved_termios;
+    cfmakeraw(&raw);
+    raw.c_oflag |= OPOST | ONLCR; /* host-side messages keep their line breaks */
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running_vm)
+        rv_vm_request_quit(running_vm);
+}
+
+/* The default guest lives in ~/.cache/rvisor/debian (or $RVISOR_CACHE/debian). */
+static int default_guest(char *kernel, char *initrd, size_t size)
+{
+    const char *cache = getenv("RVISOR_CACHE");
+    const char *home = getenv("HOME");
+    char dir[512];
+    if (cache)
+        snprintf(dir, sizeof(dir), "%s/debian", cache);
+    else
+        snprintf(dir, sizeof(dir), "%s/.cache/rvisor/debian", home ? home : ".");
+    snprintf(kernel, size, "%s/Image", dir);
+    snprintf(initrd, size, "%s/initrd.img", dir);
+    struct stat st;
+    if (stat(kernel, &st) == 0 && stat(initrd, &st) == 0)
+        return 0;
+    fprintf(stderr, "rvisor: fetching the default Debian guest (%s)\n", RVISOR_FETCH_SCRIPT);
+    int rc = system(RVISOR_FETCH_SCRIPT);
+    if (rc != 0 || stat(kernel, &st) != 0 || stat(initrd, &st) != 0) {
+        fprintf(stderr, "rvisor: could not fetch the default guest; run %s or give --kernel\n",
+                RVISOR_FETCH_SCRIPT);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    struct rv_vm_config cfg = {.console_fd = 1};
+    struct rv_vm_config cfg = {.console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO};
+    const char *dump_dtb = NULL, *console = "stdio";
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(arg, "--bios") == 0 && val) {
-            cfg.bios = val;
-            i++;
-        } else if (strcmp(arg, "--ram") == 0 && val) {
-            if (parse_size(val, &cfg.ram_size)) {
-                fprintf(stderr, "rvisor: bad RAM size '%s'\n", val);
-                return 125;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "rvisor: unknown or incomplete option '%s'\n", arg);
-            usage(stderr);
-            return 125;
+        if (strcmp(arg, "--no-reboot") == 0) {
+            cfg.no_reboot = true;
+            continue;
         }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!val || strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "rvisor: unknown or incomplete option '%s' (see rvisor run --help)\n",
+                    arg);
+            return RV_STATUS_ERROR;
+        }
+        i++;
+        if (strcmp(arg, "--kernel") == 0) cfg.kernel = val;
+        else if (strcmp(arg, "--initrd") == 0) cfg.initrd = val;
+        else if (strcmp(arg, "--append") == 0) cfg.append = val;
+        else if (strcmp(arg, "--bios") == 0) cfg.bios = val;
+        else if (strcmp(arg, "--dtb") == 0) cfg.dtb = val;
+        else if (strcmp(arg, "--dump-dtb") == 0) dump_dtb = val;
+        else if (strcmp(arg, "--console") == 0) console = val;
+        else if (strcmp(arg, "--mem") == 0 || strcmp(arg, "--ram") == 0) {
+            if (parse_size(val, &cfg.ram_size)) {
+                fprintf(stderr, "rvisor: bad memory size '%s'\n", val);
+                return RV_STATUS_ERROR;
+            }
+        } else if (strcmp(arg, "--smp") == 0) {
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end || n < 1 || n > RV_MAX_HARTS) {
+                fprintf(stderr, "rvisor: --smp takes 1..%d\n", RV_MAX_HARTS);
+                return RV_STATUS_ERROR;
+            }
+            cfg.nharts = (unsigned)n;
+        } else {
+            fprintf(stderr, "rvisor: unknown option '%s' (see rvisor run --help)\n", arg);
+            return RV_STATUS_ERROR;
+        }
+    }
+    char kernel[600], initrd[600];
+    if (!cfg.kernel && !cfg.bios) {
+        if (default_guest(kernel, initrd, sizeof(kernel)))
+            return RV_STATUS_ERROR;
+        cfg.kernel = kernel;
+        cfg.initrd = initrd;
+        if (!cfg.ram_size)
+            cfg.ram_size = 512ull << 20;
+        if (!cfg.append)
+            cfg.append = DEFAULT_APPEND;
+    }
+    int out_file = -1;
+    if (strcmp(console, "stdio") == 0) {
+        cfg.console_escapes = isatty(STDIN_FILENO);
+    } else if (strcmp(console, "none") == 0) {
+        cfg.console_in_fd = cfg.console_out_fd = -1;
+    } else if (strncmp(console, "file:", 5) == 0) {
+        out_file = open(console + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out_file < 0) {
+            fprintf(stderr, "rvisor: %s: %s\n", console + 5, strerror(errno));
+            return RV_STATUS_ERROR;
+        }
+        cfg.console_in_fd = -1;
+        cfg.console_out_fd = out_file;
+    } else {
+        fprintf(stderr, "rvisor: --console takes stdio, file:PATH or none\n");
+        return RV_STATUS_ERROR;
     }
     struct rv_vm *vm;
     if (rv_vm_create(&cfg, &vm)) {
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
-        return 125;
+        return RV_STATUS_ERROR;
     }
-    int status = 0;
-    int rc = rv_vm_run(vm, &status);
-    if (rc)
+    if (dump_dtb) {
+        int rc = rv_vm_dump_dtb(vm, dump_dtb);
+        if (rc)
+            fprintf(stderr, "rvisor: %s\n", rv_error_get());
+        rv_vm_destroy(vm);
+        return rc ? RV_STATUS_ERROR : 0;
+    }
+    running_vm = vm;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(console, "stdio") == 0)
+        terminal_raw();
+    int status = rv_vm_run(vm);
+    terminal_restore();
+    if (status == RV_STATUS_ERROR)
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
+    else if (status == RV_STATUS_PANIC)
+        fprintf(stderr, "rvisor: the guest kernel panicked\n");
+    running_vm = NULL;
     rv_vm_destroy(vm);
-    fflush(stdout);
-    return rc ? 125 : status;
+    if (out_file >= 0)
+        close(out_file);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -80,5 +236,5 @@ int main(int argc, char **argv)
         return 0;
     }
     usage(stderr);
-    return 125;
+    return RV_STATUS_ERROR;
 }

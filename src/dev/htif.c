@@ -48,8 +48,11 @@ static void htif_syscall(struct rv_htif *t, uint64_t block)
     switch (args[0]) {
     case SYS_WRITE:
         if ((args[1] == 1 || args[1] == 2) && rv_bus_in_ram(bus, args[2], args[3])) {
-            write_all(args[1] == 1 ? t->host.console_fd : 2, rv_bus_ram_ptr(bus, args[2]),
-                      args[3]);
+            if (args[1] == 1)
+                t->host.console.write(t->host.console.opaque, rv_bus_ram_ptr(bus, args[2]),
+                                      args[3]);
+            else
+                write_all(2, rv_bus_ram_ptr(bus, args[2]), args[3]);
             ret = (int64_t)args[3];
         } else {
             ret = -EFAULT;
@@ -78,7 +81,7 @@ static void htif_request(struct rv_htif *t, uint64_t req)
         response = 1;
     } else if (device == 1 && cmd == 1) {
         uint8_t ch = (uint8_t)payload;
-        write_all(t->host.console_fd, &ch, 1);
+        t->host.console.write(t->host.console.opaque, &ch, 1);
         response = (1ull << 56) | (1ull << 48) | 0x100 | ch;
     } else if (device == 1 && cmd == 0) {
         return; /* console input request: no input is offered; leave it pending */

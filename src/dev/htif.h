@@ -14,7 +14,7 @@ struct rv_htif_host {
     struct rv_bus *bus;                       /* guest RAM, for syscall argument blocks */
     void (*exit)(void *opaque, int status);   /* the program finished */
     void *opaque;
-    int console_fd;                           /* where console output goes */
+    struct rv_console console;                /* where console output goes */
 };
 
 /* Creates the device and attaches its two 8-byte registers at `tohost` and `fromhost`. */

@@ -102,6 +102,31 @@ int rv_load_elf(struct rv_bus *bus, const uint8_t *file, size_t len, struct rv_e
     return 0;
 }
 
+int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info)
+{
+    /* u32 code0, code1; u64 text_offset, image_size, flags; u32 version, res1; u64 res2;
+     * u64 magic ("RISCV\0\0\0", deprecated); u32 magic2 ("RSC\x05"); u32 res3 */
+    if (len < 64 || memcmp(file + 56, "RSC\x05", 4) != 0)
+        return -ENOENT;
+    uint64_t text_offset, image_size;
+    memcpy(&text_offset, file + 8, 8);
+    memcpy(&image_size, file + 16, 8);
+    if (text_offset > (1ull << 30) || (text_offset & 0xfff))
+        return rv_error_set(-EINVAL, "Image: bad text offset 0x%llx",
+                            (unsigned long long)text_offset);
+    if (image_size == 0)
+        image_size = len; /* "unknown": the file is all there is */
+    if (image_size < len && image_size < 64)
+        return rv_error_set(-EINVAL, "Image: bad image size %llu",
+                            (unsigned long long)image_size);
+    if (image_size > (4ull << 30))
+        return rv_error_set(-EINVAL, "Image: image size %llu is too large",
+                            (unsigned long long)image_size);
+    info->text_offset = text_offset;
+    info->image_size = image_size;
+    return 0;
+}
+
 int rv_load_raw(struct rv_bus *bus, const uint8_t *file, size_t len, uint64_t addr)
 {
     if (!rv_bus_in_ram(bus, addr, len))

@@ -18,6 +18,16 @@ struct rv_elf_info {
 /* Loads the PT_LOAD segments of a RISC-V ELF64 executable at their physical addresses. */
 int rv_load_elf(struct rv_bus *bus, const uint8_t *file, size_t len, struct rv_elf_info *info);
 
+/* RISC-V Linux `Image` header (Documentation/arch/riscv/boot-image-header.rst). */
+struct rv_image_info {
+    uint64_t text_offset; /* load offset from the start of RAM */
+    uint64_t image_size;  /* bytes the image occupies in memory, bss included */
+};
+
+/* Returns 0 for a valid Image header, -ENOENT if `file` is not an Image, or -EINVAL (with a
+ * message) for an Image whose header is inconsistent. */
+int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info);
+
 /* Copies a raw image to guest-physical `addr`. */
 int rv_load_raw(struct rv_bus *bus, const uint8_t *file, size_t len, uint64_t addr);
 

@@ -1,212 +1,399 @@
-/* One virtual machine: guest RAM, the physical address map, harts and the run loop. */
-#include "rvisor/vm.h"
-
+/* One virtual machine: guest RAM, the physical address map, one host thread per hart, power
+ * control and the run loop. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "cpu/hart.h"
-#include "dev/htif.h"
-#include "dev/device.h"
+#include "cpu/csr.h"
+#include "cpu/mmu.h"
 #include "machine/loader.h"
+#include "machine/vm_internal.h"
 
-#define RAM_BASE 0x80000000ull
-#define DEFAULT_RAM (128ull << 20)
+#define DEFAULT_RAM (128ull << 20) /* as QEMU virt */
 #define MAX_RAM (64ull << 30)
-#define TIMEBASE_HZ 10000000ull /* mtime frequency (device-tree timebase-frequency) */
-#define MAX_IMAGE (1ull << 30)
+#define MAX_IMAGE (1ull << 31)
+#define RUN_BUDGET (1u << 20)
 
-struct rv_vm {
-    struct rv_bus bus;
-    struct rv_iomap iomap;
-    struct rv_hart *hart;
-    struct timespec t0;  /* mtime = 0 */
-    bool halted;
-    int exit_status;
-};
-
-static uint64_t vm_time(void *opaque)
+uint64_t vm_time(struct rv_vm *vm)
 {
-    struct rv_vm *vm = opaque;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t ns = (uint64_t)(now.tv_sec - vm->t0.tv_sec) * 1000000000ull +
                   (uint64_t)now.tv_nsec - (uint64_t)vm->t0.tv_nsec;
-    return ns / (1000000000ull / TIMEBASE_HZ);
+    return ns / (1000000000ull / VIRT_TIMEBASE_HZ) +
+           atomic_load_explicit(&vm->mtime_offset, memory_order_relaxed);
 }
+
+uint64_t vm_hart_time(void *opaque)
+{
+    return vm_time(opaque);
+}
+
+/* --- guest-physical accesses that are not plain RAM (cpu/bus.h) --- */
 
 static int vm_io_read(void *opaque, uint64_t paddr, unsigned size, uint64_t *value)
 {
     struct rv_vm *vm = opaque;
+    int rc = 0;
+    pthread_mutex_lock(&vm->dev_lock);
     struct rv_region *r = rv_iomap_find(&vm->iomap, paddr, size);
     if (r) {
         *value = r->ops->read ? r->ops->read(r->dev, paddr - r->base, size) : 0;
-        return 0;
-    }
-    /* RAM that shares a page with device registers. */
-    if (rv_bus_in_ram(&vm->bus, paddr, size)) {
+    } else if (rv_bus_in_ram(&vm->bus, paddr, size)) {
+        /* RAM that shares a page with device registers (HTIF's tohost). */
         uint64_t v = 0;
         memcpy(&v, rv_bus_ram_ptr(&vm->bus, paddr), size);
         *value = v;
-        return 0;
+    } else {
+        rc = -1;
     }
-    return -1;
+    pthread_mutex_unlock(&vm->dev_lock);
+    return rc;
 }
 
 static int vm_io_write(void *opaque, uint64_t paddr, unsigned size, uint64_t value)
 {
     struct rv_vm *vm = opaque;
+    int rc = 0;
+    pthread_mutex_lock(&vm->dev_lock);
     struct rv_region *r = rv_iomap_find(&vm->iomap, paddr, size);
     if (r) {
         if (r->ops->write)
             r->ops->write(r->dev, paddr - r->base, value, size);
-        return 0;
-    }
-    if (rv_bus_in_ram(&vm->bus, paddr, size)) {
+    } else if (rv_bus_in_ram(&vm->bus, paddr, size)) {
         memcpy(rv_bus_ram_ptr(&vm->bus, paddr), &value, size);
-        return 0;
+    } else {
+        rc = -1;
     }
-    return -1;
+    pthread_mutex_unlock(&vm->dev_lock);
+    return rc;
 }
 
 static bool vm_page_is_io(void *opaque, uint64_t paddr)
 {
     struct rv_vm *vm = opaque;
+    /* The map only changes while no hart runs, so no lock is needed here. */
     return rv_iomap_overlaps(&vm->iomap, paddr & ~0xfffull, 4096);
 }
 
-static void vm_htif_exit(void *opaque, int status)
+/* --- power and errors --- */
+
+void vm_power(struct rv_vm *vm, enum vm_power action, int status)
 {
-    struct rv_vm *vm = opaque;
-    vm->halted = true;
-    vm->exit_status = status;
-    rv_hart_request_stop(vm->hart);
+    pthread_mutex_lock(&vm->power_lock);
+    if (atomic_load(&vm->power) == VM_RUNNING) {
+        atomic_store(&vm->power, action);
+        vm->exit_status = status;
+    }
+    pthread_cond_broadcast(&vm->power_cond);
+    pthread_mutex_unlock(&vm->power_lock);
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        rv_hart_request_stop(vm->vcpus[i].hart);
+        vm_kick(&vm->vcpus[i]);
+    }
 }
 
-static int vm_load_bios(struct rv_vm *vm, const struct rv_vm_config *cfg, uint64_t *entry)
+void vm_fatal(struct rv_vm *vm, const char *fmt, ...)
 {
-    uint8_t *data;
-    size_t len;
-    int rc = rv_read_file(cfg->bios, MAX_IMAGE, &data, &len);
-    if (rc)
-        return rc;
-    if (len >= 4 && memcmp(data, "\177ELF", 4) == 0) {
-        struct rv_elf_info info;
-        rc = rv_load_elf(&vm->bus, data, len, &info);
-        if (rc == 0) {
-            *entry = info.entry;
-            if (info.tohost) {
-                struct rv_htif_host host = {
-                    .bus = &vm->bus, .exit = vm_htif_exit, .opaque = vm,
-                    .console_fd = cfg->console_fd,
-                };
-                struct rv_htif *htif;
-                rc = rv_htif_create(&vm->iomap, &host, info.tohost, info.fromhost, &htif);
-            }
-        }
-    } else {
-        rc = rv_load_raw(&vm->bus, data, len, RAM_BASE);
-        *entry = RAM_BASE;
+    pthread_mutex_lock(&vm->power_lock);
+    if (atomic_load(&vm->power) == VM_RUNNING) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(vm->fatal_msg, sizeof(vm->fatal_msg), fmt, ap);
+        va_end(ap);
     }
-    free(data);
-    if (rc)
-        return rv_error_set(rc, "%s: %s", cfg->bios, rv_error_get());
-    return 0;
+    pthread_mutex_unlock(&vm->power_lock);
+    vm_power(vm, VM_FATAL, RV_STATUS_ERROR);
+}
+
+void rv_vm_request_quit(struct rv_vm *vm)
+{
+    /* Only async-signal-safe work here: the I/O thread does the rest. */
+    char c = 'q';
+    if (write(vm->wake_pipe[1], &c, 1) < 0) {
+        /* the pipe is full: a quit is already pending */
+    }
+}
+
+/* --- harts --- */
+
+void vm_kick(struct rv_vcpu *v)
+{
+    pthread_mutex_lock(&v->lock);
+    v->kicked = true;
+    pthread_cond_signal(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+}
+
+static bool vm_running(struct rv_vm *vm)
+{
+    return atomic_load_explicit(&vm->power, memory_order_acquire) == VM_RUNNING;
+}
+
+/* Sleeps while the hart is in WFI: until an enabled interrupt is pending, a kick, or the
+ * next timer deadline. */
+static void vcpu_wait_for_interrupt(struct rv_vcpu *v)
+{
+    struct rv_hart *h = v->hart;
+    pthread_mutex_lock(&v->lock);
+    while (vm_running(v->vm) && !v->kicked && !(rv_hart_mip(h) & h->mie)) {
+        uint64_t deadline = atomic_load(&h->mtimecmp);
+        if ((h->menvcfg & ENVCFG_STCE) && h->stimecmp < deadline)
+            deadline = h->stimecmp;
+        uint64_t now = vm_time(v->vm);
+        uint64_t ns = 1000000000ull; /* re-check at least once a second */
+        if (deadline != UINT64_MAX)
+            ns = deadline > now ? (deadline - now) * (1000000000ull / VIRT_TIMEBASE_HZ) : 0;
+        if (ns > 1000000000ull)
+            ns = 1000000000ull;
+        if (ns == 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(ns / 1000000000ull);
+        ts.tv_nsec += (long)(ns % 1000000000ull);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&v->cond, &v->lock, &ts);
+    }
+    v->kicked = false;
+    pthread_mutex_unlock(&v->lock);
+    rv_hart_do_flush(h);
+}
+
+/* A stopped hart (SBI HSM) waits here until hart_start. Returns false if the VM stops. */
+static bool vcpu_wait_for_start(struct rv_vcpu *v)
+{
+    struct rv_hart *h = v->hart;
+    pthread_mutex_lock(&v->lock);
+    while (vm_running(v->vm) && v->hsm == HSM_STOPPED)
+        pthread_cond_wait(&v->cond, &v->lock);
+    if (v->hsm == HSM_START_PENDING) {
+        /* SBI spec 9.2: the hart starts in S-mode at start_addr with a0 = hartid,
+         * a1 = opaque, satp = 0 and interrupts disabled. */
+        h->pc = v->start_addr;
+        h->x[10] = v->id;
+        h->x[11] = v->start_opaque;
+        h->priv = RV_PRIV_S;
+        h->satp = 0;
+        h->mstatus &= ~(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP);
+        rv_tlb_flush_all(h);
+        rv_hart_update_mmu_idx(h);
+        v->hsm = HSM_STARTED;
+    }
+    pthread_mutex_unlock(&v->lock);
+    rv_hart_do_flush(h);
+    return vm_running(v->vm);
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct rv_vcpu *v = arg;
+    struct rv_vm *vm = v->vm;
+    struct rv_hart *h = v->hart;
+    while (vm_running(vm)) {
+        pthread_mutex_lock(&v->lock);
+        enum vcpu_hsm hsm = v->hsm;
+        pthread_mutex_unlock(&v->lock);
+        if (hsm != HSM_STARTED && hsm != HSM_SUSPENDED) {
+            if (!vcpu_wait_for_start(v))
+                break;
+            continue;
+        }
+        enum rv_exit e = rv_hart_run(h, RUN_BUDGET);
+        switch (e) {
+        case RV_EXIT_BUDGET:
+        case RV_EXIT_STOP:
+            break;
+        case RV_EXIT_WFI:
+            vcpu_wait_for_interrupt(v);
+            break;
+        case RV_EXIT_ECALL:
+            sbi_handle(v);
+            break;
+        case RV_EXIT_MTRAP:
+            vm_fatal(vm, "hart %u: trap into M-mode that the firmware does not handle: "
+                         "mcause 0x%llx mtval 0x%llx at pc 0x%llx",
+                     v->id, (unsigned long long)h->exit_cause, (unsigned long long)h->exit_tval,
+                     (unsigned long long)h->exit_epc);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* --- create / run / destroy --- */
+
+static int read_image(const char *path, uint8_t **data, size_t *len)
+{
+    if (!path)
+        return 0;
+    int rc = rv_read_file(path, MAX_IMAGE, data, len);
+    if (rc == 0 && *len == 0)
+        rc = rv_error_set(-EINVAL, "%s: empty file", path);
+    return rc;
 }
 
 int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
 {
     uint64_t ram_size = cfg->ram_size ? cfg->ram_size : DEFAULT_RAM;
-    if (ram_size < (1 << 20) || ram_size > MAX_RAM || (ram_size & 0xfff))
-        return rv_error_set(-EINVAL, "RAM size must be 1 MiB..64 GiB in whole pages");
-    if (!cfg->bios)
-        return rv_error_set(-EINVAL, "nothing to run: give a --bios program");
+    unsigned nharts = cfg->nharts ? cfg->nharts : 1;
+    if (ram_size < (16ull << 20) || ram_size > MAX_RAM || (ram_size & 0xfffff))
+        return rv_error_set(-EINVAL, "memory size must be 16 MiB..64 GiB in whole MiB");
+    if (nharts > RV_MAX_HARTS)
+        return rv_error_set(-EINVAL, "at most %d harts", RV_MAX_HARTS);
+    if (!cfg->kernel && !cfg->bios)
+        return rv_error_set(-EINVAL, "nothing to boot: give a kernel or a firmware program");
     struct rv_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return rv_error_set(-ENOMEM, "out of memory");
-    vm->hart = aligned_alloc(64, (sizeof(struct rv_hart) + 63) & ~(size_t)63);
-    void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (!vm->hart || ram == MAP_FAILED) {
-        free(vm->hart);
-        if (ram != MAP_FAILED)
-            munmap(ram, ram_size);
-        free(vm);
-        return rv_error_set(-ENOMEM, "cannot allocate %llu bytes of guest RAM",
-                            (unsigned long long)ram_size);
-    }
-    vm->bus = (struct rv_bus){
-        .ram = ram, .ram_base = RAM_BASE, .ram_size = ram_size, .opaque = vm,
-        .io_read = vm_io_read, .io_write = vm_io_write, .page_is_io = vm_page_is_io,
-    };
-    uint64_t entry = RAM_BASE;
-    int rc = vm_load_bios(vm, cfg, &entry);
+    vm->cfg = *cfg;
+    vm->cfg.ram_size = ram_size;
+    vm->cfg.nharts = vm->nharts = nharts;
+    vm->monitor = cfg->bios == NULL;
+    vm->out_fd = cfg->console_out_fd;
+    vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
+    pthread_mutex_init(&vm->dev_lock, NULL);
+    pthread_mutex_init(&vm->power_lock, NULL);
+    pthread_cond_init(&vm->power_cond, NULL);
+    vm->console = (struct rv_console){console_output, vm};
+    int rc = 0;
+    if (pipe2(vm->wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        rc = rv_error_set(-errno, "pipe: %s", strerror(errno));
+    if (!rc)
+        rc = read_image(cfg->kernel, &vm->kernel, &vm->kernel_len);
+    if (!rc)
+        rc = read_image(cfg->initrd, &vm->initrd, &vm->initrd_len);
+    if (!rc)
+        rc = read_image(cfg->bios, &vm->bios, &vm->bios_len);
+    if (!rc)
+        rc = read_image(cfg->dtb, &vm->dtb_file, &vm->dtb_file_len);
     if (rc) {
         rv_vm_destroy(vm);
         return rc;
     }
-    rv_hart_reset(vm->hart, 0, &vm->bus, entry);
-    vm->hart->time_read = vm_time;
-    vm->hart->time_opaque = vm;
+    void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ram == MAP_FAILED) {
+        rv_vm_destroy(vm);
+        return rv_error_set(-ENOMEM, "cannot map %llu MiB of guest RAM",
+                            (unsigned long long)(ram_size >> 20));
+    }
+    vm->bus = (struct rv_bus){
+        .ram = ram, .ram_base = VIRT_RAM_BASE, .ram_size = ram_size, .opaque = vm,
+        .io_read = vm_io_read, .io_write = vm_io_write, .page_is_io = vm_page_is_io,
+    };
+    for (unsigned i = 0; i < nharts; i++) {
+        struct rv_vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->id = i;
+        pthread_mutex_init(&v->lock, NULL);
+        pthread_cond_init(&v->cond, NULL);
+        v->hart = aligned_alloc(64, (sizeof(struct rv_hart) + 63) & ~(size_t)63);
+        if (!v->hart) {
+            rv_vm_destroy(vm);
+            return rv_error_set(-ENOMEM, "out of memory");
+        }
+        rv_hart_reset(v->hart, i, &vm->bus, VIRT_RAM_BASE);
+    }
     clock_gettime(CLOCK_MONOTONIC, &vm->t0);
+    rc = board_create(vm);
+    if (!rc)
+        rc = boot_prepare(vm);
+    if (rc) {
+        rv_vm_destroy(vm);
+        return rc;
+    }
     *out = vm;
     return 0;
 }
 
-/* Sleeps until the next timer deadline of a hart stopped in WFI. */
-static int vm_wait_for_interrupt(struct rv_vm *vm)
+int rv_vm_dump_dtb(struct rv_vm *vm, const char *path)
 {
-    struct rv_hart *h = vm->hart;
-    uint64_t deadline = h->mtimecmp;
-    if (h->menvcfg & (1ull << 63) && h->stimecmp < deadline)
-        deadline = h->stimecmp;
-    if (deadline == UINT64_MAX)
-        return rv_error_set(-EDEADLK, "hart 0 waits for an interrupt (WFI at 0x%llx) that "
-                                      "nothing can raise",
-                            (unsigned long long)(h->pc - 4));
-    uint64_t now = vm_time(vm);
-    if (deadline > now) {
-        uint64_t ns = (deadline - now) * (1000000000ull / TIMEBASE_HZ);
-        if (ns > 100000000ull)
-            ns = 100000000ull; /* re-check at least every 100 ms */
-        struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-        nanosleep(&ts, NULL);
-    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rv_error_set(-errno, "%s: %s", path, strerror(errno));
+    ssize_t n = write(fd, vm->fdt, vm->fdt_len);
+    int e = errno;
+    close(fd);
+    if (n != (ssize_t)vm->fdt_len)
+        return rv_error_set(n < 0 ? -e : -EIO, "%s: write failed", path);
     return 0;
 }
 
-int rv_vm_run(struct rv_vm *vm, int *exit_status)
+/* Returns every device and hart to its reset state and loads the boot images again. */
+static int vm_reset(struct rv_vm *vm)
 {
-    struct rv_hart *h = vm->hart;
-    while (!vm->halted) {
-        enum rv_exit e = rv_hart_run(h, 1u << 24);
-        switch (e) {
-        case RV_EXIT_BUDGET:
-        case RV_EXIT_STOP:
-            break;
-        case RV_EXIT_WFI: {
-            int rc = vm_wait_for_interrupt(vm);
-            if (rc)
-                return rc;
-            break;
-        }
-        case RV_EXIT_ECALL:
-            return rv_error_set(-ENOSYS, "SBI call %llu from the guest: no firmware in this "
-                                         "configuration", (unsigned long long)h->x[17]);
-        case RV_EXIT_MTRAP:
-            return rv_error_set(-EFAULT, "unhandled M-mode trap: cause 0x%llx tval 0x%llx "
-                                         "at pc 0x%llx",
-                                (unsigned long long)h->exit_cause,
-                                (unsigned long long)h->exit_tval,
-                                (unsigned long long)h->exit_epc);
+    for (unsigned i = 0; i < vm->iomap.count; i++) {
+        struct rv_region *r = &vm->iomap.regions[i];
+        if (r->ops->reset)
+            r->ops->reset(r->dev);
+    }
+    for (unsigned i = 0; i < vm->nharts; i++)
+        rv_hart_reset(vm->vcpus[i].hart, i, &vm->bus, VIRT_RAM_BASE);
+    atomic_store(&vm->power, VM_RUNNING);
+    vm->exit_status = 0;
+    return boot_prepare(vm);
+}
+
+static void vm_join_harts(struct rv_vm *vm)
+{
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        struct rv_vcpu *v = &vm->vcpus[i];
+        if (v->thread_started) {
+            vm_kick(v);
+            pthread_join(v->thread, NULL);
+            v->thread_started = false;
         }
     }
-    *exit_status = vm->exit_status;
-    return 0;
+}
+
+int rv_vm_run(struct rv_vm *vm)
+{
+    int rc = console_start(vm);
+    if (rc)
+        return RV_STATUS_ERROR;
+    for (;;) {
+        boot_reset_harts(vm);
+        for (unsigned i = 0; i < vm->nharts; i++) {
+            struct rv_vcpu *v = &vm->vcpus[i];
+            if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
+                vm_fatal(vm, "cannot start a thread for hart %u", i);
+                break;
+            }
+            v->thread_started = true;
+        }
+        pthread_mutex_lock(&vm->power_lock);
+        while (atomic_load(&vm->power) == VM_RUNNING)
+            pthread_cond_wait(&vm->power_cond, &vm->power_lock);
+        pthread_mutex_unlock(&vm->power_lock);
+        vm_join_harts(vm);
+        enum vm_power p = atomic_load(&vm->power);
+        if (p == VM_RESET && !vm->cfg.no_reboot) {
+            rv_info("guest reboot");
+            if (vm_reset(vm) == 0)
+                continue;
+            vm_fatal(vm, "reboot failed: %s", rv_error_get());
+            p = VM_FATAL;
+        }
+        console_stop(vm);
+        if (p == VM_FATAL) {
+            rv_error_set(-EIO, "%s", vm->fatal_msg);
+            return RV_STATUS_ERROR;
+        }
+        if (p == VM_RESET)
+            return RV_STATUS_REBOOT;
+        return vm->exit_status;
+    }
 }
 
 void rv_vm_destroy(struct rv_vm *vm)
@@ -218,7 +405,23 @@ void rv_vm_destroy(struct rv_vm *vm)
         if (r->ops->destroy)
             r->ops->destroy(r->dev);
     }
-    munmap(vm->bus.ram, vm->bus.ram_size);
-    free(vm->hart);
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        free(vm->vcpus[i].hart);
+        pthread_mutex_destroy(&vm->vcpus[i].lock);
+        pthread_cond_destroy(&vm->vcpus[i].cond);
+    }
+    if (vm->bus.ram)
+        munmap(vm->bus.ram, vm->bus.ram_size);
+    for (int i = 0; i < 2; i++)
+        if (vm->wake_pipe[i] >= 0)
+            close(vm->wake_pipe[i]);
+    free(vm->kernel);
+    free(vm->initrd);
+    free(vm->bios);
+    free(vm->dtb_file);
+    free(vm->fdt);
+    pthread_mutex_destroy(&vm->dev_lock);
+    pthread_mutex_destroy(&vm->power_lock);
+    pthread_cond_destroy(&vm->power_cond);
     free(vm);
 }

@@ -2,6 +2,7 @@
  * access faults, TLB fills and SFENCE.VMA flushes. Page tables are built by hand in a
  * malloc'd RAM. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -669,7 +670,8 @@ static void test_flush_superpage(void)
 #define RACE_ROUNDS 200000
 static uint64_t *race_pte;
 static _Atomic int race_state; /* 0 wait, 1 go, 2 stop */
-static int race_flips, race_lost;
+static _Atomic int race_flips;
+static int race_lost;
 
 static void *race_flipper(void *arg)
 {
@@ -697,6 +699,9 @@ static void test_ad_race(void)
     race_flips = race_lost = 0;
     CHECK_EQ(pthread_create(&t, NULL, race_flipper, NULL), 0);
     race_state = 1;
+    /* Under load the flipper may start late: race only once it is flipping. */
+    while (race_flips == 0)
+        sched_yield();
     int bad = 0;
     for (int n = 0; n < RACE_ROUNDS; n++) {
         __atomic_fetch_and(race_pte, ~(RV_PTE_A | RV_PTE_D), __ATOMIC_SEQ_CST);

@@ -1,0 +1,167 @@
+/* The console and the VM's I/O thread: guest output to the host, host input into the UART
+ * (with QEMU-style Ctrl-A escapes), and periodic device work (RTC alarms). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "dev/rtc.h"
+#include "dev/uart.h"
+#include "machine/vm_internal.h"
+
+#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+
+void console_output(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct rv_vm *vm = opaque;
+    if (vm->out_fd < 0)
+        return;
+    while (len) {
+        ssize_t n = write(vm->out_fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {vm->out_fd, POLLOUT, 0};
+            poll(&p, 1, 100);
+            continue;
+        }
+        if (n <= 0)
+            return; /* the output is gone (closed pipe): drop, as a disconnected UART would */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+size_t console_read(struct rv_vm *vm, uint8_t *buf, size_t len)
+{
+    size_t n = len < vm->in_len ? len : vm->in_len;
+    memcpy(buf, vm->in_buf, n);
+    memmove(vm->in_buf, vm->in_buf + n, vm->in_len - n);
+    vm->in_len -= n;
+    return n;
+}
+
+static void escape_help(void)
+{
+    static const char help[] = "\r\nC-a h    print this help\r\n"
+                               "C-a x    exit rvisor (the guest is powered off)\r\n"
+                               "C-a C-a  send C-a to the guest\r\n";
+    if (write(2, help, sizeof(help) - 1) < 0) {
+        /* nothing useful to do without a terminal */
+    }
+}
+
+/* Takes host input bytes, handles escapes, and queues the rest for the guest (dev_lock held). */
+static void console_input(struct rv_vm *vm, const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = buf[i];
+        if (vm->cfg.console_escapes) {
+            if (vm->escape_state == 0 && c == ESCAPE_CHAR) {
+                vm->escape_state = 1;
+                continue;
+            }
+            if (vm->escape_state == 1) {
+                vm->escape_state = 0;
+                if (c == 'x' || c == 'X') {
+                    fprintf(stderr, "\r\nrvisor: terminated by C-a x\r\n");
+                    vm_power(vm, VM_POWER_OFF, 0);
+                    return;
+                }
+                if (c == 'h' || c == 'H' || c == '?') {
+                    escape_help();
+                    continue;
+                }
+                if (c != ESCAPE_CHAR)
+                    continue; /* unknown escape: ignored, like QEMU */
+            }
+        }
+        if (vm->in_len < sizeof(vm->in_buf))
+            vm->in_buf[vm->in_len++] = c;
+    }
+}
+
+static void *io_thread(void *arg)
+{
+    struct rv_vm *vm = arg;
+    int in_fd = vm->cfg.console_in_fd;
+    for (;;) {
+        int timeout = 1000;
+        pthread_mutex_lock(&vm->dev_lock);
+        if (vm->in_len && vm->uart) {
+            size_t n = rv_uart_receive(vm->uart, vm->in_buf, vm->in_len);
+            memmove(vm->in_buf, vm->in_buf + n, vm->in_len - n);
+            vm->in_len -= n;
+        }
+        if (vm->rtc)
+            rv_rtc_poll(vm->rtc);
+        bool pending = vm->in_len != 0;
+        uint64_t alarm = vm->rtc ? rv_rtc_next_alarm_ns(vm->rtc) : UINT64_MAX;
+        pthread_mutex_unlock(&vm->dev_lock);
+        if (pending)
+            timeout = 5; /* the UART FIFO is full: retry soon */
+        if (alarm != UINT64_MAX) {
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+            uint64_t ms = alarm > now_ns ? (alarm - now_ns) / 1000000 + 1 : 0;
+            if (ms < (uint64_t)timeout)
+                timeout = (int)ms;
+        }
+        struct pollfd fds[2] = {{vm->wake_pipe[0], POLLIN, 0}, {in_fd, POLLIN, 0}};
+        /* Stop reading input while the queue is full, so nothing is dropped. */
+        int nfds = in_fd >= 0 && !pending ? 2 : 1;
+        if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents & POLLIN) {
+            char cmd[16];
+            ssize_t n = read(vm->wake_pipe[0], cmd, sizeof(cmd));
+            bool stop = false;
+            for (ssize_t i = 0; i < n; i++) {
+                if (cmd[i] == 'q')
+                    vm_power(vm, VM_POWER_OFF, 0);
+                else if (cmd[i] == 's')
+                    stop = true;
+            }
+            if (stop)
+                break;
+        }
+        if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[128];
+            ssize_t n = read(in_fd, buf, sizeof(buf));
+            if (n > 0) {
+                pthread_mutex_lock(&vm->dev_lock);
+                console_input(vm, buf, (size_t)n);
+                pthread_mutex_unlock(&vm->dev_lock);
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                in_fd = -1; /* end of input: the guest simply gets no more */
+            }
+        }
+    }
+    return NULL;
+}
+
+int console_start(struct rv_vm *vm)
+{
+    if (vm->io_started)
+        return 0;
+    if (pthread_create(&vm->io_thread, NULL, io_thread, vm) != 0) {
+        rv_err("cannot start the I/O thread");
+        return -1;
+    }
+    vm->io_started = true;
+    return 0;
+}
+
+void console_stop(struct rv_vm *vm)
+{
+    if (!vm->io_started)
+        return;
+    char c = 's';
+    while (write(vm->wake_pipe[1], &c, 1) < 0 && errno == EINTR)
+        ;
+    pthread_join(vm->io_thread, NULL);
+    vm->io_started = false;
+}

@@ -1,0 +1,120 @@
+/* The VM object shared by the files of src/machine/ (not a public interface). */
+#ifndef RV_MACHINE_VM_INTERNAL_H
+#define RV_MACHINE_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cpu/hart.h"
+#include "dev/device.h"
+#include "rvisor/vm.h"
+
+/* QEMU virt memory map (hw/riscv/virt.c) */
+#define VIRT_TEST_BASE   0x00100000ull
+#define VIRT_RTC_BASE    0x00101000ull
+#define VIRT_PLIC_BASE   0x0c000000ull
+#define VIRT_UART_BASE   0x10000000ull
+#define VIRT_VIRTIO_BASE 0x10001000ull
+#define VIRT_RAM_BASE    0x80000000ull
+#define VIRT_UART_IRQ    10
+#define VIRT_RTC_IRQ     11
+#define VIRT_TIMEBASE_HZ 10000000ull
+
+/* SBI HSM hart states (SBI spec 9.1) */
+enum vcpu_hsm {
+    HSM_STARTED = 0,
+    HSM_STOPPED = 1,
+    HSM_START_PENDING = 2,
+    HSM_STOP_PENDING = 3,
+    HSM_SUSPENDED = 4,
+};
+
+struct rv_vcpu {
+    struct rv_vm *vm;
+    struct rv_hart *hart;
+    unsigned id;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;   /* protects the fields below and the sleep/wake handshake */
+    pthread_cond_t cond;
+    bool kicked;            /* something changed: re-check interrupts and requests */
+    enum vcpu_hsm hsm;      /* read by other harts through SBI HSM get_status */
+    uint64_t start_addr, start_opaque; /* for HSM_START_PENDING */
+    uint32_t intc_phandle;  /* device-tree phandle of this hart's interrupt controller */
+};
+
+enum vm_power { VM_RUNNING, VM_POWER_OFF, VM_RESET, VM_FATAL };
+
+struct rv_vm {
+    struct rv_vm_config cfg;
+    struct rv_bus bus;
+    struct rv_iomap iomap;
+    pthread_mutex_t dev_lock;  /* the device lock (dev/device.h "Concurrency") */
+    unsigned nharts;
+    struct rv_vcpu vcpus[RV_MAX_HARTS];
+    struct timespec t0;        /* host time of mtime = 0 */
+    _Atomic uint64_t mtime_offset; /* added to host-derived ticks (guest writes to mtime) */
+
+    /* boot images, kept for a reboot */
+    uint8_t *kernel, *initrd, *bios, *dtb_file;
+    size_t kernel_len, initrd_len, bios_len, dtb_file_len;
+    uint8_t *fdt;              /* the device tree the guest gets */
+    size_t fdt_len;
+    uint64_t fdt_addr, initrd_addr, kernel_entry, bios_entry, fw_info_addr;
+    bool monitor;              /* rvisor is the M-mode firmware (no --bios) */
+
+    /* devices */
+    struct rv_plic *plic;
+    struct rv_aclint *aclint;
+    struct rv_uart *uart;
+    struct rv_rtc *rtc;
+    struct rv_syscon *syscon;
+    struct rv_htif *htif;
+    struct rv_console console;
+
+    /* power state: written under power_lock, read by hart threads without it */
+    pthread_mutex_t power_lock;
+    pthread_cond_t power_cond;
+    _Atomic int power;         /* enum vm_power */
+    int exit_status;
+    char fatal_msg[256];
+
+    /* console input (console.c) */
+    int wake_pipe[2];          /* wakes the I/O thread: quit, resize */
+    pthread_t io_thread;
+    bool io_started;
+    uint8_t in_buf[256];       /* input not yet accepted by the UART (under dev_lock) */
+    size_t in_len;
+    int escape_state;
+    int out_fd;
+};
+
+/* vm.c */
+uint64_t vm_time(struct rv_vm *vm);
+uint64_t vm_hart_time(void *opaque); /* vm_time() as a struct rv_hart time source */
+void vm_kick(struct rv_vcpu *v);
+void vm_power(struct rv_vm *vm, enum vm_power action, int status);
+void vm_fatal(struct rv_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* board.c: builds devices and the device tree for the configuration */
+int board_create(struct rv_vm *vm);
+
+/* boot.c: loads firmware/kernel/initrd/dtb into RAM and sets the boot harts' registers */
+int boot_prepare(struct rv_vm *vm);
+void boot_reset_harts(struct rv_vm *vm);
+
+/* sbi.c: answers an SBI call (RV_EXIT_ECALL) of hart v */
+void sbi_handle(struct rv_vcpu *v);
+
+/* console.c */
+void console_output(void *opaque, const uint8_t *buf, size_t len);
+int console_start(struct rv_vm *vm);
+void console_stop(struct rv_vm *vm);
+/* Bytes of pending console input for SBI DBCN reads (called with dev_lock held). */
+size_t console_read(struct rv_vm *vm, uint8_t *buf, size_t len);
+
+#endif
