@@ -71,8 +71,9 @@ struct rv_console {
     void *opaque;
 };
 
-/* Device-tree building: a writable flattened tree (libfdt read-write functions) and the
- * offset of the node under which memory-mapped devices go ("/soc"). */
+/* Device-tree building: a writable flattened tree (libfdt read-write functions). Devices go
+ * under "/soc" (looked up by path, since offsets change as the tree grows; `soc` is the
+ * fallback offset for trees without that path). */
 struct rv_fdt {
     void *blob;
     int soc;

@@ -16,7 +16,11 @@ int rv_fdt_add_device(struct rv_fdt *f, const char *name, uint64_t base, uint64_
 {
     char node_name[64];
     snprintf(node_name, sizeof(node_name), "%s@%llx", name, (unsigned long long)base);
-    int node = check(f, fdt_add_subnode(f->blob, f->soc, node_name));
+    /* Offsets move when nodes are added elsewhere in the tree: find /soc afresh. */
+    int soc = fdt_path_offset(f->blob, "/soc");
+    if (soc < 0)
+        soc = f->soc;
+    int node = check(f, fdt_add_subnode(f->blob, soc, node_name));
     if (node < 0)
         return -1;
     check(f, fdt_setprop(f->blob, node, "compatible", compat, (int)compat_len));
