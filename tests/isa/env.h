@@ -347,6 +347,27 @@
     ILLEGAL_TO 1, \insn
 .endm
 
+/* "jalr \target" must fault at the fetch: handler \mode takes \cause with epc and tval equal to
+ * registers \epc and \tval (not t5/t6); execution resumes after the jalr. */
+.macro JUMP_FAULT mode, cause, target, epc, tval
+    la t6, rt_state
+    sd \tval, RT_EXP_TVAL(t6)
+    sd \epc, RT_EXP_EPC(t6)
+    li t5, \mode
+    sd t5, RT_EXP_MODE(t6)
+    li t5, \cause
+    sd t5, RT_EXP_CAUSE(t6)
+    li t5, EXPF_TVAL | EXPF_EPC
+    sd t5, RT_EXP_FLAGS(t6)
+    la t5, .Lres\@
+    sd t5, RT_EXP_RESUME(t6)
+    li t5, 1
+    sd t5, RT_EXP_VALID(t6)
+    jalr \target
+.Lres\@:
+    CHECK_TRAPPED
+.endm
+
 /* Checks that \insn executes without trapping (an unexpected trap fails anyway; this macro
  * only documents intent). */
 .macro NO_TRAP insn:vararg

@@ -10,22 +10,7 @@
 
 /* A jump to \target (register) must raise an instruction access fault at the target. */
 .macro FETCH_FAULT target
-    la t6, rt_state
-    sd \target, RT_EXP_TVAL(t6)
-    sd \target, RT_EXP_EPC(t6)
-    li t5, 3
-    sd t5, RT_EXP_MODE(t6)
-    li t5, CAUSE_FETCH_ACCESS
-    sd t5, RT_EXP_CAUSE(t6)
-    li t5, EXPF_TVAL | EXPF_EPC
-    sd t5, RT_EXP_FLAGS(t6)
-    la t5, .Lres\@
-    sd t5, RT_EXP_RESUME(t6)
-    li t5, 1
-    sd t5, RT_EXP_VALID(t6)
-    jalr \target
-.Lres\@:
-    CHECK_TRAPPED
+    JUMP_FAULT 3, CAUSE_FETCH_ACCESS, \target, \target, \target
 .endm
 
 TEST_MAIN
