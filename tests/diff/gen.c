@@ -72,8 +72,6 @@ static void gen_seed(struct gen *g, uint64_t seed)
     }
 }
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 static const uint64_t int_specials[] = {
     0, 1, 2, 3, (uint64_t)-1, (uint64_t)-2, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000,
     0xffffffff80000000, 0xffffffff7fffffff, 0x7fffffffffffffff, 0x8000000000000000,
@@ -223,13 +221,16 @@ static void emit_prologue(struct gen *g)
             "\t.else\n\tctzw \\rd, \\rs\n\taddi x0, x0, 0\n\t.endif\n"
             "\t.option pop\n"
             "\t.endm\n"
-            "\t.data\n\t.balign 16\nblocks:\n"
             "\t.text\n\t.globl _start\n_start:\n");
 }
 
 static void emit_block_data(struct gen *g)
 {
-    fprintf(g->out, "\t.pushsection .data\nblk%u:\n", g->seq);
+    /* Each block gets a page of its own, placed so that a page boundary falls inside the
+     * scratch area, at page_cross. */
+    g->page_cross = 8 * (int)gen_range(g, 1, DIFF_SCR_SIZE / 8 - 1);
+    fprintf(g->out, "\t.pushsection .data\n\t.balign 4096\n\t.skip %d\nblk%u:\n",
+            4096 - DIFF_SCR - g->page_cross, g->seq);
     for (int i = 0; i < 32; i++)
         fprintf(g->out, "\t.dword 0x%016" PRIx64 "\n", (i == 0 || i == 2) ? 0 : gen_int_value(g));
     for (int i = 0; i < 32; i++)
@@ -274,14 +275,13 @@ static void emit_sequence(struct gen *g, unsigned len)
     fprintf(g->out, "# seq %u end\n", g->seq);
 }
 
-static void emit_epilogue(struct gen *g)
+static void emit_epilogue(struct gen *g, unsigned seqs)
 {
-    fprintf(g->out,
-            "# exit\n"
-            "\tli a0, 1\n\tlla a1, blocks\n\tlla a2, blocks_end\n\tsub a2, a2, a1\n"
-            "\tli a7, 64\n\tecall\n"
-            "\tli a0, 0\n\tli a7, 93\n\tecall\n"
-            "\t.data\nblocks_end:\n");
+    fprintf(g->out, "# exit\n");
+    for (unsigned s = 0; s < seqs; s++)
+        fprintf(g->out, "# write %u\n\tli a0, 1\n\tlla a1, blk%u\n\tli a2, %d\n\tli a7, 64\n\tecall\n",
+                s, s, DIFF_BLOCK);
+    fprintf(g->out, "# exit call\n\tli a0, 0\n\tli a7, 93\n\tecall\n");
 }
 
 static void usage(void)
@@ -322,7 +322,7 @@ int main(int argc, char **argv)
     emit_prologue(&g);
     for (g.seq = 0; g.seq < seqs; g.seq++)
         emit_sequence(&g, (unsigned)gen_range(&g, min_len, max_len));
-    emit_epilogue(&g);
+    emit_epilogue(&g, seqs);
     fprintf(g.out, "# diff-total-insns %" PRIu64 "\n", g.ninsns);
     return ferror(g.out) ? 1 : 0;
 }

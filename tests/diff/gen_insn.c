@@ -11,15 +11,10 @@
 #include "gen.h"
 #include "layout.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define PICK(g, a) ((a)[gen_below((g), ARRAY_LEN(a))])
-#define X(r) gen_xname[r]
-#define F(r) gen_fname[r]
-
 /* ---- registers ---- */
 
 /* A destination: anything but sp; sometimes x0. */
-static unsigned xrd(struct gen *g)
+unsigned gen_xrd(struct gen *g)
 {
     unsigned r = 0;
     if (!gen_chance(g, 3))
@@ -31,7 +26,7 @@ static unsigned xrd(struct gen *g)
 }
 
 /* A temporary for an address: not x0, not sp. */
-static unsigned xtmp(struct gen *g)
+unsigned gen_xtmp(struct gen *g)
 {
     unsigned r;
     do
@@ -40,7 +35,7 @@ static unsigned xtmp(struct gen *g)
     return r;
 }
 
-static unsigned xrs(struct gen *g)
+unsigned gen_xrs(struct gen *g)
 {
     unsigned k = (unsigned)gen_below(g, 100);
     if (k < 5)
@@ -53,41 +48,46 @@ static unsigned xrs(struct gen *g)
 }
 
 /* x8..x15, the registers compressed instructions can name */
-static unsigned xc(struct gen *g)
+unsigned gen_xc(struct gen *g)
 {
     return 8 + (unsigned)gen_below(g, 8);
 }
 
-static unsigned frd(struct gen *g)
+unsigned gen_frd(struct gen *g)
 {
     g->last_f = (unsigned)gen_below(g, 32);
     return g->last_f;
 }
 
-static unsigned frs(struct gen *g)
+unsigned gen_frs(struct gen *g)
 {
     return gen_chance(g, 30) ? g->last_f : (unsigned)gen_below(g, 32);
 }
 
 /* ---- operands ---- */
 
-static int imm12(struct gen *g)
+int gen_imm12(struct gen *g)
 {
     static const int edges[] = {-2048, 2047, 0, -1, 1, 31, 32, 63, 64, 0x7ff, -0x800 + 1};
     return gen_chance(g, 30) ? PICK(g, edges) : (int)gen_range(g, -2048, 2047);
 }
 
 /* A static rounding mode operand; "" leaves gas's default, dyn. */
-static const char *rm_opt(struct gen *g)
+const char *gen_rm_opt(struct gen *g)
 {
     static const char *const rms[] = {", rne", ", rtz", ", rdn", ", rup", ", rmm", ", dyn"};
     return gen_chance(g, 35) ? "" : PICK(g, rms);
 }
 
-/* Offset of a `size`-byte access inside the scratch area. */
-static int mem_offset(struct gen *g, unsigned size, bool need_align)
+int gen_mem_offset(struct gen *g, unsigned size, bool need_align)
 {
-    int off = (int)gen_below(g, DIFF_SCR_SIZE - size + 1);
+    int off;
+    if (!need_align && g->misaligned && size > 1 && gen_chance(g, 10)) {
+        /* across the page boundary: the two halves go through separate translations */
+        off = g->page_cross - (int)gen_range(g, 1, size - 1);
+        return off < 0 ? 0 : off > DIFF_SCR_SIZE - (int)size ? DIFF_SCR_SIZE - (int)size : off;
+    }
+    off = (int)gen_below(g, DIFF_SCR_SIZE - size + 1);
     if (need_align || !g->misaligned || gen_chance(g, 70))
         off &= ~(int)(size - 1);
     return off;
@@ -117,7 +117,7 @@ static const char *const alu_r_ext[] = {
 static void unit_alu_r(struct gen *g)
 {
     const char *op = gen_chance(g, 35) ? PICK(g, alu_r_base) : PICK(g, alu_r_ext);
-    unsigned rs1 = xrs(g), rs2 = gen_chance(g, 5) ? rs1 : xrs(g), rd = xrd(g);
+    unsigned rs1 = gen_xrs(g), rs2 = gen_chance(g, 5) ? rs1 : gen_xrs(g), rd = gen_xrd(g);
     gen_ins(g, "%s %s, %s, %s", op, X(rd), X(rs1), X(rs2));
 }
 
@@ -130,10 +130,10 @@ static void unit_alu_i(struct gen *g)
     static const char *const unary[] = {"clz", "ctz", "cpop", "clzw", "ctzw", "cpopw", "sext.b",
                                         "sext.h", "zext.h", "orc.b", "rev8", "zext.w", "sext.w",
                                         "neg", "negw", "not", "seqz", "snez", "sltz", "sgtz"};
-    unsigned kind = (unsigned)gen_below(g, 10), rs1 = xrs(g), rd = xrd(g);
+    unsigned kind = (unsigned)gen_below(g, 10), rs1 = gen_xrs(g), rd = gen_xrd(g);
     if (kind < 4) {
         const char *op = PICK(g, imm_ops);
-        gen_ins(g, "%s %s, %s, %d", op, X(rd), X(rs1), imm12(g));
+        gen_ins(g, "%s %s, %s, %d", op, X(rd), X(rs1), gen_imm12(g));
     } else if (kind < 6) {
         const char *op = PICK(g, sh64);
         gen_ins(g, "%s %s, %s, %u", op, X(rd), X(rs1), (unsigned)gen_below(g, 64));
@@ -150,7 +150,7 @@ static void unit_alu_i(struct gen *g)
 
 static void unit_upper(struct gen *g)
 {
-    unsigned kind = (unsigned)gen_below(g, 4), rd = xrd(g);
+    unsigned kind = (unsigned)gen_below(g, 4), rd = gen_xrd(g);
     if (kind == 0)
         gen_ins(g, "lui %s, 0x%x", X(rd), (unsigned)gen_below(g, 1u << 20));
     else if (kind == 1)
@@ -161,7 +161,7 @@ static void unit_upper(struct gen *g)
 
 static void unit_zicond(struct gen *g)
 {
-    unsigned rs1 = xrs(g), rs2 = xrs(g), rd = xrd(g);
+    unsigned rs1 = gen_xrs(g), rs2 = gen_xrs(g), rd = gen_xrd(g);
     gen_ins(g, "czero %s, %s, %s, %s", gen_chance(g, 50) ? "eqz" : "nez", X(rd), X(rs1), X(rs2));
 }
 
@@ -170,11 +170,11 @@ static void unit_zicond(struct gen *g)
 /* `op reg, addr` at a random scratch offset: sp-relative, or through a fresh base register. */
 static void emit_access(struct gen *g, const char *op, const char *reg, unsigned size)
 {
-    int off = mem_offset(g, size, false);
+    int off = gen_mem_offset(g, size, false);
     if (gen_chance(g, 40)) {
         gen_ins(g, "%s %s, %d(sp)", op, reg, off);
     } else {
-        unsigned t = xtmp(g);
+        unsigned t = gen_xtmp(g);
         int disp = (int)gen_range(g, -1024, 1024);
         gen_ins(g, "addi %s, sp, %d", X(t), off - disp);
         gen_ins(g, "%s %s, %d(%s)", op, reg, disp, X(t));
@@ -189,10 +189,10 @@ static void unit_mem(struct gen *g)
         {"sd", 8, 's'}, {"flw", 4, 'L'}, {"fld", 8, 'L'}, {"fsw", 4, 'S'}, {"fsd", 8, 'S'}};
     unsigned i = (unsigned)gen_below(g, ARRAY_LEN(ops)), r;
     switch (ops[i].kind) {
-    case 'l': r = xrd(g); emit_access(g, ops[i].op, X(r), ops[i].size); break;
-    case 's': r = xrs(g); emit_access(g, ops[i].op, X(r), ops[i].size); break;
-    case 'L': r = frd(g); emit_access(g, ops[i].op, F(r), ops[i].size); break;
-    default: r = frs(g); emit_access(g, ops[i].op, F(r), ops[i].size); break;
+    case 'l': r = gen_xrd(g); emit_access(g, ops[i].op, X(r), ops[i].size); break;
+    case 's': r = gen_xrs(g); emit_access(g, ops[i].op, X(r), ops[i].size); break;
+    case 'L': r = gen_frd(g); emit_access(g, ops[i].op, F(r), ops[i].size); break;
+    default: r = gen_frs(g); emit_access(g, ops[i].op, F(r), ops[i].size); break;
     }
 }
 
@@ -203,8 +203,8 @@ static void unit_amo(struct gen *g)
     static const char *const ops[] = {"amoswap", "amoadd", "amoxor", "amoand", "amoor",
                                       "amomin", "amomax", "amominu", "amomaxu"};
     const char *op = PICK(g, ops), *ord = PICK(g, ordering);
-    unsigned size = gen_chance(g, 50) ? 4 : 8, t = xtmp(g), rs2 = xrs(g), rd = xrd(g);
-    gen_ins(g, "addi %s, sp, %d", X(t), mem_offset(g, size, true));
+    unsigned size = gen_chance(g, 50) ? 4 : 8, t = gen_xtmp(g), rs2 = gen_xrs(g), rd = gen_xrd(g);
+    gen_ins(g, "addi %s, sp, %d", X(t), gen_mem_offset(g, size, true));
     gen_ins(g, "%s.%c%s %s, %s, (%s)", op, size == 4 ? 'w' : 'd', ord, X(rd), X(rs2), X(t));
 }
 
@@ -214,24 +214,24 @@ static void unit_amo(struct gen *g)
 static void unit_lrsc(struct gen *g)
 {
     char w = gen_chance(g, 50) ? 'w' : 'd';
-    unsigned t = xtmp(g), rd, rs2;
-    gen_ins(g, "addi %s, sp, %d", X(t), mem_offset(g, w == 'w' ? 4 : 8, true));
+    unsigned t = gen_xtmp(g), rd, rs2;
+    gen_ins(g, "addi %s, sp, %d", X(t), gen_mem_offset(g, w == 'w' ? 4 : 8, true));
     if (!gen_chance(g, 8)) {
         do
-            rd = xrd(g);
+            rd = gen_xrd(g);
         while (rd == t);
         gen_ins(g, "lr.%c%s %s, (%s)", w, PICK(g, ordering), X(rd), X(t));
         for (unsigned n = (unsigned)gen_below(g, 4); n > 0; n--) {
             const char *op = PICK(g, alu_r_base);
-            unsigned rs1 = xrs(g), rs2b = xrs(g);
+            unsigned rs1 = gen_xrs(g), rs2b = gen_xrs(g);
             do
-                rd = xrd(g);
+                rd = gen_xrd(g);
             while (rd == t);
             gen_ins(g, "%s %s, %s, %s", op, X(rd), X(rs1), X(rs2b));
         }
     }
-    rs2 = xrs(g);
-    rd = xrd(g);
+    rs2 = gen_xrs(g);
+    rd = gen_xrd(g);
     gen_ins(g, "sc.%c%s %s, %s, (%s)", w, PICK(g, ordering), X(rd), X(rs2), X(t));
 }
 
@@ -246,132 +246,32 @@ static void unit_branch(struct gen *g)
     unsigned kind = (unsigned)gen_below(g, g->compressed ? 9 : 6);
     if (kind < 2) {
         const char *op = PICK(g, b2);
-        unsigned rs1 = xrs(g), rs2 = gen_chance(g, 10) ? rs1 : xrs(g);
+        unsigned rs1 = gen_xrs(g), rs2 = gen_chance(g, 10) ? rs1 : gen_xrs(g);
         gen_ins(g, "%s %s, %s, %s", op, X(rs1), X(rs2), target(g, 30, lbl, sizeof lbl));
     } else if (kind < 3) {
         const char *op = PICK(g, b1);
-        unsigned rs1 = xrs(g);
+        unsigned rs1 = gen_xrs(g);
         gen_ins(g, "%s %s, %s", op, X(rs1), target(g, 30, lbl, sizeof lbl));
     } else if (kind < 4) {
-        unsigned rd = gen_chance(g, 30) ? 0 : xrd(g);
+        unsigned rd = gen_chance(g, 30) ? 0 : gen_xrd(g);
         gen_ins(g, "jal %s, %s", X(rd), target(g, 30, lbl, sizeof lbl));
     } else if (kind < 6) {
         /* jalr clears bit 0 of the target: sometimes aim one byte past the label */
-        unsigned t = xtmp(g), rd = gen_chance(g, 30) ? 0 : xrd(g);
+        unsigned t = gen_xtmp(g), rd = gen_chance(g, 30) ? 0 : gen_xrd(g);
         int disp = (int)gen_range(g, -64, 64), odd = (int)gen_below(g, 2);
         gen_ins(g, "lla %s, %s%+d", X(t), target(g, 30, lbl, sizeof lbl), odd - disp);
         gen_ins(g, "jalr %s, %d(%s)", X(rd), disp, X(t));
     } else if (kind < 7) {
-        unsigned rs1 = xc(g);
+        unsigned rs1 = gen_xc(g);
         gen_ins(g, "c.%s %s, %s", gen_chance(g, 50) ? "beqz" : "bnez", X(rs1),
                 target(g, 6, lbl, sizeof lbl));
     } else if (kind < 8) {
         gen_ins(g, "c.j %s", target(g, 30, lbl, sizeof lbl));
     } else {
-        unsigned t = xtmp(g);
+        unsigned t = gen_xtmp(g);
         int odd = (int)gen_below(g, 2);
         gen_ins(g, "lla %s, %s+%d", X(t), target(g, 30, lbl, sizeof lbl), odd);
         gen_ins(g, "c.%s %s", gen_chance(g, 50) ? "jr" : "jalr", X(t));
-    }
-}
-
-/* ---- floating point ---- */
-
-static void unit_fp(struct gen *g)
-{
-    static const char *const bin[] = {"fadd", "fsub", "fmul", "fdiv"};
-    static const char *const fma[] = {"fmadd", "fmsub", "fnmadd", "fnmsub"};
-    static const char *const sgn[] = {"fsgnj", "fsgnjn", "fsgnjx", "fmin", "fmax"};
-    static const char *const cmp[] = {"feq", "flt", "fle"};
-    static const char *const ints[] = {"w", "wu", "l", "lu"};
-    char p = gen_chance(g, 50) ? 's' : 'd', q = p == 's' ? 'd' : 's';
-    unsigned kind = (unsigned)gen_below(g, 20);
-    unsigned a = frs(g), b = frs(g), c = frs(g);
-    if (gen_chance(g, 5))
-        b = a;
-    if (kind < 4) {
-        const char *op = PICK(g, bin);
-        unsigned d = frd(g);
-        gen_ins(g, "%s.%c %s, %s, %s%s", op, p, F(d), F(a), F(b), rm_opt(g));
-    } else if (kind < 5) {
-        unsigned d = frd(g);
-        gen_ins(g, "fsqrt.%c %s, %s%s", p, F(d), F(a), rm_opt(g));
-    } else if (kind < 7) {
-        const char *op = PICK(g, fma);
-        unsigned d = frd(g);
-        gen_ins(g, "%s.%c %s, %s, %s, %s%s", op, p, F(d), F(a), F(b), F(c), rm_opt(g));
-    } else if (kind < 9) {
-        const char *op = PICK(g, sgn);
-        unsigned d = frd(g);
-        gen_ins(g, "%s.%c %s, %s, %s", op, p, F(d), F(a), F(b));
-    } else if (kind < 10) {
-        const char *op = PICK(g, cmp);
-        unsigned d = xrd(g);
-        gen_ins(g, "%s.%c %s, %s, %s", op, p, X(d), F(a), F(b));
-    } else if (kind < 11) {
-        unsigned d = xrd(g);
-        gen_ins(g, "fclass.%c %s, %s", p, X(d), F(a));
-    } else if (kind < 13) {
-        const char *it = PICK(g, ints);
-        unsigned d = xrd(g);
-        gen_ins(g, "fcvt.%s.%c %s, %s%s", it, p, X(d), F(a), rm_opt(g));
-    } else if (kind < 15) {
-        const char *it = PICK(g, ints);
-        unsigned s = xrs(g), d = frd(g);
-        bool exact = p == 'd' && it[0] == 'w'; /* fcvt.d.w[u] take no rounding mode */
-        gen_ins(g, "fcvt.%c.%s %s, %s%s", p, it, F(d), X(s), exact ? "" : rm_opt(g));
-    } else if (kind < 16) {
-        unsigned d = frd(g);
-        gen_ins(g, "fcvt.%c.%c %s, %s%s", p, q, F(d), F(a), p == 's' ? rm_opt(g) : "");
-    } else if (kind < 17) {
-        unsigned d = xrd(g);
-        gen_ins(g, "fmv.x.%c %s, %s", p == 's' ? 'w' : 'd', X(d), F(a));
-    } else if (kind < 18) {
-        unsigned s = xrs(g), d = frd(g);
-        gen_ins(g, "fmv.%c.x %s, %s", p == 's' ? 'w' : 'd', F(d), X(s));
-    } else {
-        /* inject a special value (for fmv.d.x, also improperly NaN-boxed singles) */
-        unsigned t = xtmp(g), d = frd(g);
-        uint64_t v = p == 's' ? gen_f32_value(g) : gen_freg_value(g);
-        gen_ins(g, "li %s, 0x%llx", X(t), (unsigned long long)v);
-        gen_ins(g, "fmv.%c.x %s, %s", p == 's' ? 'w' : 'd', F(d), X(t));
-    }
-}
-
-/* fflags/frm/fcsr accesses. frm must stay 0..4, or dynamic-rm instructions become illegal. */
-static void unit_csr(struct gen *g)
-{
-    static const char *const rd_ops[] = {"frflags", "frrm", "frcsr"};
-    unsigned kind = (unsigned)gen_below(g, 9), rs = xrs(g), rd = xrd(g), t;
-    switch (kind) {
-    case 0: gen_ins(g, "%s %s", PICK(g, rd_ops), X(rd)); break;
-    case 1: gen_ins(g, "fsflags %s, %s", X(rd), X(rs)); break;
-    case 2: gen_ins(g, "fsflagsi %s, %u", X(rd), (unsigned)gen_below(g, 32)); break;
-    case 3: gen_ins(g, "csrr%c %s, fflags, %s", gen_chance(g, 50) ? 's' : 'c', X(rd), X(rs)); break;
-    case 4:
-        gen_ins(g, "csrr%ci %s, fflags, %u", gen_chance(g, 50) ? 's' : 'c', X(rd),
-                (unsigned)gen_below(g, 32));
-        break;
-    case 5: gen_ins(g, "fsrmi %s, %u", X(rd), (unsigned)gen_below(g, 5)); break;
-    case 6: /* clearing bits of a valid frm leaves it valid */
-        if (gen_chance(g, 50))
-            gen_ins(g, "csrrc %s, fcsr, %s", X(rd), X(rs));
-        else
-            gen_ins(g, "csrrci %s, frm, %u", X(rd), (unsigned)gen_below(g, 8));
-        break;
-    default:
-        t = xtmp(g);
-        if (kind == 7) {
-            gen_ins(g, "andi %s, %s, 0x7f", X(t), X(rs)); /* frm 0..3 */
-            if (gen_chance(g, 50))
-                gen_ins(g, "fscsr %s, %s", X(rd), X(t));
-            else
-                gen_ins(g, "csrrw %s, fcsr, %s", X(rd), X(t));
-        } else {
-            gen_ins(g, "andi %s, %s, 3", X(t), X(rs));
-            gen_ins(g, "fsrm %s, %s", X(rd), X(t));
-        }
-        break;
     }
 }
 
@@ -396,13 +296,13 @@ static void emit_sp_access(struct gen *g, int shift)
     switch (ops[i].kind) {
     case 'l':
         do
-            r = xrd(g);
+            r = gen_xrd(g);
         while (r == 0);
         gen_ins(g, "%s %s, %d(sp)", ops[i].op, X(r), off);
         break;
-    case 's': r = xrs(g); gen_ins(g, "%s %s, %d(sp)", ops[i].op, X(r), off); break;
-    case 'L': r = frd(g); gen_ins(g, "%s %s, %d(sp)", ops[i].op, F(r), off); break;
-    default: r = frs(g); gen_ins(g, "%s %s, %d(sp)", ops[i].op, F(r), off); break;
+    case 's': r = gen_xrs(g); gen_ins(g, "%s %s, %d(sp)", ops[i].op, X(r), off); break;
+    case 'L': r = gen_frd(g); gen_ins(g, "%s %s, %d(sp)", ops[i].op, F(r), off); break;
+    default: r = gen_frs(g); gen_ins(g, "%s %s, %d(sp)", ops[i].op, F(r), off); break;
     }
 }
 
@@ -412,10 +312,10 @@ static void emit_c_access(struct gen *g)
     static const struct { const char *op; unsigned size, max; char kind; } ops[] = {
         {"c.lw", 4, 124, 'l'}, {"c.ld", 8, 248, 'l'}, {"c.sw", 4, 124, 's'},
         {"c.sd", 8, 248, 's'}, {"c.fld", 8, 248, 'L'}, {"c.fsd", 8, 248, 'S'}};
-    unsigned i = (unsigned)gen_below(g, ARRAY_LEN(ops)), size = ops[i].size, base = xc(g);
-    int addr = mem_offset(g, size, false);
+    unsigned i = (unsigned)gen_below(g, ARRAY_LEN(ops)), size = ops[i].size, base = gen_xc(g);
+    int addr = gen_mem_offset(g, size, false);
     int off = (int)size * (int)gen_below(g, ops[i].max / size + 1);
-    unsigned r = xc(g);
+    unsigned r = gen_xc(g);
     gen_ins(g, "addi %s, sp, %d", X(base), addr - off);
     if (ops[i].kind == 'l' || ops[i].kind == 's')
         gen_ins(g, "%s %s, %d(%s)", ops[i].op, X(r), off, X(base));
@@ -436,7 +336,7 @@ static unsigned xrd_nz(struct gen *g)
 {
     unsigned r;
     do
-        r = xrd(g);
+        r = gen_xrd(g);
     while (r == 0);
     return r;
 }
@@ -445,7 +345,7 @@ static unsigned xrs_nz(struct gen *g)
 {
     unsigned r;
     do
-        r = xrs(g);
+        r = gen_xrs(g);
     while (r == 0);
     return r;
 }
@@ -455,7 +355,7 @@ static void unit_compressed(struct gen *g)
     static const char *const ca[] = {"c.sub", "c.xor", "c.or", "c.and", "c.subw", "c.addw"};
     unsigned kind = (unsigned)gen_below(g, 16), rd, rs;
     switch (kind) {
-    case 0: rd = xc(g); gen_ins(g, "c.addi4spn %s, sp, %d", X(rd), 4 * (int)gen_range(g, 1, 255));
+    case 0: rd = gen_xc(g); gen_ins(g, "c.addi4spn %s, sp, %d", X(rd), 4 * (int)gen_range(g, 1, 255));
         g->last_x = rd; break;
     case 1: emit_c_access(g); break;
     case 2: emit_sp_access(g, 0); break;
@@ -469,17 +369,17 @@ static void unit_compressed(struct gen *g)
         gen_ins(g, "c.lui %s, 0x%x", X(rd), imm);
         break;
     }
-    case 7: rd = xc(g);
+    case 7: rd = gen_xc(g);
         gen_ins(g, "c.%s %s, %u", gen_chance(g, 50) ? "srli" : "srai", X(rd),
                 (unsigned)gen_range(g, 1, 63));
         g->last_x = rd; break;
-    case 8: rd = xc(g); gen_ins(g, "c.andi %s, %d", X(rd), (int)gen_range(g, -32, 31));
+    case 8: rd = gen_xc(g); gen_ins(g, "c.andi %s, %d", X(rd), (int)gen_range(g, -32, 31));
         g->last_x = rd; break;
     case 9: rd = xrd_nz(g); gen_ins(g, "c.slli %s, %u", X(rd), (unsigned)gen_range(g, 1, 63)); break;
     case 10: {
         const char *op = PICK(g, ca);
-        rs = xc(g);
-        rd = xc(g);
+        rs = gen_xc(g);
+        rd = gen_xc(g);
         gen_ins(g, "%s %s, %s", op, X(rd), X(rs));
         g->last_x = rd;
         break;
@@ -499,7 +399,7 @@ static void unit_compressed(struct gen *g)
                 rd = xrd_nz(g);
                 gen_ins(g, "c.mv %s, sp", X(rd));
             } else if (k == 1) {
-                rd = xc(g);
+                rd = gen_xc(g);
                 gen_ins(g, "c.addi4spn %s, sp, %d", X(rd), 4 * (int)gen_range(g, 1, 255));
             } else {
                 emit_sp_access(g, shift);
@@ -522,7 +422,7 @@ void gen_unit(struct gen *g)
 {
     static const struct { void (*fn)(struct gen *); unsigned weight; } units[] = {
         {unit_alu_r, 18}, {unit_alu_i, 14}, {unit_upper, 3}, {unit_zicond, 2}, {unit_mem, 10},
-        {unit_amo, 3},    {unit_lrsc, 2},   {unit_branch, 5}, {unit_fp, 26},  {unit_csr, 3},
+        {unit_amo, 3},    {unit_lrsc, 2},   {unit_branch, 5}, {gen_unit_fp, 24}, {gen_unit_fp_exact, 4}, {gen_unit_csr, 3},
         {unit_compressed, 12}, {unit_fence, 1}};
     unsigned total = 0;
     for (unsigned i = 0; i < ARRAY_LEN(units); i++)

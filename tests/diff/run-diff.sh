@@ -46,8 +46,8 @@ minimize() {
     prog=$1 seq=$2 m=$3/min
     mkdir -p "$m"
     units=$(grep -c "^\.Ls${seq}_[0-9]*:$" "$prog")
-    one() { awk -v seq="$seq" -v keep="$1" -f "$here/truncate.awk" "$prog" >"$m/t$1.S" &&
-            build_and_run "$m/t$1.S" "$m" && cmp -s "$m/qemu.out" "$m/rvisor.out"; }
+    one() { awk -v seq="$seq" -v keep="$1" -v partial="${2:-0}" -f "$here/truncate.awk" "$prog" \
+                >"$m/t$1.S" && build_and_run "$m/t$1.S" "$m" && cmp -s "$m/qemu.out" "$m/rvisor.out"; }
     if one "$units"; then
         echo "  (does not diverge when run alone; no minimization)"
         return
@@ -60,9 +60,10 @@ minimize() {
     unit=$(awk -v l=".Ls${seq}_$lo:" '$0 == l { on = 1; next } on && /^\.Ls/ { exit } on' "$prog")
     echo "  first divergence: unit $lo of sequence $seq:"
     printf '%s\n' "$unit" | sed 's/^\t*/      /'
-    one $lo
-    echo "  inputs (state after the previous unit, both sides agree):"
-    "$bin/diff_cmp" --state "$m/qemu.out" "$unit"
+    n=$(printf '%s\n' "$unit" | grep -c "$(printf '^\t')")
+    one $lo $((n - 1))
+    echo "  inputs of its last instruction (both sides agree up to there):"
+    "$bin/diff_cmp" --state "$m/qemu.out" "$(printf '%s\n' "$unit" | tail -n 1)"
     one $hi
     echo "  after it:"
     "$bin/diff_cmp" "$m/t$hi.S" "$m/qemu.out" "$m/rvisor.out" | sed -n '2,/initial state/p' |
@@ -99,7 +100,7 @@ worker() {
           fi; } >>"$log"
         echo "FAIL $seqs $seqs $insns ${instret:-0}" >"$work/$seed.res"
     else
-        "$bin/diff_cmp" "$d/prog.S" "$d/qemu.out" "$d/rvisor.out" >"$d/cmp.txt"
+        (cd "$d" && "$bin/diff_cmp" prog.S qemu.out rvisor.out >cmp.txt)
         differ=$(sed -n 's/^cmp: [0-9]* sequences, \([0-9]*\) differ$/\1/p' "$d/cmp.txt")
         if [ "${differ:-1}" -eq 0 ]; then
             echo "PASS $seqs 0 $insns ${instret:-0}" >"$work/$seed.res"
