@@ -92,11 +92,12 @@ static bool fp_enabled(const struct rv_hart *h)
     return (h->mstatus & MSTATUS_FS) != 0;
 }
 
+/* Sstc: M-mode may always access stimecmp; S-mode needs menvcfg.STCE and mcounteren.TM. */
 static bool stimecmp_allowed(const struct rv_hart *h)
 {
-    if (!(h->menvcfg & ENVCFG_STCE))
-        return false;
-    return h->priv == RV_PRIV_M || (h->priv == RV_PRIV_S && (h->mcounteren & 2));
+    if (h->priv == RV_PRIV_M)
+        return true;
+    return h->priv == RV_PRIV_S && (h->menvcfg & ENVCFG_STCE) && (h->mcounteren & 2);
 }
 
 int rv_csr_read(struct rv_hart *h, unsigned csr, uint64_t *value)

@@ -144,6 +144,18 @@ static void test_csr_warl(void)
     CHECK_EQ(rv_csr_write(h, CSR_PMPADDR0 + 5, ~0ull), RV_EXC_NONE);
     rv_csr_read(h, CSR_PMPADDR0 + 5, &v);
     CHECK_EQ(v, (1ull << 54) - 1);
+    /* Sstc: M-mode always reaches stimecmp (OpenSBI probes it before setting STCE); S-mode
+     * needs menvcfg.STCE and mcounteren.TM */
+    CHECK_EQ(rv_csr_write(h, CSR_STIMECMP, 1234), RV_EXC_NONE);
+    CHECK_EQ(rv_csr_read(h, CSR_STIMECMP, &v), RV_EXC_NONE);
+    CHECK_EQ(v, 1234);
+    h->priv = RV_PRIV_S;
+    CHECK_EQ(rv_csr_read(h, CSR_STIMECMP, &v), EXC_ILLEGAL_INSN);
+    h->menvcfg = ENVCFG_STCE;
+    CHECK_EQ(rv_csr_read(h, CSR_STIMECMP, &v), EXC_ILLEGAL_INSN);
+    h->mcounteren = 2;
+    CHECK_EQ(rv_csr_read(h, CSR_STIMECMP, &v), RV_EXC_NONE);
+    h->priv = RV_PRIV_M;
     /* misa reports RV64 IMAFDC + B, S, U */
     rv_csr_read(h, CSR_MISA, &v);
     CHECK_EQ(v, (2ull << 62) | 0x14112f);
