@@ -85,6 +85,15 @@ TEST_MAIN
     FT_S2 14, fmul.s, (FFLAG_UF | FFLAG_NX), 0x00400000, 0x00800001, S_HALF  /* tiny, inexact */
     FT_S2 15, fadd.s, FFLAG_NX, 0x3f800000, S_ONE, 0x33000000
     FT_S2 16, fmul.s, 0, 0x00400000, S_MINN, S_HALF   /* tiny but exact: no UF */
+    /* tininess is detected after rounding: 2^-126 (1 - 2^-25) rounds to 2^-126, not tiny */
+    FT_D2S 17, FFLAG_NX, 0x00800000, 0x380ffffff0000000
+    FT_D2S 18, (FFLAG_UF | FFLAG_NX), 0x007fffff, 0x380ffffff0000000, rdn
+    /* the sign of an exact zero sum: -0 only when rounding down */
+    FT_S2 19, fadd.s, 0, S_NZERO, S_ZERO, S_NZERO, rdn
+    FT_S2 25, fadd.s, 0, S_ZERO, S_ZERO, S_NZERO, rne
+    FT_D2 26, fsub.d, 0, D_NZERO, D_ONE, D_ONE, rdn
+    FT_D3 27, fmadd.d, 0, D_NZERO, D_ONE, D_ZERO, D_NZERO, rdn
+    FT_D3 28, fmadd.d, 0, D_ZERO, D_ONE, D_ZERO, D_NZERO, rup
 
     /* ---------------- dynamic rounding mode */
     TESTCASE 20

@@ -47,9 +47,14 @@ TEST_MAIN
     csrr a0, mip                    /* woke because the timer is pending (a spurious */
     andi a0, a0, MIP_STIP           /* wake-up is allowed, so wait for it if needed) */
     bnez a0, 1f
+    li s2, 20 * TICKS_50MS          /* but not forever */
+    add s2, s2, s1
 2:  csrr a0, mip
     andi a0, a0, MIP_STIP
-    beqz a0, 2b
+    bnez a0, 1f
+    rdtime a0
+    bltu a0, s2, 2b
+    FAIL
 1:  rdtime a0
     sltu a0, a0, s1
     CHECK a0, 0
