@@ -417,7 +417,7 @@ static void decode16(uint32_t r, struct rv_insn *d)
             d->op = RV_OP_ADDI; d->rd = 2; d->rs1 = 2; d->imm = nz;
         } else { /* C.LUI */
             if (imm6 == 0) return;
-            d->op = RV_OP_LUI; d->rd = rd; d->imm = imm6 << 12;
+            d->op = RV_OP_LUI; d->rd = rd; d->imm = (int64_t)((uint64_t)imm6 << 12);
         }
         return;
     case 0x0c: {
