@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char error_msg[RV_ERROR_MAX];
 
@@ -11,6 +12,18 @@ int rv_error_set(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(error_msg, sizeof(error_msg), fmt, ap);
     va_end(ap);
+    return code;
+}
+
+int rv_error_prefix(int code, const char *fmt, ...)
+{
+    char prefix[RV_ERROR_MAX], old[RV_ERROR_MAX];
+    memcpy(old, error_msg, sizeof(old));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    snprintf(error_msg, sizeof(error_msg), "%s%s", prefix, old);
     return code;
 }
 

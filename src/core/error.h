@@ -8,6 +8,9 @@
 
 /* Records a printf-style message for the calling thread and returns `code` (a negative errno). */
 int rv_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the calling thread's current message with a printf-style context ("file: ") and
+ * returns `code`. */
+int rv_error_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The calling thread's last message, or "" if none. */
 const char *rv_error_get(void);
 void rv_error_clear(void);

@@ -40,7 +40,7 @@ static int load_bios(struct rv_vm *vm, uint64_t *end)
         struct rv_elf_info info;
         int rc = rv_load_elf(&vm->bus, vm->bios, vm->bios_len, &info);
         if (rc)
-            return rv_error_set(rc, "%s: %s", vm->cfg.bios, rv_error_get());
+            return rv_error_prefix(rc, "%s: ", vm->cfg.bios);
         vm->bios_entry = info.entry;
         *end = info.high;
         if (info.tohost && !vm->htif) {
@@ -49,13 +49,13 @@ static int load_bios(struct rv_vm *vm, uint64_t *end)
             };
             rc = rv_htif_create(&vm->iomap, &host, info.tohost, info.fromhost, &vm->htif);
             if (rc)
-                return rv_error_set(rc, "%s: %s", vm->cfg.bios, rv_error_get());
+                return rv_error_prefix(rc, "%s: ", vm->cfg.bios);
         }
         return 0;
     }
     int rc = rv_load_raw(&vm->bus, vm->bios, vm->bios_len, VIRT_RAM_BASE);
     if (rc)
-        return rv_error_set(rc, "%s: %s", vm->cfg.bios, rv_error_get());
+        return rv_error_prefix(rc, "%s: ", vm->cfg.bios);
     vm->bios_entry = VIRT_RAM_BASE;
     *end = VIRT_RAM_BASE + vm->bios_len;
     return 0;
@@ -72,7 +72,7 @@ static int load_kernel(struct rv_vm *vm, uint64_t *end)
         struct rv_elf_info info;
         rc = rv_load_elf(&vm->bus, k, len, &info);
         if (rc)
-            return rv_error_set(rc, "%s: %s", path, rv_error_get());
+            return rv_error_prefix(rc, "%s: ", path);
         vm->kernel_entry = info.entry;
         *end = info.high;
         return 0;
@@ -83,7 +83,7 @@ static int load_kernel(struct rv_vm *vm, uint64_t *end)
         img.text_offset = KERNEL_OFFSET;
         img.image_size = len;
     } else if (rc) {
-        return rv_error_set(rc, "%s: %s", path, rv_error_get());
+        return rv_error_prefix(rc, "%s: ", path);
     }
     uint64_t addr = VIRT_RAM_BASE + img.text_offset;
     uint64_t size = img.image_size > len ? img.image_size : len;

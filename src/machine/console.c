@@ -13,12 +13,47 @@
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 
+/* Linux prints this when it panics. With the default panic=0 it then spins forever, and
+ * there is no paravirtual panic device in Debian's riscv64 kernel, so rvisor watches the
+ * console: a panicked guest ends the run with RV_STATUS_PANIC once its message is out. */
+#define PANIC_TEXT "Kernel panic - not syncing"
+#define PANIC_GRACE_NS 1000000000ull
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void watch_for_panic(struct rv_vm *vm, const uint8_t *buf, size_t len)
+{
+    static const char text[] = PANIC_TEXT;
+    for (size_t i = 0; i < len; i++) {
+        /* The text has no repeated prefix, so restarting the match is exact. */
+        if (buf[i] == (uint8_t)text[vm->panic_match])
+            vm->panic_match++;
+        else
+            vm->panic_match = buf[i] == (uint8_t)text[0];
+        if (vm->panic_match == sizeof(text) - 1) {
+            vm->panic_match = 0;
+            uint64_t zero = 0;
+            atomic_compare_exchange_strong(&vm->panic_at, &zero, monotonic_ns());
+            char c = 'p';
+            if (write(vm->wake_pipe[1], &c, 1) < 0) {
+                /* the I/O thread polls at least once a second anyway */
+            }
+        }
+    }
+}
+
 void console_output(void *opaque, const uint8_t *buf, size_t len)
 {
     struct rv_vm *vm = opaque;
-    if (vm->out_fd < 0)
-        return;
-    while (len) {
+    pthread_mutex_lock(&vm->out_lock);
+    watch_for_panic(vm, buf, len);
+    int fd = vm->out_fd;
+    while (fd >= 0 && len) {
         ssize_t n = write(vm->out_fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -28,10 +63,11 @@ void console_output(void *opaque, const uint8_t *buf, size_t len)
             continue;
         }
         if (n <= 0)
-            return; /* the output is gone (closed pipe): drop, as a disconnected UART would */
+            break; /* the output is gone (closed pipe): drop, as a disconnected UART would */
         buf += n;
         len -= (size_t)n;
     }
+    pthread_mutex_unlock(&vm->out_lock);
 }
 
 size_t console_read(struct rv_vm *vm, uint8_t *buf, size_t len)
@@ -102,6 +138,16 @@ static void *io_thread(void *arg)
         pthread_mutex_unlock(&vm->dev_lock);
         if (pending)
             timeout = 5; /* the UART FIFO is full: retry soon */
+        uint64_t panic_at = atomic_load(&vm->panic_at);
+        if (panic_at) {
+            uint64_t now = monotonic_ns();
+            if (now - panic_at >= PANIC_GRACE_NS) {
+                vm_power(vm, VM_POWER_OFF, RV_STATUS_PANIC);
+                atomic_store(&vm->panic_at, 0);
+            } else if (timeout > 100) {
+                timeout = 100;
+            }
+        }
         if (alarm != UINT64_MAX) {
             struct timespec now;
             clock_gettime(CLOCK_REALTIME, &now);

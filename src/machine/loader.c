@@ -102,6 +102,37 @@ int rv_load_elf(struct rv_bus *bus, const uint8_t *file, size_t len, struct rv_e
     return 0;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Kernels built with the EFI stub are also PE/COFF files ("MZ" in code0): their section table
+ * says how long the file must be, which catches truncated images (PE format: COFF header after
+ * the "PE\0\0" signature at e_lfanew; section headers after the optional header). Returns the
+ * required length, or 0 if the file carries no usable PE header. */
+static uint64_t pe_required_length(const uint8_t *file, size_t len)
+{
+    if (len < 0x40 || file[0] != 'M' || file[1] != 'Z')
+        return 0;
+    uint64_t pe = le32(file + 0x3c);
+    if (pe + 24 > len || memcmp(file + pe, "PE\0\0", 4) != 0)
+        return 0;
+    unsigned nsections = file[pe + 6] | file[pe + 7] << 8;
+    unsigned opt_size = file[pe + 20] | file[pe + 21] << 8;
+    uint64_t table = pe + 24 + opt_size;
+    uint64_t need = 0;
+    for (unsigned i = 0; i < nsections; i++) {
+        uint64_t sh = table + 40ull * i;
+        if (sh + 40 > len)
+            return sh + 40; /* the section table itself is cut off */
+        uint64_t end = (uint64_t)le32(file + sh + 16) + le32(file + sh + 20);
+        if (end > need)
+            need = end;
+    }
+    return need;
+}
+
 int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info)
 {
     /* u32 code0, code1; u64 text_offset, image_size, flags; u32 version, res1; u64 res2;
@@ -114,6 +145,10 @@ int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info)
     if (text_offset > (1ull << 30) || (text_offset & 0xfff))
         return rv_error_set(-EINVAL, "Image: bad text offset 0x%llx",
                             (unsigned long long)text_offset);
+    uint64_t need = pe_required_length(file, len);
+    if (need > len)
+        return rv_error_set(-EINVAL, "Image: truncated (%zu bytes; its PE header needs %llu)",
+                            len, (unsigned long long)need);
     if (image_size == 0)
         image_size = len; /* "unknown": the file is all there is */
     if (image_size < len && image_size < 64)

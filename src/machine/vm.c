@@ -263,6 +263,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
     pthread_mutex_init(&vm->dev_lock, NULL);
+    pthread_mutex_init(&vm->out_lock, NULL);
     pthread_mutex_init(&vm->power_lock, NULL);
     pthread_cond_init(&vm->power_cond, NULL);
     vm->console = (struct rv_console){console_output, vm};
@@ -421,6 +422,7 @@ void rv_vm_destroy(struct rv_vm *vm)
     free(vm->dtb_file);
     free(vm->fdt);
     pthread_mutex_destroy(&vm->dev_lock);
+    pthread_mutex_destroy(&vm->out_lock);
     pthread_mutex_destroy(&vm->power_lock);
     pthread_cond_destroy(&vm->power_cond);
     free(vm);

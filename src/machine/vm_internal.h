@@ -91,6 +91,9 @@ struct rv_vm {
     size_t in_len;
     int escape_state;
     int out_fd;
+    pthread_mutex_t out_lock;  /* serializes console output and the panic matcher */
+    unsigned panic_match;      /* characters of PANIC_TEXT matched so far */
+    _Atomic uint64_t panic_at; /* CLOCK_MONOTONIC ns when the guest printed a panic, or 0 */
 };
 
 /* vm.c */
