@@ -9,17 +9,23 @@ SEEDS      ?= 200
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES = build-essential cmake clang libclang-rt-14-dev gcc-riscv64-linux-gnu \
-               binutils-riscv64-linux-gnu qemu-user libfdt-dev device-tree-compiler python3
+               binutils-riscv64-linux-gnu qemu-user libfdt-dev device-tree-compiler python3 \
+               cpio xz-utils debian-archive-keyring bc
+# Only the benchmarks need these (QEMU's full-system emulator to race against).
+BENCH_PACKAGES = qemu-system-misc
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build check run test fuzz-diff asan clang bench clean
+.PHONY: all deps install-packages build check run demo test fuzz-diff asan clang bench clean
 
 all: build
 
 # Installs only what is missing, so a second run does not touch apt.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -39,8 +45,13 @@ check: build
 
 test: check
 
-# Until the virt board lands, `make run` boots the bare-metal demo program.
+# Boots Debian's riscv64 kernel with a busybox initramfs to a shell (fetched on first use).
 run: build
+	guest/fetch-debian.sh
+	$(BUILD)/rvisor run
+
+# The bare-metal demo program (HTIF console).
+demo: build
 	$(BUILD)/rvisor run --bios $(BUILD)/guest/demo.elf
 
 # More differential testing than CI does: make fuzz-diff SEEDS=N
@@ -59,6 +70,7 @@ clang: deps
 	cmake --build build-clang -j$(JOBS)
 
 bench: build
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
 	bench/run.sh $(BUILD)
 
 clean:

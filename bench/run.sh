@@ -1,5 +1,5 @@
 #!/bin/sh
-# Benchmarks: the same CPU workload on rvisor's interpreter (bare metal), QEMU user-mode TCG
+# Benchmarks: (1) the same CPU workload on rvisor's interpreter (bare metal), QEMU user-mode TCG
 # (qemu-riscv64) and natively, side by side, with ratios. Usage: bench/run.sh [BUILD_DIR]
 set -eu
 build=${1:-build}
@@ -31,3 +31,7 @@ row() { printf '%-28s %9.3f %12.1f %13.2fx\n' "$1" "$2" "$(echo "$insns / $2 / 1
 row "rvisor (interpreter)" "$rv_time"
 row "qemu-riscv64 7.2 (TCG)" "$q_time"
 row "native x86-64 (gcc -O2)" "$n_time"
+
+echo
+# (2) boot time against qemu-system-riscv64 -M virt
+"$(dirname "$0")/boot.sh" "$build"

@@ -1,0 +1,96 @@
+#!/bin/sh
+# Boot tests: Debian's riscv64 kernel with the busybox initramfs on rvisor, in both firmware
+# modes, plus the command line's handling of bad input. Ends with "N passed, N failed".
+# Usage: boot-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
+set -u
+rvisor=$1
+fetch=$2
+guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; [ -f "$tmp/out" ] && tail -20 "$tmp/out"; }
+
+# expect NAME STATUS PATTERN... -- ARGS: runs rvisor with ARGS, checks the exit status and that
+# every pattern (grep -E) appears in the output.
+expect() {
+    name=$1 want=$2
+    shift 2
+    pats=""
+    while [ "$1" != "--" ]; do pats="$pats
+$1"; shift; done
+    shift
+    timeout 600 "$rvisor" run "$@" </dev/null >"$tmp/out" 2>&1
+    got=$?
+    if [ "$got" != "$want" ]; then
+        fail "$name: exit status $got, expected $want"
+        return
+    fi
+    echo "$pats" | while IFS= read -r p; do
+        [ -z "$p" ] && continue
+        grep -Eq -- "$p" "$tmp/out" || { echo "missing: $p"; exit 1; }
+    done || { fail "$name: output"; return; }
+    pass "$name"
+}
+
+"$fetch" >/dev/null || { echo "FAIL: fetching the Debian guest"; echo "0 passed, 1 failed"; exit 1; }
+K="--kernel $guest/Image --initrd $guest/initrd.img"
+cmd() { printf 'console=ttyS0 quiet rvisor.cmd=%s' "$1"; }
+
+# 1. Built-in SBI firmware: architecture, ISA extensions in /proc/cpuinfo, RTC = host time.
+host_now=$(date +%s)
+expect "boot (built-in SBI)" 0 \
+    '^riscv64' \
+    '^isa[[:space:]]*: rv64imafdc_.*zicbom_zicboz.*zicond.*zba_zbb_zbc_zbs_sstc' \
+    'rvisor-guest: exit 0' -- \
+    $K --append "$(cmd 'uname%20-m;cat%20/proc/cpuinfo;echo%20now=$(date%20+%s)')"
+guest_now=$(sed -n 's/^now=\([0-9]*\).*/\1/p' "$tmp/out")
+host_then=$(date +%s)
+if [ -n "$guest_now" ] && [ "$guest_now" -ge $((host_now - 5)) ] && [ "$guest_now" -le $((host_then + 5)) ]; then
+    pass "guest date follows the host clock ($guest_now in [$host_now, $host_then])"
+else
+    fail "guest date '$guest_now' not within [$host_now, $host_then] (+-5 s)"
+fi
+
+# 2. The guest's exit status reaches the host (syscon finisher).
+expect "exit status" 7 'rvisor-guest: exit 7' -- $K --append "$(cmd 'exit%207')"
+
+# 3. Firmware mode: Debian's OpenSBI (fw_dynamic) boots the same kernel.
+expect "boot (OpenSBI fw_dynamic)" 0 'OpenSBI v' '^riscv64' -- \
+    --bios "$guest/opensbi/fw_dynamic.bin" $K --append "$(cmd 'uname%20-m')"
+
+# 4. Two harts: both online.
+expect "boot --smp 2" 0 '^cpus=2' -- --smp 2 $K --append "$(cmd 'echo%20cpus=$(nproc)')"
+
+# 5. A guest reboot under --no-reboot ends the run with 124.
+expect "reboot --no-reboot" 124 -- --no-reboot $K --append "$(cmd 'reboot%20-f')"
+
+# 6. A kernel panic ends the run with 126 and a message.
+expect "kernel panic" 126 'Kernel panic' 'guest kernel panicked' -- \
+    $K --append "$(cmd 'echo%20c>/proc/sysrq-trigger')"
+
+# 7. Bad input: one line on stderr, exit status 125, no crash.
+head -c 100000 "$guest/Image" >"$tmp/trunc"
+truncate -s 300M "$tmp/huge"
+expect "missing kernel" 125 'No such file' -- --kernel "$tmp/none"
+expect "truncated kernel" 125 'truncated' -- --kernel "$tmp/trunc"
+expect "x86-64 ELF kernel" 125 'not RISC-V' -- --kernel /bin/sh
+expect "initrd larger than RAM" 125 'larger than RAM' -- --kernel "$guest/Image" --initrd "$tmp/huge"
+expect "kernel larger than RAM" 125 'does not fit' -- --mem 16M --kernel "$guest/Image"
+expect "nonsense memory size" 125 'bad memory size' -- --mem lots --kernel "$guest/Image"
+expect "nonsense hart count" 125 'smp' -- --smp 0 --kernel "$guest/Image"
+expect "unknown option" 125 'unknown' -- --frobnicate 1
+
+# 8. The generated device tree is valid for dtc and describes the hart's ISA.
+if "$rvisor" run $K --dump-dtb "$tmp/virt.dtb" && dtc -I dtb -O dts -o "$tmp/virt.dts" "$tmp/virt.dtb" 2>/dev/null &&
+    grep -q 'riscv,isa-extensions = .*"zicond"' "$tmp/virt.dts" && grep -q 'ns16550a' "$tmp/virt.dts"; then
+    pass "--dump-dtb output decompiles with dtc"
+else
+    fail "--dump-dtb"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
