@@ -2,8 +2,8 @@
  * guest-physical address map; interrupt lines to an interrupt controller; the console backend;
  * and the device-tree helpers each device uses to describe itself.
  *
- * Concurrency: the machine calls read/write/reset/save/load with its device lock held (one lock
- * per VM, like QEMU's big lock), from hart threads and the I/O thread alike. Devices therefore
+ * Concurrency: the machine calls read/write/reset/save/load with its device lock held (one
+ * recursive lock per VM, like QEMU's big lock), from hart threads and the I/O thread alike. Devices therefore
  * need no locks of their own; code outside an MMIO callback that touches a device (console
  * input, timers) takes the same lock through the machine. */
 #ifndef RV_DEV_DEVICE_H

@@ -262,7 +262,13 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->monitor = cfg->bios == NULL;
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
-    pthread_mutex_init(&vm->dev_lock, NULL);
+    /* Recursive: virtio devices raise interrupts both from MMIO callbacks (lock held) and
+     * from their worker threads (dev/virtio.h). */
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&vm->dev_lock, &attr);
+    pthread_mutexattr_destroy(&attr);
     pthread_mutex_init(&vm->out_lock, NULL);
     pthread_mutex_init(&vm->power_lock, NULL);
     pthread_cond_init(&vm->power_cond, NULL);
