@@ -8,6 +8,8 @@
 struct rv_vm;
 
 #define RV_MAX_HARTS 8
+#define RV_MAX_DISKS 4
+#define RV_MAX_NICS 2
 
 struct rv_vm_config {
     uint64_t ram_size;   /* bytes of guest RAM at 0x80000000; 0 means 128 MiB */
@@ -22,6 +24,14 @@ struct rv_vm_config {
     int console_out_fd;  /* console output, or -1 to discard it */
     bool console_escapes; /* interpret Ctrl-A escapes on console input (Ctrl-A X quits) */
     bool no_reboot;      /* a guest reboot ends the run (RV_STATUS_REBOOT) instead of resetting */
+    /* virtio devices (virtio-mmio slots 0x10001000 + 0x1000 * i, PLIC sources 1..8) */
+    const char *disks[RV_MAX_DISKS]; /* "PATH[,format=raw|qcow2][,readonly][,cache=MODE]" */
+    unsigned ndisks;
+    const char *nics[RV_MAX_NICS];   /* "user[,hostfwd=...][,mac=..]" or "tap,ifname=..." */
+    unsigned nnics;
+    bool rng;            /* virtio-rng (entropy from the host's getrandom) */
+    bool balloon;        /* virtio-balloon */
+    bool virtio_console; /* virtio-console (hvc0); console input then goes to it, not the UART */
 };
 
 /* Exit statuses of rv_vm_run() besides the guest's own (0 = powered off normally, 1..123 = the

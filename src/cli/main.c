@@ -38,6 +38,13 @@ static void usage(FILE *out)
         "  --console MODE     stdio (default), file:PATH (output only) or none\n"
         "  --dump-dtb FILE    write the generated device tree blob to FILE and exit\n"
         "  --no-reboot        exit (status 124) when the guest reboots, instead of resetting\n"
+        "  --disk SPEC        virtio-blk disk: PATH[,format=raw|qcow2][,readonly]\n"
+        "                     [,cache=writeback|none|unsafe] (repeatable, up to 4)\n"
+        "  --net SPEC         virtio-net NIC: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...\n"
+        "                     or tap,ifname=NAME; add ,mac=52:54:00:xx:xx:xx (up to 2)\n"
+        "  --rng              virtio-rng: entropy from the host (on for the default guest)\n"
+        "  --balloon          virtio-balloon: the guest can return memory to the host\n"
+        "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
         "\n"
         "Console escapes (stdio): C-a x quits, C-a h lists the escapes.\n"
         "Exit status: the guest's (0 after poweroff), 124 guest reboot under --no-reboot,\n"
@@ -131,6 +138,18 @@ static int cmd_run(int argc, char **argv)
             cfg.no_reboot = true;
             continue;
         }
+        if (strcmp(arg, "--rng") == 0) {
+            cfg.rng = true;
+            continue;
+        }
+        if (strcmp(arg, "--balloon") == 0) {
+            cfg.balloon = true;
+            continue;
+        }
+        if (strcmp(arg, "--virtio-console") == 0) {
+            cfg.virtio_console = true;
+            continue;
+        }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -148,6 +167,19 @@ static int cmd_run(int argc, char **argv)
         else if (strcmp(arg, "--dtb") == 0) cfg.dtb = val;
         else if (strcmp(arg, "--dump-dtb") == 0) dump_dtb = val;
         else if (strcmp(arg, "--console") == 0) console = val;
+        else if (strcmp(arg, "--disk") == 0) {
+            if (cfg.ndisks == RV_MAX_DISKS) {
+                fprintf(stderr, "rvisor: at most %d disks\n", RV_MAX_DISKS);
+                return RV_STATUS_ERROR;
+            }
+            cfg.disks[cfg.ndisks++] = val;
+        } else if (strcmp(arg, "--net") == 0) {
+            if (cfg.nnics == RV_MAX_NICS) {
+                fprintf(stderr, "rvisor: at most %d network interfaces\n", RV_MAX_NICS);
+                return RV_STATUS_ERROR;
+            }
+            cfg.nics[cfg.nnics++] = val;
+        }
         else if (strcmp(arg, "--mem") == 0 || strcmp(arg, "--ram") == 0) {
             if (parse_size(val, &cfg.ram_size)) {
                 fprintf(stderr, "rvisor: bad memory size '%s'\n", val);
@@ -174,6 +206,7 @@ static int cmd_run(int argc, char **argv)
         cfg.initrd = initrd;
         if (!cfg.ram_size)
             cfg.ram_size = 512ull << 20;
+        cfg.rng = true;
         if (!cfg.append)
             cfg.append = DEFAULT_APPEND;
     }
