@@ -68,9 +68,9 @@ static void print_listing(const char *prog, unsigned seq)
             continue;
         if (!strcmp(line, end))
             break;
-        if (strstr(line, ".pushsection"))
+        if (strstr(line, ".pushsection .data"))
             in_data = true;
-        else if (strstr(line, ".popsection"))
+        else if (in_data && strstr(line, ".popsection"))
             in_data = false;
         else if (!strcmp(line, "# random\n"))
             in_random = true;

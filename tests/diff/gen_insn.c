@@ -411,6 +411,63 @@ static void unit_compressed(struct gen *g)
     }
 }
 
+/* ---- self-modifying code ---- */
+
+/* Calls a code slot (one instruction and a return through `link`), rewrites the instruction,
+ * executes fence.i and calls the slot again: the second call must run the new instruction
+ * (unprivileged spec, "Zifencei"). The slots live in a writable and executable section. */
+static void unit_smc(struct gen *g)
+{
+    static const struct { const char *name; char kind; unsigned f7, f3, opcode; } ops[] = {
+        {"add", 'r', 0, 0, 0x33},   {"sub", 'r', 0x20, 0, 0x33}, {"sll", 'r', 0, 1, 0x33},
+        {"slt", 'r', 0, 2, 0x33},   {"sltu", 'r', 0, 3, 0x33},   {"xor", 'r', 0, 4, 0x33},
+        {"srl", 'r', 0, 5, 0x33},   {"sra", 'r', 0x20, 5, 0x33}, {"or", 'r', 0, 6, 0x33},
+        {"and", 'r', 0, 7, 0x33},   {"mul", 'r', 1, 0, 0x33},    {"mulh", 'r', 1, 1, 0x33},
+        {"divu", 'r', 1, 5, 0x33},  {"remu", 'r', 1, 7, 0x33},   {"addw", 'r', 0, 0, 0x3b},
+        {"subw", 'r', 0x20, 0, 0x3b}, {"mulw", 'r', 1, 0, 0x3b}, {"addi", 'i', 0, 0, 0x13},
+        {"slti", 'i', 0, 2, 0x13},  {"sltiu", 'i', 0, 3, 0x13},  {"xori", 'i', 0, 4, 0x13},
+        {"ori", 'i', 0, 6, 0x13},   {"andi", 'i', 0, 7, 0x13},   {"addiw", 'i', 0, 0, 0x1b}};
+    unsigned t = gen_xtmp(g), link, v, rd[2], rs1[2], rs2[2], op[2];
+    int imm[2];
+    do
+        link = gen_xtmp(g);
+    while (link == t);
+    do
+        v = gen_xtmp(g);
+    while (v == t || v == link);
+    for (int i = 0; i < 2; i++) {
+        op[i] = (unsigned)gen_below(g, ARRAY_LEN(ops));
+        rs1[i] = gen_xrs(g);
+        rs2[i] = gen_xrs(g);
+        imm[i] = gen_imm12(g);
+        do
+            rd[i] = gen_xrd(g);
+        while (rd[i] == link || (i == 0 && rd[i] == t)); /* keep the return and the slot */
+    }
+    uint32_t word = (uint32_t)ops[op[1]].f3 << 12 | rs1[1] << 15 | rd[1] << 7 | ops[op[1]].opcode;
+    if (ops[op[1]].kind == 'r')
+        word |= ops[op[1]].f7 << 25 | rs2[1] << 20;
+    else
+        word |= ((uint32_t)imm[1] & 0xfff) << 20;
+    char text[2][64];
+    for (int i = 0; i < 2; i++)
+        if (ops[op[i]].kind == 'r')
+            snprintf(text[i], sizeof text[i], "%s %s, %s, %s", ops[op[i]].name, X(rd[i]),
+                     X(rs1[i]), X(rs2[i]));
+        else
+            snprintf(text[i], sizeof text[i], "%s %s, %s, %d", ops[op[i]].name, X(rd[i]),
+                     X(rs1[i]), imm[i]);
+    fprintf(g->out, "\t.pushsection .smc, \"awx\", @progbits\n\t.option push\n\t.option norvc\n"
+                    "\t.balign 4\nsmc%u_%u:\n\t%s\n\tjalr x0, 0(%s)\n\t.option pop\n\t.popsection\n",
+            g->seq, g->unit, text[0], X(link));
+    gen_ins(g, "lla %s, smc%u_%u", X(t), g->seq, g->unit);
+    gen_ins(g, "jalr %s, 0(%s)", X(link), X(t));
+    gen_ins(g, "li %s, 0x%08x # %s", X(v), word, text[1]);
+    gen_ins(g, "sw %s, 0(%s)", X(v), X(t));
+    gen_ins(g, "fence.i");
+    gen_ins(g, "jalr %s, 0(%s)", X(link), X(t));
+}
+
 static void unit_fence(struct gen *g)
 {
     static const char *const ops[] = {"fence", "fence rw, rw", "fence r, r", "fence w, w",
@@ -423,7 +480,7 @@ void gen_unit(struct gen *g)
     static const struct { void (*fn)(struct gen *); unsigned weight; } units[] = {
         {unit_alu_r, 18}, {unit_alu_i, 14}, {unit_upper, 3}, {unit_zicond, 2}, {unit_mem, 10},
         {unit_amo, 3},    {unit_lrsc, 2},   {unit_branch, 5}, {gen_unit_fp, 24}, {gen_unit_fp_exact, 4}, {gen_unit_csr, 3},
-        {unit_compressed, 12}, {unit_fence, 1}};
+        {unit_compressed, 14}, {unit_fence, 1}, {unit_smc, 1}};
     unsigned total = 0;
     for (unsigned i = 0; i < ARRAY_LEN(units); i++)
         total += units[i].weight;

@@ -26,7 +26,7 @@ QEMU=${QEMU:-qemu-riscv64}
 ADDR2LINE=${ADDR2LINE:-riscv64-linux-gnu-addr2line}
 TIMEOUT=${DIFF_TIMEOUT:-120}
 ASFLAGS="-g -nostdlib -static -march=rv64gc_zba_zbb_zbc_zbs_zihintpause -mabi=lp64d
-         -Wl,--build-id=none -Wl,--no-relax"
+         -Wl,--build-id=none -Wl,--no-relax -Wl,--no-warn-rwx-segments"
 here=$(cd "$(dirname "$0")" && pwd)
 
 # ---- one program (run by xargs in parallel): writes $work/$seed.res and $work/$seed.log ----
