@@ -52,6 +52,10 @@ minimize() {
         echo "  (does not diverge when run alone; no minimization)"
         return
     fi
+    if ! one 0; then
+        echo "  diverges before any random instruction: loading or dumping the state is broken"
+        return
+    fi
     lo=0 hi=$units # invariant: prefix lo agrees, prefix hi differs
     while [ $((hi - lo)) -gt 1 ]; do
         mid=$(((lo + hi) / 2))
@@ -161,7 +165,8 @@ for tool in diff_gen diff_cmp rvuser; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rvisor-diff.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 echo "differential test: seeds $first-$last, rvisor vs $($QEMU --version | head -1)"
 seq "$first" "$last" |
     xargs -P "$jobs" -I @ sh "$0" --worker "$bin" "$work" "$keep" "$minimize" @ "$@"
@@ -181,7 +186,13 @@ for seed in $(seq "$first" "$last"); do
         bad="$bad $seed"
     fi
 done
+shown=0
 for seed in $bad; do
+    shown=$((shown + 1))
+    if [ $shown -gt 10 ]; then
+        echo; echo "(details of the other failing seeds: $keep/seed-*)"
+        break
+    fi
     echo
     echo "=== seed $seed"
     head -c 20000 "$work/$seed.log"
