@@ -17,13 +17,19 @@ int rv_error_set(int code, const char *fmt, ...)
 
 int rv_error_prefix(int code, const char *fmt, ...)
 {
-    char prefix[RV_ERROR_MAX], old[RV_ERROR_MAX];
+    char old[RV_ERROR_MAX];
     memcpy(old, error_msg, sizeof(old));
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    int n = vsnprintf(error_msg, sizeof(error_msg), fmt, ap);
     va_end(ap);
-    snprintf(error_msg, sizeof(error_msg), "%s%s", prefix, old);
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof(error_msg) ? (size_t)n : sizeof(error_msg) - 1;
+    size_t room = sizeof(error_msg) - 1 - used;
+    size_t len = strnlen(old, sizeof(old) - 1);
+    if (len > room)
+        len = room;
+    memcpy(error_msg + used, old, len);
+    error_msg[used + len] = '\0';
     return code;
 }
 

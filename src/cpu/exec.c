@@ -108,7 +108,12 @@ static int exec_csr(struct rv_hart *h, const struct rv_insn *in)
     }
     bool do_write = kind == 0 || in->rs1 != 0;
     if (do_write) {
-        uint64_t v = kind == 0 ? src : kind == 1 ? old | src : old & ~src;
+        /* Only the software-writable SEIP bit takes part in a CSRRS/CSRRC of mip, not the
+         * interrupt controller's line that reads OR'ed into it (priv spec 3.1.9). */
+        uint64_t base = old;
+        if (csr == CSR_MIP)
+            base = (old & ~MIP_SEIP) | (h->mip & MIP_SEIP);
+        uint64_t v = kind == 0 ? src : kind == 1 ? base | src : base & ~src;
         exc = rv_csr_write(h, csr, v);
         if (exc != RV_EXC_NONE)
             return exc;

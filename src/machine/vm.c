@@ -67,6 +67,13 @@ static int vm_io_write(void *opaque, uint64_t paddr, unsigned size, uint64_t val
     if (r) {
         if (r->ops->write)
             r->ops->write(r->dev, paddr - r->base, value, size);
+        if (r->dev == (void *)vm->rtc) {
+            /* The guest may have armed an alarm: let the I/O thread reschedule its poll. */
+            char c = 'r';
+            if (write(vm->wake_pipe[1], &c, 1) < 0) {
+                /* the pipe is full: the thread is being woken anyway */
+            }
+        }
     } else if (rv_bus_in_ram(&vm->bus, paddr, size)) {
         memcpy(rv_bus_ram_ptr(&vm->bus, paddr), &value, size);
     } else {
@@ -340,11 +347,18 @@ int rv_vm_dump_dtb(struct rv_vm *vm, const char *path)
 /* Returns every device and hart to its reset state and loads the boot images again. */
 static int vm_reset(struct rv_vm *vm)
 {
+    /* The interrupt controller goes last: it re-samples its input lines on reset, and they
+     * must already be low from the devices' own resets. */
+    struct rv_region *plic = NULL;
     for (unsigned i = 0; i < vm->iomap.count; i++) {
         struct rv_region *r = &vm->iomap.regions[i];
-        if (r->ops->reset)
+        if (r->dev == (void *)vm->plic)
+            plic = r;
+        else if (r->ops->reset)
             r->ops->reset(r->dev);
     }
+    if (plic && plic->ops->reset)
+        plic->ops->reset(plic->dev);
     for (unsigned i = 0; i < vm->nharts; i++)
         rv_hart_reset(vm->vcpus[i].hart, i, &vm->bus, VIRT_RAM_BASE);
     atomic_store(&vm->power, VM_RUNNING);
