@@ -41,4 +41,59 @@ int rv_block_write_zeroes(struct rv_block *b, uint64_t offset, uint64_t len, boo
 /* A stable identifier for VIRTIO_BLK_T_GET_ID (up to 20 bytes, not NUL-terminated if 20). */
 void rv_block_id(const struct rv_block *b, char id[20]);
 
+/* --- Image tool support (`rvisor img`) --- */
+
+struct rv_block_create_opts {
+    enum rv_block_format format;          /* RAW or QCOW2 (AUTO means QCOW2) */
+    uint64_t size;                        /* virtual size; 0 with a backing file: its size */
+    uint32_t cluster_size;                /* qcow2: power of two, 512 B..2 MiB; 0 = 64 KiB */
+    const char *backing_file;             /* qcow2 only, stored as given; a relative name is
+                                             resolved against the image's directory */
+    enum rv_block_format backing_format;  /* AUTO: probe the backing file and record it */
+};
+/* Creates (or truncates) `path` as an empty image. */
+int rv_block_create(const char *path, const struct rv_block_create_opts *opts);
+
+struct rv_block_info {
+    enum rv_block_format format;
+    uint64_t virtual_size;
+    uint64_t file_size;                   /* length of the host file */
+    uint64_t disk_size;                   /* bytes the host file system allocated for it */
+    uint32_t cluster_size;                /* qcow2 only */
+    uint32_t version;                     /* qcow2 only */
+    unsigned refcount_bits;               /* qcow2 only */
+    uint32_t snapshots;                   /* internal snapshots (qcow2) */
+    bool dirty, corrupt, lazy_refcounts;  /* qcow2 header flags */
+    char backing_file[1024];              /* as stored in the image; "" if none */
+    char backing_path[4096];              /* resolved against the image's directory */
+    enum rv_block_format backing_format;  /* AUTO if the image does not record it */
+};
+/* Reads the metadata of one image (backing files are not opened). */
+int rv_block_info_get(const char *path, enum rv_block_format format, struct rv_block_info *info);
+
+struct rv_block_check_opts {
+    bool repair_leaks;                    /* drop refcounts of clusters nothing references */
+    bool repair_all;                      /* also raise refcounts that are too low */
+    /* Called once per problem found, with a one-line description; may be NULL. */
+    void (*report)(void *ctx, const char *msg);
+    void *ctx;
+};
+struct rv_block_check_result {
+    uint64_t corruptions;                 /* found (before any repair) */
+    uint64_t leaks;
+    uint64_t corruptions_fixed;
+    uint64_t leaks_fixed;
+    uint64_t check_errors;                /* metadata that could not be read */
+    uint64_t allocated_clusters;          /* guest clusters that have data in this image */
+    uint64_t total_clusters;              /* guest clusters of the virtual disk */
+    uint64_t image_end_offset;            /* end of the last cluster in use */
+};
+/* Verifies the refcounts of a qcow2 image against the references in it, like `qemu-img check`,
+ * optionally repairing. Returns 0 when the check ran (see `res`), -ENOTSUP for formats
+ * without metadata (raw), other negative errnos when the image could not be checked. */
+int rv_block_check(const char *path, const struct rv_block_check_opts *opts,
+                   struct rv_block_check_result *res);
+/* "raw", "qcow2" or "auto". */
+const char *rv_block_format_name(enum rv_block_format format);
+
 #endif
