@@ -45,8 +45,9 @@ static int access_in_page(struct rv_hart *h, uint64_t va, unsigned size, enum rv
     uint64_t pa = e->paddr | (va & 0xfff);
     struct rv_bus *bus = h->bus;
     int rc;
-    if (va & (size - 1)) {
-        /* Devices take naturally aligned accesses only; split misaligned ones into bytes. */
+    if ((size & (size - 1)) || (va & (size - 1))) {
+        /* Devices take naturally aligned 1/2/4/8-byte accesses only: split misaligned ones,
+         * and the odd-sized pieces of a page-crossing access, into bytes. */
         uint64_t v = acc == RV_ACCESS_WRITE ? *value : 0;
         for (unsigned i = 0; i < size; i++) {
             uint64_t b = (v >> (8 * i)) & 0xff;

@@ -98,7 +98,13 @@ int rv_load_elf(struct rv_bus *bus, const uint8_t *file, size_t len, struct rv_e
     if (!loaded)
         return rv_error_set(-EINVAL, "ELF: no loadable segment");
     info->entry = eh.e_entry;
+    if (info->entry < info->low || info->entry >= info->high)
+        return rv_error_set(-EINVAL, "ELF: entry point 0x%llx is outside the loaded image",
+                            (unsigned long long)info->entry);
     find_htif_symbols(file, len, &eh, info);
+    if ((info->tohost && !rv_bus_in_ram(bus, info->tohost, 8)) ||
+        (info->fromhost && !rv_bus_in_ram(bus, info->fromhost, 8)))
+        return rv_error_set(-EINVAL, "ELF: tohost/fromhost symbols outside guest RAM");
     return 0;
 }
 
