@@ -16,7 +16,7 @@ BENCH_PACKAGES = qemu-system-misc
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps install-packages build check run demo test fuzz-diff asan clang bench clean
+.PHONY: all deps install-packages build check run demo test fuzz-diff fuzz asan clang bench clean
 
 all: build
 
@@ -65,6 +65,12 @@ asan: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS) -E "^boot/"
 
+# libFuzzer targets (clang) for every parser of untrusted input, each run for a short while.
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DRV_FUZZ=ON
+	cmake --build build-fuzz -j$(JOBS)
+	cd build-fuzz && ctest --output-on-failure -L fuzz
+
 # The whole tree must also build warning-free with clang.
 clang: deps
 	cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
@@ -75,4 +81,4 @@ bench: build
 	bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-clang
+	rm -rf $(BUILD) build-asan build-clang build-fuzz
