@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "block/block_int.h"
-#include "block/iov.h"
+#include "core/iov.h"
 #include "core/error.h"
 #include "core/log.h"
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "block/iov.h"
+#include "core/iov.h"
 #include "core/error.h"
 
 #define DIRECT_ALIGN 4096u

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "block/iov.h"
+#include "core/iov.h"
 #include "block/qcow2.h"
 #include "core/error.h"
 

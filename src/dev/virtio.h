@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "core/iov.h"
 #include "cpu/bus.h"
 #include "dev/device.h"
 
@@ -117,9 +118,5 @@ void rv_virtio_config_changed(struct rv_virtio *vd);
 /* Puts the device in DEVICE_NEEDS_RESET and tells the driver (virtio spec 2.1.2). */
 void rv_virtio_fail(struct rv_virtio *vd, const char *why);
 
-/* Copies between iovecs and flat buffers; return bytes copied. */
-size_t rv_iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len);
-size_t rv_iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf,
-                       size_t len);
 
 #endif

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "block/iov.h"
+#include "core/iov.h"
 #include "test.h"
 #include "test_block_util.h"
 

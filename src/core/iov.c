@@ -1,6 +1,6 @@
 /* Scatter/gather helpers. All walks skip whole entries until `offset` is reached, then work
  * entry by entry; ranges are checked by the callers (block.c validates request lengths). */
-#include "block/iov.h"
+#include "core/iov.h"
 
 #include <string.h>
 
@@ -47,29 +47,35 @@ int rv_iov_slice(const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t 
     return n;
 }
 
-void rv_iov_to_buf(const struct iovec *iov, int iovcnt, uint64_t offset, void *buf, size_t len)
+size_t rv_iov_to_buf(const struct iovec *iov, int iovcnt, uint64_t offset, void *buf, size_t len)
 {
     uint64_t skip;
     char *p = buf;
+    size_t done = 0;
     for (int i = iov_find(iov, iovcnt, offset, &skip); len > 0 && i < iovcnt; i++, skip = 0) {
         size_t take = iov[i].iov_len - skip < len ? iov[i].iov_len - skip : len;
         memcpy(p, (const char *)iov[i].iov_base + skip, take);
         p += take;
         len -= take;
+        done += take;
     }
+    return done;
 }
 
-void rv_iov_from_buf(const struct iovec *iov, int iovcnt, uint64_t offset, const void *buf,
-                     size_t len)
+size_t rv_iov_from_buf(const struct iovec *iov, int iovcnt, uint64_t offset, const void *buf,
+                       size_t len)
 {
     uint64_t skip;
     const char *p = buf;
+    size_t done = 0;
     for (int i = iov_find(iov, iovcnt, offset, &skip); len > 0 && i < iovcnt; i++, skip = 0) {
         size_t take = iov[i].iov_len - skip < len ? iov[i].iov_len - skip : len;
         memcpy((char *)iov[i].iov_base + skip, p, take);
         p += take;
         len -= take;
+        done += take;
     }
+    return done;
 }
 
 void rv_iov_memset(const struct iovec *iov, int iovcnt, uint64_t offset, int c, uint64_t len)
