@@ -3,7 +3,7 @@
  * higher-mode interrupts are always enabled in lower modes, lower-mode ones never in higher
  * modes); taken right after the CSR write that enables them (epc = next instruction);
  * priority SEI > SSI > STI, and interrupts for M before interrupts for S; vectored mtvec and
- * stvec (interrupt n enters at base + 4n). MEI/MSI/MTI need devices that bare-metal mode lacks. */
+ * stvec (interrupt n enters at base + 4n). MEI/MSI/MTI from real devices: board_irq.S. */
 #include "env.h"
 
 /* clears every interrupt source and enable the test uses */

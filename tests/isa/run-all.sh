@@ -7,6 +7,7 @@
 # (QEMU lacks some extensions the suite covers: Zicond, Svadu).
 rvisor=${1:-build/rvisor}
 dir=${2:-$(dirname "$rvisor")/tests/isa}
+src=$(cd "$(dirname "$0")" && pwd)
 runner=${ISA_RUNNER:-"$rvisor run --bios"}
 timeout_s=${ISA_TIMEOUT:-30}
 
@@ -17,9 +18,18 @@ for elf in "$dir"/*.elf; do
     [ -e "$elf" ] || continue
     found=1
     name=$(basename "$elf" .elf)
-    out=$(timeout "$timeout_s" $runner "$elf" 2>&1 </dev/null)
+    # Per-program options and expected status, as the program's source asks for them
+    # (comments "isa-options: ..." and "isa-exit-status: N", also read by CMakeLists.txt).
+    opts=$(sed -n 's/.*isa-options:\([^*]*\).*/\1/p' "$src/$name.S" 2>/dev/null | head -n 1)
+    want=$(sed -n 's/.*isa-exit-status: *\([0-9]*\).*/\1/p' "$src/$name.S" 2>/dev/null | head -n 1)
+    want=${want:-0}
+    if [ -n "$opts" ] && [ -z "${ISA_RUNNER:-}" ]; then
+        out=$(timeout "$timeout_s" "$rvisor" run $opts --bios "$elf" 2>&1 </dev/null)
+    else
+        out=$(timeout "$timeout_s" $runner "$elf" 2>&1 </dev/null)
+    fi
     rc=$?
-    if [ "$rc" -eq 0 ]; then
+    if [ "$rc" -eq "$want" ]; then
         passed=$((passed + 1))
         echo "PASS $name"
     else
