@@ -5,11 +5,18 @@
 # checks its sha256; then it serves files with busybox httpd, which the host fetches through
 # a host forward (127.0.0.1 only). Plus the command line's handling of bad --net values.
 # Ends with "N passed, N failed".
+# As root (where `unshare -n` works) the whole test runs in a private network namespace and
+# the guest gets a second NIC on the tap backend: a tap interface rvtap0 (10.1.0.1/24) on the
+# host side, eth1 = 10.1.0.2 in the guest, which fetches the same file over it.
 # Usage: net-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
 # NET_TEST_BIOS=builtin runs the guest on rvisor's built-in SBI firmware instead of Debian's
 # OpenSBI (fw_dynamic): udhcpc and `read -t` read CLOCK_MONOTONIC through the vDSO (rdtime
 # in U-mode), which needs scounteren.TM, and Linux sets that only in its SBI PMU driver.
 set -u
+if [ -z "${NET_TEST_NS:-}" ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null &&
+    unshare -n true 2>/dev/null; then
+    NET_TEST_NS=1 exec unshare -n sh "$0" "$@"
+fi
 rvisor=$1
 fetch=$2
 guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
@@ -47,17 +54,25 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+tap=no
+bind=127.0.0.1
+if [ "${NET_TEST_NS:-}" = 1 ]; then
+    ip link set lo up && ip tuntap add dev rvtap0 mode tap && ip addr add 10.1.0.1/24 dev rvtap0 &&
+        ip link set rvtap0 up && tap=yes
+    bind=0.0.0.0 # reachable on 127.0.0.1 and 10.1.0.1, inside this private namespace only
+fi
+
 # --- the host side: a file to fetch, served on 127.0.0.1 ---
 mkdir "$tmp/www"
 head -c 1048576 /dev/urandom >"$tmp/www/blob"
 host_sum=$(sha256sum "$tmp/www/blob" | cut -d' ' -f1)
-python3 - "$tmp/www" "$tmp/port" <<'EOF' &
+python3 - "$tmp/www" "$tmp/port" "$bind" <<'EOF' &
 import http.server, os, sys
 os.chdir(sys.argv[1])
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+server = http.server.ThreadingHTTPServer((sys.argv[3], 0), Quiet)
 with open(sys.argv[2] + ".new", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(sys.argv[2] + ".new", sys.argv[2])
@@ -76,16 +91,25 @@ chmod +x /tmp/d;ifconfig eth0 up
 udhcpc -i eth0 -n -q -f -t 10 -s /tmp/d >/dev/null 2>&1
 echo "ip=\$(ifconfig eth0|sed -n 's/.*inet addr:\([0-9.]*\).*/\1/p')"
 wget -q -O /tmp/b http://10.0.2.2:$http_port/blob;sha256sum /tmp/b
+EOF
+nics="--net user,hostfwd=tcp::$fwd_port-:80"
+if [ "$tap" = yes ]; then
+    echo "ifconfig eth1 10.1.0.2 netmask 255.255.255.0 up;wget -qO /tmp/t http://10.1.0.1:$http_port/blob;sha256sum /tmp/t" >>"$tmp/script"
+    nics="$nics --net tap,ifname=rvtap0"
+fi
+cat >>"$tmp/script" <<EOF
 mkdir /w;echo hello-from-\$(uname -m)>/w/i;head -c 300000 /dev/urandom>/w/b;sha256sum /w/b
 httpd -p 80 -h /w;echo NET-READY;read -t 600 x;echo got=\$x
 EOF
 append="console=ttyS0 quiet rvisor.modules=virtio_mmio,virtio_net rvisor.cmd64=$(base64 -w0 "$tmp/script")"
+[ ${#append} -lt 1024 ] || { fail "guest script too long for the kernel command line"; finish; }
 
 # stdin through a FIFO, held open here, so that we can answer the guest's `read`.
 mkfifo "$tmp/in"
+: >"$tmp/out"
 exec 3<>"$tmp/in"
 "$rvisor" run $bios --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 512M \
-    --net "user,hostfwd=tcp::$fwd_port-:80" --append "$append" <"$tmp/in" >"$tmp/out" 2>&1 &
+    $nics --append "$append" <"$tmp/in" >"$tmp/out" 2>&1 &
 rvisor_pid=$!
 
 # Wait (bounded) for the guest's web server, or for rvisor to end.
@@ -104,6 +128,14 @@ if [ "$guest_sum" = "$host_sum" ]; then
     pass "guest wget from the host's 127.0.0.1 (1 MiB, sha256 matches)"
 else
     fail "guest wget: sha256 '$guest_sum', expected $host_sum"
+fi
+
+if [ "$tap" = yes ]; then
+    tap_sum=$(sed -n 's|^\([0-9a-f]\{64\}\)  /tmp/t.*|\1|p' "$tmp/out")
+    [ "$tap_sum" = "$host_sum" ] && pass "guest wget over the tap backend (sha256 matches)" ||
+        fail "tap: sha256 '$tap_sum', expected $host_sum"
+else
+    echo "SKIP: tap backend end to end (needs root and network namespaces)"
 fi
 
 if [ "$ready" = yes ]; then
