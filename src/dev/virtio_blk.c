@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/iov.h"
 #include "core/log.h"
 #include "core/serial.h"
 #include "dev/virtio.h"
@@ -191,26 +192,6 @@ int rv_virtio_blk_parse_spec(const char *spec, char **path_out, struct rv_block_
 
 /* --- requests --- */
 
-/* The bytes [off, off+len) of an iovec array as another iovec array; returns its length. */
-static int iov_slice(const struct iovec *src, unsigned n, size_t off, size_t len,
-                     struct iovec *dst)
-{
-    int cnt = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= src[i].iov_len) {
-            off -= src[i].iov_len;
-            continue;
-        }
-        size_t chunk = src[i].iov_len - off;
-        if (chunk > len)
-            chunk = len;
-        dst[cnt++] = (struct iovec){(uint8_t *)src[i].iov_base + off, chunk};
-        len -= chunk;
-        off = 0;
-    }
-    return cnt;
-}
-
 static bool range_ok(const struct rv_virtio_blk *b, uint64_t sector, uint64_t nsect)
 {
     return sector <= b->capacity && nsect <= b->capacity - sector;
@@ -236,8 +217,12 @@ static uint8_t blk_rw(struct rv_virtio_blk *b, const struct rv_virtq_elem *e, bo
         return S_IOERR;
     if (len == 0)
         return S_OK;
-    int cnt = in ? iov_slice(e->in, e->in_num, 0, len, b->iov)
-                 : iov_slice(e->out, e->out_num, HDR_SIZE, len, b->iov);
+    /* Inside the chain by construction (len comes from in_len/out_len). */
+    int cnt = in ? rv_iov_slice(e->in, (int)e->in_num, 0, len, b->iov, RV_VIRTQ_MAX_SEGS)
+                 : rv_iov_slice(e->out, (int)e->out_num, HDR_SIZE, len, b->iov,
+                                RV_VIRTQ_MAX_SEGS);
+    if (cnt < 0)
+        return S_IOERR;
     if (in) {
         uint8_t st = io_status("read", rv_block_readv(b->disk, sector * SECTOR, b->iov, cnt));
         if (st == S_OK)
