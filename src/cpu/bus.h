@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct rv_hart;
+
 struct rv_bus {
     uint8_t *ram;      /* host mapping of guest RAM */
     uint64_t ram_base; /* guest-physical address of ram[0] */
@@ -22,7 +24,23 @@ struct rv_bus {
     /* True if the 4 KiB RAM page at `paddr` must not be accessed directly (it holds device
      * registers). May be NULL: no such pages. */
     bool (*page_is_io)(void *opaque, uint64_t paddr);
+
+    /* Translated code (src/jit). `code_pages` has one byte per 4 KiB RAM page, nonzero while
+     * some hart's translator may hold translations of the page (bit i: the translator of the
+     * i-th hart of the VM). The MMU never caches such a page as directly writable (TLB tag bit
+     * RV_TLB_CODE), so a hart's store to it takes the slow path, which calls code_written()
+     * once the bytes are written. NULL without a translator. */
+    uint8_t *code_pages; /* accessed with __atomic builtins */
+    void (*code_written)(void *code_opaque, struct rv_hart *h, uint64_t paddr);
+    void *code_opaque;
 };
+
+/* True if the RAM page at `paddr` may hold translated code (the caller checked RAM). */
+static inline bool rv_bus_page_has_code(const struct rv_bus *bus, uint64_t paddr)
+{
+    return bus->code_pages &&
+           __atomic_load_n(&bus->code_pages[(paddr - bus->ram_base) >> 12], __ATOMIC_RELAXED);
+}
 
 /* True if [paddr, paddr+len) lies inside guest RAM. */
 static inline bool rv_bus_in_ram(const struct rv_bus *bus, uint64_t paddr, uint64_t len)

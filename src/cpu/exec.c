@@ -554,7 +554,39 @@ static bool handle_events(struct rv_hart *h, enum rv_exit *exit)
     return false;
 }
 
-static bool timers_armed(const struct rv_hart *h)
+/* One iteration of the run loop: pending events (interrupts, stop, flush requests), then one
+ * instruction executed or its trap taken. Returns true with *exit set if the hart must leave. */
+static inline __attribute__((always_inline)) bool step(struct rv_hart *h, enum rv_exit *exit)
+{
+    if (__builtin_expect(atomic_load_explicit(&h->events, memory_order_relaxed) != 0, 0)) {
+        if (handle_events(h, exit))
+            return true;
+    }
+    uint32_t raw;
+    int exc = rv_mem_fetch(h, h->pc, &raw);
+    if (__builtin_expect(exc != RV_EXC_NONE, 0))
+        return raise_exception(h, exc, NULL, 0, exit);
+    if ((raw & 3) != 3)
+        raw &= 0xffff;
+    struct rv_insn *in = &h->dcache[(raw * 0x9e3779b1u) >> (32 - RV_DCACHE_BITS)];
+    if (__builtin_expect(in->raw != raw, 0))
+        rv_decode(raw, in);
+    int r = exec_insn(h, in);
+    h->x[0] = 0;
+    if (__builtin_expect(r == STEP_OK, 1)) {
+        h->instret++;
+        return false;
+    }
+    if (r == STEP_EXIT_WFI) {
+        h->instret++;
+        h->wfi = true;
+        *exit = RV_EXIT_WFI;
+        return true;
+    }
+    return raise_exception(h, r, in, raw, exit);
+}
+
+bool rv_hart_timers_armed(const struct rv_hart *h)
 {
     return atomic_load_explicit(&((struct rv_hart *)h)->mtimecmp, memory_order_relaxed) !=
                UINT64_MAX ||
@@ -568,41 +600,33 @@ enum rv_exit rv_hart_run(struct rv_hart *h, uint64_t budget)
     /* Look at interrupts once on entry: lines may have changed while we were out. */
     atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
     while (budget) {
-        uint64_t chunk = budget < 4096 ? budget : 4096;
+        uint64_t chunk = budget < RV_RUN_CHUNK ? budget : RV_RUN_CHUNK;
         budget -= chunk;
         while (chunk--) {
-            if (__builtin_expect(atomic_load_explicit(&h->events, memory_order_relaxed) != 0, 0)) {
-                if (handle_events(h, &exit))
-                    return exit;
-            }
-            uint32_t raw;
-            int exc = rv_mem_fetch(h, h->pc, &raw);
-            if (__builtin_expect(exc != RV_EXC_NONE, 0)) {
-                if (raise_exception(h, exc, NULL, 0, &exit))
-                    return exit;
-                continue;
-            }
-            if ((raw & 3) != 3)
-                raw &= 0xffff;
-            struct rv_insn *in = &h->dcache[(raw * 0x9e3779b1u) >> (32 - RV_DCACHE_BITS)];
-            if (__builtin_expect(in->raw != raw, 0))
-                rv_decode(raw, in);
-            int r = exec_insn(h, in);
-            h->x[0] = 0;
-            if (__builtin_expect(r == STEP_OK, 1)) {
-                h->instret++;
-                continue;
-            }
-            if (r == STEP_EXIT_WFI) {
-                h->instret++;
-                h->wfi = true;
-                return RV_EXIT_WFI;
-            }
-            if (raise_exception(h, r, in, raw, &exit))
+            if (step(h, &exit))
                 return exit;
         }
-        if (timers_armed(h))
+        if (rv_hart_timers_armed(h))
             atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
     }
     return exit;
+}
+
+/* --- entry points for the translator (exec.h) --- */
+
+bool rv_hart_step(struct rv_hart *h, enum rv_exit *exit)
+{
+    return step(h, exit);
+}
+
+int rv_hart_exec(struct rv_hart *h, const struct rv_insn *in)
+{
+    int r = exec_insn(h, in);
+    h->x[0] = 0;
+    return r;
+}
+
+bool rv_hart_raise(struct rv_hart *h, int exc, uint32_t raw, enum rv_exit *exit)
+{
+    return raise_exception(h, exc, NULL, raw, exit);
 }

@@ -43,9 +43,12 @@ enum rv_mmu_idx {
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_TLB_INVALID UINT64_MAX
 #define RV_TLB_IO 1ull /* tag bit: page translates to I/O; `paddr` holds the physical page */
+#define RV_TLB_CODE 2ull /* tag bit (WRITE entries): direct RAM page holding translated code;
+                             stores take the slow path, which tells the translator */
 
 struct rv_tlb_entry {
-    uint64_t tag;     /* virtual page address; | RV_TLB_IO for I/O pages; RV_TLB_INVALID if empty */
+    uint64_t tag;     /* virtual page address; | RV_TLB_IO for I/O pages, | RV_TLB_CODE (see
+                         there); RV_TLB_INVALID if empty */
     uintptr_t addend; /* direct pages: host address = guest virtual address + addend */
     uint64_t paddr;   /* guest-physical page address */
     uint16_t asid;    /* ASID of the translation (ignored if global) */
@@ -130,6 +133,7 @@ struct rv_hart {
 /* events bits */
 #define RV_EVENT_IRQ  1u /* interrupt state may have changed */
 #define RV_EVENT_STOP 2u /* stop requested */
+#define RV_EVENT_JIT  4u /* the translator has work to do (code invalidated, src/jit) */
 
 /* The ISA string matching misa and the implemented extensions, as the device tree's
  * riscv,isa property spells it; rv_hart_isa_extensions() lists them one by one for

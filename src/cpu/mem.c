@@ -13,11 +13,25 @@ static int page_entry(struct rv_hart *h, uint64_t va, enum rv_access acc,
     unsigned idx = acc == RV_ACCESS_EXEC ? h->fetch_mmu_idx : h->data_mmu_idx;
     struct rv_tlb_entry *e = rv_tlb_entry(h, idx, acc, va);
     uint64_t page = va & ~0xfffull;
-    if (e->tag == page || e->tag == (page | RV_TLB_IO)) {
+    if ((e->tag & ~(RV_TLB_IO | RV_TLB_CODE)) == page) {
         *out = e;
         return RV_EXC_NONE;
     }
     return rv_mmu_fill(h, va, acc, out);
+}
+
+/* A store reached a RAM page holding translated code (RV_TLB_CODE): tell the translators, and
+ * drop the entry so that the page is cached as directly writable again once they let go of
+ * it. The fence orders the store before the check of the page's code byte (jit.c relies on
+ * it). */
+static void code_store(struct rv_hart *h, struct rv_tlb_entry *e)
+{
+    struct rv_bus *bus = h->bus;
+    uint64_t paddr = e->paddr;
+    e->tag = RV_TLB_INVALID;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (rv_bus_page_has_code(bus, paddr))
+        bus->code_written(bus->code_opaque, h, paddr);
 }
 
 /* One access that stays inside a page. */
@@ -35,6 +49,8 @@ static int access_in_page(struct rv_hart *h, uint64_t va, unsigned size, enum rv
         uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
         if (acc == RV_ACCESS_WRITE) {
             memcpy(p, value, size);
+            if (e->tag & RV_TLB_CODE)
+                code_store(h, e);
         } else {
             uint64_t v = 0;
             memcpy(&v, p, size);
@@ -154,5 +170,9 @@ int rv_mem_atomic_ptr(struct rv_hart *h, uint64_t va, unsigned size, enum rv_acc
         return access_fault_for[acc];
     }
     *out = (void *)(uintptr_t)(va + e->addend);
+    if (e->tag & RV_TLB_CODE)
+        code_store(h, e); /* before the caller's atomic write: this hart's translator ends
+                             its block after the AMO and translates the new bytes; other harts
+                             see them at their next FENCE.I, as the ISA requires */
     return RV_EXC_NONE;
 }

@@ -177,6 +177,9 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
     if (rv_bus_in_ram(bus, ppage, PAGE_SIZE) &&
         !(bus->page_is_io && bus->page_is_io(bus->opaque, ppage))) {
         e->tag = vpage;
+        /* Stores to pages with translated code must reach the slow path (bus.h). */
+        if (acc == RV_ACCESS_WRITE && rv_bus_page_has_code(bus, ppage))
+            e->tag |= RV_TLB_CODE;
         /* SAFETY: the whole physical page is in RAM (checked above), so va + addend points
          * into the RAM mapping for every va of this virtual page. */
         e->addend = (uintptr_t)rv_bus_ram_ptr(bus, ppage) - (uintptr_t)vpage;
@@ -204,6 +207,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
      * walks again and sets D. */
     if (acc == RV_ACCESS_WRITE) {
         h->tlb[mmu_idx][RV_ACCESS_READ][slot] = *e;
+        h->tlb[mmu_idx][RV_ACCESS_READ][slot].tag &= ~RV_TLB_CODE;
         h->tlb_page_shift[mmu_idx][RV_ACCESS_READ][slot] = (uint8_t)page_shift;
     }
 

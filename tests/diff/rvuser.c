@@ -1,14 +1,19 @@
 /* rvuser: runs a static RV64 Linux user program on the rvisor hart, qemu-user style, so that
  * the differential tests can compare it with qemu-riscv64.
  *
- *   rvuser [--stats] [--max-insns N] PROG.ELF
+ *   rvuser [--stats] [--max-insns N] [--accel interp|jit|lockstep] PROG.ELF
  *
  * The ELF's PT_LOAD segments are copied into guest RAM at their virtual addresses (RAM starts
  * at guest-physical 0, no paging), and the hart runs in U-mode with rvisor as the M-mode
  * monitor: nothing is delegated, so a U-mode ecall leaves rv_hart_run() as RV_EXIT_ECALL and
  * is handled here as a Linux syscall (write and exit only; the generated programs need no
  * more). Any other trap is reported on stderr with exit status 3. --stats prints the retired
- * instruction count on stderr. */
+ * instruction count on stderr.
+ *
+ * --accel picks the execution engine: the interpreter (default, the reference), the binary
+ * translator (src/jit), or both in lockstep: two copies of the program, one per engine, run
+ * for the same pseudo-random budgets and must agree on every register, pc, instret and exit
+ * after each run, and on memory every few runs and at the end (exit status 4 otherwise). */
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -17,11 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "cpu/csr.h"
 #include "cpu/hart.h"
+#include "jit/jit.h"
 
 #define RAM_SIZE (64ull << 20)
 #define EXIT_TRAP 3
+#define EXIT_MISMATCH 4
 
 static int load_elf(const char *path, struct rv_bus *bus, uint64_t *entry)
 {
@@ -89,9 +97,130 @@ static const char *cause_name(uint64_t cause)
     return cause < sizeof names / sizeof names[0] ? names[cause] : "?";
 }
 
+/* One copy of the program and its engine. */
+struct uvm {
+    struct rv_bus bus;
+    struct rv_hart *h;
+    struct rv_jit_group *group;
+    struct rv_jit *jit; /* NULL: the interpreter */
+    int status;         /* exit status once the program ended, else -1 */
+};
+
+static int uvm_init(struct uvm *vm, const char *path, bool jit)
+{
+    *vm = (struct uvm){.bus = {.ram = calloc(1, RAM_SIZE), .ram_base = 0, .ram_size = RAM_SIZE},
+                       .h = calloc(1, sizeof(*vm->h)), .status = -1};
+    struct rv_hart *h = vm->h;
+    uint64_t entry;
+    if (!vm->bus.ram || !h) {
+        fprintf(stderr, "rvuser: out of memory\n");
+        return -1;
+    }
+    if (load_elf(path, &vm->bus, &entry))
+        return -1;
+    rv_hart_reset(h, 0, &vm->bus, entry);
+    h->monitor_is_m = true;
+    h->mstatus = (h->mstatus & ~MSTATUS_FS) | (uint64_t)FS_INITIAL << MSTATUS_FS_SHIFT;
+    h->priv = RV_PRIV_U;
+    rv_hart_update_mmu_idx(h);
+    h->x[2] = RAM_SIZE; /* sp: top of RAM */
+    if (jit && (rv_jit_group_create(&vm->bus, &vm->group) ||
+                rv_jit_create(vm->group, h, &vm->jit))) {
+        fprintf(stderr, "rvuser: %s\n", rv_error_get());
+        return -1;
+    }
+    return 0;
+}
+
+static void uvm_free(struct uvm *vm)
+{
+    rv_jit_destroy(vm->jit);
+    rv_jit_group_destroy(vm->group);
+    free(vm->h);
+    free(vm->bus.ram);
+}
+
+/* Runs up to `budget` instructions and handles the exit; `quiet`: no output (the lockstep
+ * twin). Returns the exit. */
+static enum rv_exit uvm_run(struct uvm *vm, uint64_t budget, bool quiet)
+{
+    struct rv_hart *h = vm->h;
+    enum rv_exit why = vm->jit ? rv_jit_run(vm->jit, budget) : rv_hart_run(h, budget);
+    switch (why) {
+    case RV_EXIT_BUDGET:
+        break;
+    case RV_EXIT_ECALL: {
+        uint64_t nr = h->x[17], *a = &h->x[10];
+        if (nr == 64)
+            a[0] = quiet ? (a[0] == 1 || a[0] == 2 ? a[2] : (uint64_t)-EBADF)
+                         : (uint64_t)sys_write(h, a[0], a[1], a[2]);
+        else if (nr == 93 || nr == 94)
+            vm->status = (int)(a[0] & 0xff);
+        else
+            a[0] = (uint64_t)-ENOSYS;
+        break;
+    }
+    case RV_EXIT_MTRAP:
+        if (!quiet)
+            fprintf(stderr,
+                    "rvuser: trap: cause %" PRIu64 " (%s), tval 0x%" PRIx64 ", pc 0x%" PRIx64
+                    "\n",
+                    h->exit_cause, cause_name(h->exit_cause), h->exit_tval, h->exit_epc);
+        vm->status = EXIT_TRAP;
+        break;
+    default:
+        if (!quiet)
+            fprintf(stderr, "rvuser: unexpected exit %d at pc 0x%" PRIx64 "\n", (int)why,
+                    h->pc);
+        vm->status = EXIT_TRAP;
+        break;
+    }
+    return why;
+}
+
+/* Lockstep: the translator's state against the interpreter's; prints the differences. */
+static bool same_state(const struct uvm *jit, const struct uvm *ref, enum rv_exit e1,
+                       enum rv_exit e2, bool memory)
+{
+    const struct rv_hart *a = jit->h, *b = ref->h;
+    bool same = true;
+#define CMP(name, x, y)                                                                        \
+    if ((x) != (y)) {                                                                          \
+        fprintf(stderr, "rvuser: lockstep: %s: jit 0x%" PRIx64 ", interpreter 0x%" PRIx64 "\n", \
+                name, (uint64_t)(x), (uint64_t)(y));                                           \
+        same = false;                                                                          \
+    }
+    CMP("exit", e1, e2);
+    CMP("pc", a->pc, b->pc);
+    CMP("instret", a->instret, b->instret);
+    CMP("priv", a->priv, b->priv);
+    CMP("mstatus", a->mstatus, b->mstatus);
+    CMP("fflags", a->fflags, b->fflags);
+    CMP("frm", a->frm, b->frm);
+    CMP("resv_valid", a->resv_valid, b->resv_valid);
+    CMP("exit_cause", a->exit_cause, b->exit_cause);
+    for (unsigned i = 0; i < 32; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "x%u", i);
+        CMP(name, a->x[i], b->x[i]);
+        snprintf(name, sizeof(name), "f%u", i);
+        CMP(name, a->f[i], b->f[i]);
+    }
+#undef CMP
+    if (memory && memcmp(jit->bus.ram, ref->bus.ram, RAM_SIZE) != 0) {
+        for (uint64_t i = 0; i < RAM_SIZE; i += 8)
+            if (memcmp(jit->bus.ram + i, ref->bus.ram + i, 8)) {
+                fprintf(stderr, "rvuser: lockstep: memory differs first at 0x%" PRIx64 "\n", i);
+                break;
+            }
+        same = false;
+    }
+    return same;
+}
+
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *accel = "interp";
     bool stats = false, bad_args = false;
     uint64_t max_insns = 1ull << 32;
     for (int i = 1; i < argc; i++) {
@@ -99,71 +228,64 @@ int main(int argc, char **argv)
             stats = true;
         else if (!strcmp(argv[i], "--max-insns") && i + 1 < argc)
             max_insns = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--accel") && i + 1 < argc)
+            accel = argv[++i];
+        else if (!strncmp(argv[i], "--accel=", 8))
+            accel = argv[i] + 8;
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else
             bad_args = true;
     }
-    if (!path || bad_args) {
-        fprintf(stderr, "usage: rvuser [--stats] [--max-insns N] PROG.ELF\n");
+    bool lockstep = !strcmp(accel, "lockstep");
+    if (!path || bad_args || (!lockstep && strcmp(accel, "jit") && strcmp(accel, "interp"))) {
+        fprintf(stderr,
+                "usage: rvuser [--stats] [--max-insns N] [--accel interp|jit|lockstep] PROG.ELF\n");
         return 2;
     }
-    struct rv_bus bus = {.ram = calloc(1, RAM_SIZE), .ram_base = 0, .ram_size = RAM_SIZE};
-    struct rv_hart *h = calloc(1, sizeof(*h));
-    uint64_t entry;
-    if (!bus.ram || !h) {
-        fprintf(stderr, "rvuser: out of memory\n");
-        return 2;
-    }
-    if (load_elf(path, &bus, &entry))
+    struct uvm vm, twin;
+    if (uvm_init(&vm, path, lockstep || !strcmp(accel, "jit")) ||
+        (lockstep && uvm_init(&twin, path, false)))
         return 2;
 
-    rv_hart_reset(h, 0, &bus, entry);
-    h->monitor_is_m = true;
-    h->mstatus = (h->mstatus & ~MSTATUS_FS) | (uint64_t)FS_INITIAL << MSTATUS_FS_SHIFT;
-    h->priv = RV_PRIV_U;
-    rv_hart_update_mmu_idx(h);
-    h->x[2] = RAM_SIZE; /* sp: top of RAM */
-
-    int status = -1;
-    while (status < 0) {
-        if (h->instret > max_insns) {
+    uint64_t rng = 0x9e3779b97f4a7c15ull, round = 0;
+    while (vm.status < 0) {
+        if (vm.h->instret > max_insns) {
             fprintf(stderr, "rvuser: more than %" PRIu64 " instructions, pc 0x%" PRIx64 "\n",
-                    max_insns, h->pc);
-            status = EXIT_TRAP;
+                    max_insns, vm.h->pc);
+            vm.status = EXIT_TRAP;
             break;
         }
-        enum rv_exit why = rv_hart_run(h, 1u << 20);
-        switch (why) {
-        case RV_EXIT_BUDGET:
-            break;
-        case RV_EXIT_ECALL: {
-            uint64_t nr = h->x[17], *a = &h->x[10];
-            if (nr == 64)
-                a[0] = (uint64_t)sys_write(h, a[0], a[1], a[2]);
-            else if (nr == 93 || nr == 94)
-                status = (int)(a[0] & 0xff);
-            else
-                a[0] = (uint64_t)-ENOSYS;
-            break;
+        if (!lockstep) {
+            uvm_run(&vm, 1u << 20, false);
+            continue;
         }
-        case RV_EXIT_MTRAP:
-            fprintf(stderr,
-                    "rvuser: trap: cause %" PRIu64 " (%s), tval 0x%" PRIx64 ", pc 0x%" PRIx64
-                    "\n",
-                    h->exit_cause, cause_name(h->exit_cause), h->exit_tval, h->exit_epc);
-            status = EXIT_TRAP;
-            break;
-        default:
-            fprintf(stderr, "rvuser: unexpected exit %d at pc 0x%" PRIx64 "\n", (int)why, h->pc);
-            status = EXIT_TRAP;
-            break;
+        /* budgets from 1 to 4096, so that runs end anywhere inside blocks */
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        uint64_t budget = 1 + (rng >> 52);
+        enum rv_exit e1 = uvm_run(&vm, budget, false);
+        enum rv_exit e2 = uvm_run(&twin, budget, true);
+        if (!same_state(&vm, &twin, e1, e2, vm.status >= 0 || ++round % 64 == 0)) {
+            fprintf(stderr, "rvuser: lockstep: the translator diverged after instret %" PRIu64
+                            " (run of %" PRIu64 ")\n", twin.h->instret, budget);
+            vm.status = EXIT_MISMATCH;
         }
     }
     fflush(stdout);
-    if (stats)
-        fprintf(stderr, "rvuser: instret %" PRIu64 "\n", h->instret);
-    free(h);
-    free(bus.ram);
+    if (stats) {
+        fprintf(stderr, "rvuser: instret %" PRIu64 "\n", vm.h->instret);
+        if (vm.jit) {
+            struct rv_jit_stats st;
+            rv_jit_get_stats(vm.jit, &st);
+            fprintf(stderr,
+                    "rvuser: jit: %" PRIu64 " blocks, %" PRIu64 " guest instructions, %" PRIu64
+                    " code bytes, %" PRIu64 " flushes, %" PRIu64 " invalidations\n",
+                    st.blocks, st.guest_insns, st.code_bytes, st.flushes, st.invalidations);
+        }
+    }
+    int status = vm.status;
+    uvm_free(&vm);
+    if (lockstep)
+        uvm_free(&twin);
     return status;
 }

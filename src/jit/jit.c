@@ -1,0 +1,592 @@
+/* The translator's dispatcher, code cache and invalidation.
+ *
+ * Code cache: one memfd mapped twice per hart, writable and executable (W^X: no mapping is
+ * both), filled linearly and flushed whole when full. Block metadata lives in an arena that is
+ * reset with it.
+ *
+ * Lookup: blocks are keyed by (virtual pc, physical pc); the dispatcher translates pc through
+ * the fetch TLB (filling it if needed) and looks the pair up, translating on a miss. A block
+ * links directly to successors in its own page only, so that all the blocks reachable without
+ * a lookup share the page's translation and permissions and die together.
+ *
+ * Invalidation is per physical page: a store to a page with translations (the MMU routes it to
+ * the slow path, mem.c) drops the page's blocks on every hart, at once on the storing hart, at
+ * the next block boundary on the others. FENCE.I (local, or remote through the SBI) bumps an
+ * epoch; a page whose epoch is old is compared with guest memory before its blocks run again,
+ * which catches what the store tracking cannot see (device DMA, a hart's store racing with
+ * another hart's first translation of the page). */
+#include <cpuid.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "cpu/exec.h"
+#include "cpu/mem.h"
+#include "cpu/mmu.h"
+#include "jit/jit_internal.h"
+
+#define CODE_SIZE (32u << 20)
+#define ARENA_SIZE (16u << 20)
+#define MIN_FREE_CODE (64u << 10)  /* a block never needs more than this */
+#define MIN_FREE_ARENA (16u << 10)
+
+/* --- metadata --- */
+
+void *jit_alloc(struct rv_jit *j, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (j->arena_size - j->arena_used < size)
+        return NULL;
+    void *p = j->arena + j->arena_used;
+    j->arena_used += size;
+    return p;
+}
+
+static inline unsigned block_hash(uint64_t va, uint64_t paddr)
+{
+    uint64_t k = (va ^ (paddr * 0x9e3779b97f4a7c15ull)) >> 1;
+    return (unsigned)((k * 0x9e3779b97f4a7c15ull) >> (64 - JIT_BLOCK_HASH_BITS));
+}
+
+static inline unsigned page_hash(uint64_t paddr)
+{
+    return (unsigned)(((paddr >> 12) * 0x9e3779b97f4a7c15ull) >> (64 - JIT_PAGE_HASH_BITS));
+}
+
+static inline unsigned jcache_index(uint64_t va)
+{
+    return (unsigned)(va >> 1) & ((1u << JIT_JCACHE_BITS) - 1);
+}
+
+static struct jit_block *block_find(struct rv_jit *j, uint64_t va, uint64_t paddr)
+{
+    for (struct jit_block *b = j->block_hash[block_hash(va, paddr)]; b; b = b->hnext)
+        if (b->va == va && b->paddr == paddr)
+            return b;
+    return NULL;
+}
+
+static struct jit_page *page_find(struct rv_jit *j, uint64_t ppage)
+{
+    for (struct jit_page *p = j->page_hash[page_hash(ppage)]; p; p = p->hnext)
+        if (p->paddr == ppage)
+            return p;
+    return NULL;
+}
+
+void jit_register_block(struct rv_jit *j, struct jit_block *b)
+{
+    struct jit_block **head = &j->block_hash[block_hash(b->va, b->paddr)];
+    b->hnext = *head;
+    *head = b;
+    b->page_next = b->page->blocks;
+    b->page->blocks = b;
+    j->stats.blocks++;
+    j->stats.guest_insns += b->ninsns;
+}
+
+static void jcache_clear(struct rv_jit *j)
+{
+    memset(j->jcache, 0xff, sizeof(*j->jcache) << JIT_JCACHE_BITS); /* va = ~0: never a pc */
+}
+
+/* --- code pages (bus->code_pages) --- */
+
+static uint8_t *code_byte(struct rv_jit *j, uint64_t ppage)
+{
+    const struct rv_bus *bus = j->hart->bus;
+    return &bus->code_pages[(ppage - bus->ram_base) >> 12];
+}
+
+/* Makes this hart's cached WRITE translations of physical page `ppage` go to the slow path. */
+static void drop_direct_writes(struct rv_hart *h, uint64_t ppage)
+{
+    for (unsigned m = 0; m < RV_MMU_COUNT; m++)
+        for (unsigned s = 0; s < RV_TLB_SIZE; s++) {
+            struct rv_tlb_entry *e = &h->tlb[m][RV_ACCESS_WRITE][s];
+            if (e->tag != RV_TLB_INVALID && !(e->tag & RV_TLB_IO) && e->paddr == ppage)
+                e->tag |= RV_TLB_CODE;
+        }
+}
+
+static void post_request(struct rv_jit *m, bool inval, uint64_t ppage)
+{
+    struct rv_jit_group *g = m->group;
+    pthread_mutex_lock(&g->lock);
+    if (inval) {
+        if (m->n_inval < JIT_PENDING_MAX)
+            m->inval[m->n_inval++] = ppage;
+        else
+            m->inval_overflow = true;
+    } else {
+        if (m->n_tlb < JIT_PENDING_MAX)
+            m->tlb[m->n_tlb++] = ppage;
+        else
+            m->tlb_overflow = true;
+    }
+    atomic_store_explicit(&m->has_pending, true, memory_order_release);
+    pthread_mutex_unlock(&g->lock);
+    atomic_fetch_or_explicit(&m->hart->events, RV_EVENT_JIT, memory_order_release);
+}
+
+/* The page struct for `ppage`, created (and the page marked as holding code) if needed. The
+ * mark is set before the translator reads the guest bytes; see code_written(). */
+static struct jit_page *page_get(struct rv_jit *j, uint64_t ppage)
+{
+    struct jit_page *p = page_find(j, ppage);
+    if (p)
+        return p;
+    p = jit_alloc(j, sizeof(*p));
+    if (!p)
+        return NULL;
+    *p = (struct jit_page){.paddr = ppage, .epoch = j->epoch};
+    struct jit_page **head = &j->page_hash[page_hash(ppage)];
+    p->hnext = *head;
+    *head = p;
+    uint8_t bit = (uint8_t)(1u << j->index);
+    uint8_t old = __atomic_fetch_or(code_byte(j, ppage), bit, __ATOMIC_SEQ_CST);
+    if (!(old & bit))
+        drop_direct_writes(j->hart, ppage);
+    if (!old) {
+        /* The first translator of the page: other harts may hold direct write entries. */
+        struct rv_jit_group *g = j->group;
+        for (unsigned i = 0; i < g->count; i++)
+            if (g->members[i] && g->members[i] != j)
+                post_request(g->members[i], false, ppage);
+    }
+    return p;
+}
+
+/* Drops every translation of physical page `ppage` (this hart's). */
+static void invalidate_page(struct rv_jit *j, uint64_t ppage)
+{
+    struct jit_page **pp = &j->page_hash[page_hash(ppage)];
+    while (*pp && (*pp)->paddr != ppage)
+        pp = &(*pp)->hnext;
+    struct jit_page *p = *pp;
+    if (!p)
+        return;
+    *pp = p->hnext;
+    for (struct jit_block *b = p->blocks; b; b = b->page_next) {
+        struct jit_block **bp = &j->block_hash[block_hash(b->va, b->paddr)];
+        while (*bp != b)
+            bp = &(*bp)->hnext;
+        *bp = b->hnext;
+        b->dead = true;
+    }
+    jcache_clear(j);
+    j->stats.invalidations++;
+}
+
+/* bus->code_written: a hart stored to a page that some translators hold. */
+static void code_written(void *opaque, struct rv_hart *h, uint64_t paddr)
+{
+    struct rv_jit_group *g = opaque;
+    const struct rv_bus *bus = g->bus;
+    uint64_t ppage = paddr & ~0xfffull;
+    uint8_t bits = __atomic_exchange_n(&bus->code_pages[(ppage - bus->ram_base) >> 12], 0,
+                                       __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i < g->count; i++) {
+        struct rv_jit *m = g->members[i];
+        if (!m || !(bits & (1u << i)))
+            continue;
+        if (m->hart == h) {
+            /* The running block may be one of them: it leaves at the events check that
+             * follows every slow-path access. */
+            invalidate_page(m, ppage);
+            atomic_fetch_or_explicit(&h->events, RV_EVENT_JIT, memory_order_relaxed);
+        } else {
+            post_request(m, true, ppage);
+        }
+    }
+}
+
+/* --- whole cache --- */
+
+static void flush_all(struct rv_jit *j)
+{
+    uint8_t bit = (uint8_t)(1u << j->index);
+    for (unsigned i = 0; i < (1u << JIT_PAGE_HASH_BITS); i++)
+        for (struct jit_page *p = j->page_hash[i]; p; p = p->hnext)
+            __atomic_fetch_and(code_byte(j, p->paddr), (uint8_t)~bit, __ATOMIC_SEQ_CST);
+    memset(j->block_hash, 0, sizeof(*j->block_hash) << JIT_BLOCK_HASH_BITS);
+    memset(j->page_hash, 0, sizeof(*j->page_hash) << JIT_PAGE_HASH_BITS);
+    jcache_clear(j);
+    j->arena_used = 0;
+    j->code_free = j->code_start;
+    j->stats.code_bytes = 0;
+    j->stats.flushes++;
+}
+
+void rv_jit_flush(struct rv_jit *j)
+{
+    flush_all(j);
+}
+
+/* FENCE.I on this hart (or requested by another through the SBI). */
+static void fence_i(struct rv_jit *j)
+{
+    j->epoch++;
+    jcache_clear(j);
+}
+
+/* A page not checked since the last FENCE.I: still the same bytes? */
+static bool verify_page(struct rv_jit *j, struct jit_page *p)
+{
+    const struct rv_bus *bus = j->hart->bus;
+    j->stats.fence_checks++;
+    for (struct jit_block *b = p->blocks; b; b = b->page_next) {
+        /* SAFETY: blocks are translated from RAM pages only, and stay inside their page. */
+        if (memcmp(b->guest, rv_bus_ram_ptr(bus, b->paddr), b->len) != 0) {
+            invalidate_page(j, p->paddr);
+            return false;
+        }
+    }
+    p->epoch = j->epoch;
+    return true;
+}
+
+/* Requests from other harts, and remote fences. */
+static void sync_requests(struct rv_jit *j)
+{
+    struct rv_hart *h = j->hart;
+    if (atomic_load_explicit(&j->has_pending, memory_order_acquire)) {
+        uint64_t inval[JIT_PENDING_MAX], tlb[JIT_PENDING_MAX];
+        pthread_mutex_lock(&j->group->lock);
+        unsigned ni = j->n_inval, nt = j->n_tlb;
+        bool inval_all = j->inval_overflow, tlb_all = j->tlb_overflow;
+        memcpy(inval, j->inval, ni * sizeof(inval[0]));
+        memcpy(tlb, j->tlb, nt * sizeof(tlb[0]));
+        j->n_inval = j->n_tlb = 0;
+        j->inval_overflow = j->tlb_overflow = false;
+        atomic_store_explicit(&j->has_pending, false, memory_order_relaxed);
+        pthread_mutex_unlock(&j->group->lock);
+        if (inval_all)
+            flush_all(j);
+        else
+            for (unsigned i = 0; i < ni; i++)
+                invalidate_page(j, inval[i]);
+        if (tlb_all)
+            rv_tlb_flush_all(h);
+        else
+            for (unsigned i = 0; i < nt; i++)
+                drop_direct_writes(h, tlb[i]);
+    }
+    uint32_t req = atomic_load_explicit(&h->tlb_flush_req, memory_order_acquire);
+    if (req != j->seen_flush_req) {
+        j->seen_flush_req = req;
+        fence_i(j);
+    }
+}
+
+/* --- lookup --- */
+
+/* The block for h->pc, translated if needed; NULL if the interpreter must run the
+ * instruction at pc (fetch fault, I/O page). */
+static struct jit_block *lookup_block(struct rv_jit *j)
+{
+    struct rv_hart *h = j->hart;
+    uint64_t va = h->pc, vpage = va & ~0xfffull;
+    struct rv_tlb_entry *e = rv_tlb_entry(h, h->fetch_mmu_idx, RV_ACCESS_EXEC, va);
+    if (e->tag != vpage) {
+        if (e->tag == (vpage | RV_TLB_IO))
+            return NULL;
+        if (rv_mmu_fill(h, va, RV_ACCESS_EXEC, &e) != RV_EXC_NONE || (e->tag & RV_TLB_IO))
+            return NULL;
+    }
+    struct jit_jcache_entry *c = &j->jcache[jcache_index(va)];
+    uint64_t paddr = e->paddr | (va & 0xfff);
+    struct jit_block *b = block_find(j, va, paddr);
+    if (b && b->page->epoch != j->epoch && !verify_page(j, b->page))
+        b = NULL;
+    for (int attempt = 0; !b && attempt < 2; attempt++) {
+        if (j->code_size - (size_t)(j->code_free - j->code_rw) < MIN_FREE_CODE ||
+            j->arena_size - j->arena_used < MIN_FREE_ARENA)
+            flush_all(j);
+        struct jit_page *p = page_get(j, e->paddr);
+        /* SAFETY: a direct fetch entry maps the whole page into guest RAM. */
+        const uint8_t *host = (const uint8_t *)(uintptr_t)(vpage + e->addend);
+        b = p ? jit_translate(j, p, va, paddr, host) : NULL;
+        if (!b)
+            flush_all(j);
+    }
+    if (b && b->ninsns) {
+        c->va = va;
+        c->addend = e->addend;
+        c->code = b->code;
+    }
+    return b;
+}
+
+/* Called by translated code at cross-page and indirect jumps: the code for h->pc, or the
+ * exit to the dispatcher. It never translates (that may flush the cache it runs from). */
+static uintptr_t helper_lookup(struct rv_jit *j)
+{
+    struct rv_hart *h = j->hart;
+    uint64_t va = h->pc;
+    struct rv_tlb_entry *e = rv_tlb_entry(h, h->fetch_mmu_idx, RV_ACCESS_EXEC, va);
+    if (e->tag != (va & ~0xfffull))
+        return j->exit_pc;
+    struct jit_jcache_entry *c = &j->jcache[jcache_index(va)];
+    if (c->va == va && c->addend == e->addend)
+        return c->code;
+    struct jit_block *b = block_find(j, va, e->paddr | (va & 0xfff));
+    if (!b || b->page->epoch != j->epoch)
+        return j->exit_pc;
+    c->va = va;
+    c->addend = e->addend;
+    c->code = b->code;
+    return b->code;
+}
+
+/* --- helpers for translated code --- */
+
+static inline int helper_done(struct rv_hart *h)
+{
+    return atomic_load_explicit(&h->events, memory_order_relaxed) ? JIT_HELPER_LEAVE
+                                                                  : JIT_HELPER_OK;
+}
+
+static int helper_load(struct rv_jit *j, uint64_t va, uint32_t size)
+{
+    int exc = rv_mem_load_slow(j->hart, va, size, &j->tmp);
+    if (exc != RV_EXC_NONE) {
+        j->exc = exc;
+        j->exc_raw = 0;
+        return JIT_HELPER_EXC;
+    }
+    return helper_done(j->hart);
+}
+
+static int helper_store(struct rv_jit *j, uint64_t va, uint32_t size, uint64_t value)
+{
+    int exc = rv_mem_store_slow(j->hart, va, size, value);
+    if (exc != RV_EXC_NONE) {
+        j->exc = exc;
+        j->exc_raw = 0;
+        return JIT_HELPER_EXC;
+    }
+    return helper_done(j->hart);
+}
+
+static int helper_exec(struct rv_jit *j, const struct rv_insn *in, uint64_t pc)
+{
+    struct rv_hart *h = j->hart;
+    h->pc = pc;
+    int r = rv_hart_exec(h, in);
+    if (r == -1)
+        return helper_done(h);
+    j->exc = r;
+    j->exc_raw = in->raw;
+    return JIT_HELPER_EXC;
+}
+
+/* Links the direct jump that asked for it (JIT_EXIT_CHAIN) to the block now at h->pc. */
+static void link_chain(struct rv_jit *j, struct jit_chain *c, uint64_t flushes,
+                       const struct jit_block *to)
+{
+    if (j->stats.flushes != flushes || c->from->dead || !to || to->dead ||
+        ((to->paddr ^ c->from->paddr) & ~0xfffull))
+        return;
+    struct x86_asm a = {.rx_delta = j->code_rx - j->code_rw};
+    x86_patch_rel32(&a, c->field, to->code);
+}
+
+/* --- the run loop --- */
+
+enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
+{
+    struct rv_hart *h = j->hart;
+    enum rv_exit exit = RV_EXIT_BUDGET;
+    h->wfi = false;
+    atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
+    while (budget) {
+        uint64_t chunk = budget < RV_RUN_CHUNK ? budget : RV_RUN_CHUNK;
+        budget -= chunk;
+        while (chunk) {
+            if (atomic_load_explicit(&h->events, memory_order_relaxed)) {
+                /* The interpreter takes the events and runs one instruction. */
+                sync_requests(j);
+                chunk--;
+                if (rv_hart_step(h, &exit))
+                    return exit;
+                continue;
+            }
+            struct jit_block *b = lookup_block(j);
+            if (!b || b->ninsns == 0 || b->ninsns > chunk) {
+                if (b && b->fence_i)
+                    fence_i(j);
+                chunk--;
+                if (rv_hart_step(h, &exit))
+                    return exit;
+                continue;
+            }
+            j->budget = chunk;
+            int why = j->enter(h, j, b->code, &h->tlb[h->data_mmu_idx][0][0]);
+            chunk = j->budget;
+            switch (why) {
+            case JIT_EXIT_PC:
+                break;
+            case JIT_EXIT_CHAIN: {
+                struct jit_chain *c = j->chain_req;
+                uint64_t flushes = j->stats.flushes;
+                link_chain(j, c, flushes, lookup_block(j));
+                break;
+            }
+            case JIT_EXIT_FENCE_I:
+            case JIT_EXIT_INTERP:
+                /* The instruction belongs to the next chunk if this one is spent (the
+                 * lookup then finds the block that hands it to the interpreter). */
+                if (!chunk)
+                    break;
+                if (why == JIT_EXIT_FENCE_I)
+                    fence_i(j);
+                chunk--;
+                if (rv_hart_step(h, &exit))
+                    return exit;
+                break;
+            case JIT_EXIT_EXC:
+                chunk--;
+                if (rv_hart_raise(h, j->exc, j->exc_raw, &exit))
+                    return exit;
+                break;
+            }
+        }
+        if (rv_hart_timers_armed(h))
+            atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
+    }
+    return exit;
+}
+
+/* --- creation --- */
+
+int rv_jit_group_create(struct rv_bus *bus, struct rv_jit_group **out)
+{
+    struct rv_jit_group *g = calloc(1, sizeof(*g));
+    if (!g)
+        return rv_error_set(-ENOMEM, "out of memory");
+    g->bus = bus;
+    g->npages = bus->ram_size >> 12;
+    void *map = mmap(NULL, g->npages, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) {
+        free(g);
+        return rv_error_set(-ENOMEM, "cannot map the translated-code page map");
+    }
+    pthread_mutex_init(&g->lock, NULL);
+    bus->code_pages = map;
+    bus->code_written = code_written;
+    bus->code_opaque = g;
+    *out = g;
+    return 0;
+}
+
+void rv_jit_group_destroy(struct rv_jit_group *g)
+{
+    if (!g)
+        return;
+    munmap(g->bus->code_pages, g->npages);
+    g->bus->code_pages = NULL;
+    g->bus->code_written = NULL;
+    g->bus->code_opaque = NULL;
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+static void host_features(struct rv_jit *j)
+{
+    unsigned a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d))
+        j->popcnt = (c >> 23) & 1;
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d))
+        j->lzcnt = (c >> 5) & 1;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        j->bmi1 = (b >> 3) & 1;
+}
+
+int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out)
+{
+    if (g->count >= RV_JIT_MAX_HARTS)
+        return rv_error_set(-EINVAL, "at most %d harts per translator group", RV_JIT_MAX_HARTS);
+    struct rv_jit *j = calloc(1, sizeof(*j));
+    if (!j)
+        return rv_error_set(-ENOMEM, "out of memory");
+    j->hart = h;
+    j->group = g;
+    j->code_size = CODE_SIZE;
+    j->arena_size = ARENA_SIZE;
+    int fd = memfd_create("rvisor-jit", MFD_CLOEXEC);
+    int rc = 0;
+    if (fd < 0 || ftruncate(fd, (off_t)j->code_size) != 0) {
+        rc = rv_error_set(-errno, "jit: cannot create the code cache: %s", strerror(errno));
+    } else {
+        void *rw = mmap(NULL, j->code_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void *rx = mmap(NULL, j->code_size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        j->code_rw = rw == MAP_FAILED ? NULL : rw;
+        j->code_rx = rx == MAP_FAILED ? NULL : rx;
+        if (!j->code_rw || !j->code_rx)
+            rc = rv_error_set(-errno, "jit: cannot map the code cache: %s", strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    if (!rc) {
+        void *arena = mmap(NULL, j->arena_size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        j->arena = arena == MAP_FAILED ? NULL : arena;
+        j->block_hash = calloc((size_t)1 << JIT_BLOCK_HASH_BITS, sizeof(*j->block_hash));
+        j->page_hash = calloc((size_t)1 << JIT_PAGE_HASH_BITS, sizeof(*j->page_hash));
+        j->jcache = malloc(sizeof(*j->jcache) << JIT_JCACHE_BITS);
+        if (!j->arena || !j->block_hash || !j->page_hash || !j->jcache)
+            rc = rv_error_set(-ENOMEM, "out of memory");
+    }
+    if (rc) {
+        rv_jit_destroy(j);
+        return rc;
+    }
+    host_features(j);
+    jcache_clear(j);
+    j->helper_load = helper_load;
+    j->helper_store = helper_store;
+    j->helper_exec = helper_exec;
+    j->helper_lookup = helper_lookup;
+    j->seen_flush_req = atomic_load(&h->tlb_flush_req);
+    j->code_free = j->code_rw;
+    jit_emit_trampoline(j);
+    j->code_start = j->code_free;
+    pthread_mutex_lock(&g->lock);
+    j->index = g->count;
+    g->members[g->count++] = j;
+    pthread_mutex_unlock(&g->lock);
+    *out = j;
+    return 0;
+}
+
+void rv_jit_destroy(struct rv_jit *j)
+{
+    if (!j)
+        return;
+    struct rv_jit_group *g = j->group;
+    pthread_mutex_lock(&g->lock);
+    if (g->members[j->index] == j)
+        g->members[j->index] = NULL;
+    pthread_mutex_unlock(&g->lock);
+    if (j->code_rw)
+        munmap(j->code_rw, j->code_size);
+    if (j->code_rx)
+        munmap(j->code_rx, j->code_size);
+    if (j->arena)
+        munmap(j->arena, j->arena_size);
+    free(j->block_hash);
+    free(j->page_hash);
+    free(j->jcache);
+    free(j);
+}
+
+void rv_jit_get_stats(const struct rv_jit *j, struct rv_jit_stats *out)
+{
+    *out = j->stats;
+    out->code_bytes = (uint64_t)(j->code_free - j->code_start);
+}

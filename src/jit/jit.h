@@ -1,0 +1,58 @@
+/* The dynamic binary translator: an accelerator of src/cpu with the interpreter's observable
+ * behaviour (DESIGN.md).
+ *
+ * rv_jit_run() has rv_hart_run()'s contract exactly: the same exits, the same instret and
+ * budget accounting, interrupts taken at the same kind of boundary, precise traps. Guest code
+ * is translated a basic block at a time into x86-64 code; whatever a block does not handle
+ * natively it hands to the interpreter (src/cpu/exec.h).
+ *
+ * A VM's harts share one rv_jit_group, which tracks the guest-physical pages holding
+ * translations (struct rv_bus.code_pages): a hart's store to such a page drops the
+ * translations of the page on every hart. Guest memory written by anything else (devices,
+ * loaders) is noticed at the guest's next FENCE.I, as the ISA requires, or by rv_jit_flush(). */
+#ifndef RV_JIT_JIT_H
+#define RV_JIT_JIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/hart.h"
+
+struct rv_jit_group;
+struct rv_jit;
+
+/* Harts per group: the code_pages bytes have one bit per hart. */
+#define RV_JIT_MAX_HARTS 8
+
+struct rv_jit_stats {
+    uint64_t blocks;        /* blocks translated */
+    uint64_t guest_insns;   /* guest instructions in them */
+    uint64_t code_bytes;    /* bytes of host code emitted since the last flush */
+    uint64_t flushes;       /* whole-cache flushes (overflow, rv_jit_flush) */
+    uint64_t invalidations; /* pages whose translations were dropped */
+    uint64_t fence_checks;  /* pages re-checked against guest memory after a FENCE.I */
+};
+
+/* Creates the group for the harts using `bus` and hooks it into the bus. Returns 0, or a
+ * negative errno with rv_error_get() set. */
+int rv_jit_group_create(struct rv_bus *bus, struct rv_jit_group **out);
+/* Unhooks the bus; the group's translators must be destroyed first. */
+void rv_jit_group_destroy(struct rv_jit_group *g);
+
+/* Creates the translator of hart `h` (whose bus is the group's). Fails cleanly (negative
+ * errno, rv_error_get()) where the host cannot map executable memory; the hart then runs with
+ * rv_hart_run(). */
+int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out);
+void rv_jit_destroy(struct rv_jit *j);
+
+/* rv_hart_run() for the translator's hart. */
+enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget);
+
+/* Drops every translation of this hart. Needed when guest memory was rewritten behind the
+ * harts' backs and the guest will not execute a FENCE.I (reset, loading images, restoring a
+ * snapshot). Call on the hart's thread or while it is not running. */
+void rv_jit_flush(struct rv_jit *j);
+
+void rv_jit_get_stats(const struct rv_jit *j, struct rv_jit_stats *out);
+
+#endif

@@ -1,0 +1,148 @@
+/* Translator internals shared by jit.c (dispatcher, code cache, invalidation) and translate.c
+ * (block translation). */
+#ifndef RV_JIT_JIT_INTERNAL_H
+#define RV_JIT_JIT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/decode.h"
+#include "cpu/hart.h"
+#include "jit/emit_x86.h"
+#include "jit/jit.h"
+
+/* Why translated code returned to the dispatcher (the value in eax at exit). */
+enum jit_exit {
+    JIT_EXIT_PC,      /* h->pc is where to continue */
+    JIT_EXIT_CHAIN,   /* as PC, and j->chain_req asks for a direct link to that pc */
+    JIT_EXIT_INTERP,  /* h->pc holds an instruction for the interpreter (rv_hart_step) */
+    JIT_EXIT_FENCE_I, /* as INTERP, and that instruction is a FENCE.I */
+    JIT_EXIT_EXC,     /* the instruction at h->pc raised j->exc (not retired) */
+};
+
+/* Results of the helpers translated code calls (eax). */
+enum jit_helper_result {
+    JIT_HELPER_OK,    /* done, continue the block */
+    JIT_HELPER_EXC,   /* exception j->exc: leave through the instruction's exception exit */
+    JIT_HELPER_LEAVE, /* done, but leave the block after this instruction (events pending:
+                         an interrupt, or this hart's translations were invalidated) */
+};
+
+#define JIT_MAX_BLOCK_INSNS 64
+
+struct jit_page;
+
+/* A translated block: guest instructions [va, va + len) at guest-physical paddr, all in one
+ * page. Blocks are never freed one by one: an invalidated block is marked dead and unlinked
+ * from the lookup structures; its memory is reused at the next whole-cache flush. */
+struct jit_block {
+    uint64_t va, paddr;          /* the key: translations are per (virtual, physical) pc */
+    struct jit_block *hnext;     /* block hash chain */
+    struct jit_block *page_next; /* blocks of the same page */
+    struct jit_page *page;
+    uintptr_t code;              /* executable entry point */
+    const uint8_t *guest;        /* copy of the guest bytes translated, for FENCE.I checks */
+    uint16_t len;                /* guest bytes */
+    uint16_t ninsns;             /* guest instructions; 0: the interpreter runs the one at va */
+    bool fence_i;                /* ninsns == 0 and that instruction is a FENCE.I */
+    bool dead;
+};
+
+/* A guest-physical page with translations. */
+struct jit_page {
+    uint64_t paddr;
+    struct jit_page *hnext;
+    struct jit_block *blocks;
+    uint32_t epoch; /* j->epoch when the page's blocks last matched guest memory */
+};
+
+/* A direct jump of a block that may be linked to its target once that is translated. */
+struct jit_chain {
+    struct jit_block *from;
+    uint8_t *field; /* writable address of the jmp's rel32 */
+};
+
+/* Virtual-pc cache in front of the block hash, for the lookups translated code makes at
+ * cross-page and indirect jumps. An entry is valid while the fetch TLB still maps va with the
+ * same addend; it is cleared whenever blocks die or the epoch changes. */
+struct jit_jcache_entry {
+    uint64_t va;
+    uintptr_t addend;
+    uintptr_t code;
+};
+
+#define JIT_BLOCK_HASH_BITS 16
+#define JIT_PAGE_HASH_BITS 12
+#define JIT_JCACHE_BITS 12
+#define JIT_PENDING_MAX 64
+
+struct rv_jit {
+    /* --- read and written by translated code (r12 points here; keep first, small offsets) --- */
+    uint64_t budget;             /* loop iterations left in the current chunk (r13 inside) */
+    uint64_t tmp;                /* a slow-path load's value */
+    int32_t exc;                 /* exception of a JIT_HELPER_EXC */
+    uint32_t exc_raw;            /* the instruction's encoding (trap value if illegal) */
+    struct jit_chain *chain_req; /* JIT_EXIT_CHAIN: the jump to link */
+    /* helpers called through [r12 + offset] */
+    int (*helper_load)(struct rv_jit *j, uint64_t va, uint32_t size);
+    int (*helper_store)(struct rv_jit *j, uint64_t va, uint32_t size, uint64_t value);
+    int (*helper_exec)(struct rv_jit *j, const struct rv_insn *in, uint64_t pc);
+    uintptr_t (*helper_lookup)(struct rv_jit *j);
+
+    /* --- the rest: C only --- */
+    struct rv_hart *hart;
+    struct rv_jit_group *group;
+    unsigned index;              /* bit (1 << index) in bus->code_pages */
+    uint8_t *code_rw, *code_rx;  /* two views of the code cache */
+    size_t code_size;
+    uint8_t *code_free;          /* next free byte (writable view) */
+    uint8_t *code_start;         /* first byte for blocks, after the trampoline */
+    int (*enter)(struct rv_hart *h, struct rv_jit *j, uintptr_t code, void *tlb);
+    uintptr_t exit_common;       /* restores registers and returns eax */
+    uintptr_t exit_pc;           /* returns JIT_EXIT_PC */
+    uint8_t *arena;              /* block metadata, guest copies, decoded helper insns */
+    size_t arena_size, arena_used;
+    struct jit_block **block_hash;
+    struct jit_page **page_hash;
+    struct jit_jcache_entry *jcache;
+    uint32_t epoch;              /* bumped by FENCE.I: pages re-checked lazily */
+    uint32_t seen_flush_req;     /* h->tlb_flush_req last seen (remote fences) */
+    bool popcnt, lzcnt, bmi1;    /* host CPU features */
+
+    /* requests from other harts, under the group lock */
+    _Atomic bool has_pending;
+    unsigned n_inval, n_tlb;
+    bool inval_overflow, tlb_overflow;
+    uint64_t inval[JIT_PENDING_MAX]; /* pages written: drop their translations */
+    uint64_t tlb[JIT_PENDING_MAX];   /* pages now holding code: no direct write entries */
+
+    struct rv_jit_stats stats;
+};
+
+struct rv_jit_group {
+    struct rv_bus *bus;
+    size_t npages;
+    pthread_mutex_t lock;
+    unsigned count;
+    struct rv_jit *members[RV_JIT_MAX_HARTS];
+};
+
+/* translate.c: translates the block at (va, paddr) of page `p`, whose bytes are at `host` on
+ * the host, into the code cache. Returns NULL if the cache or the arena is full. */
+struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t va,
+                                uint64_t paddr, const uint8_t *host);
+/* translate.c: emits the trampoline and the shared exits at the start of the cache. */
+void jit_emit_trampoline(struct rv_jit *j);
+
+/* jit.c: metadata allocation (NULL when the arena is full) and block registration. */
+void *jit_alloc(struct rv_jit *j, size_t size);
+void jit_register_block(struct rv_jit *j, struct jit_block *b);
+
+/* Offsets of the hart fields translated code uses; rbx = hart + JIT_HART_BIAS so that all of
+ * x[0..31] are in reach of 8-bit displacements. */
+#define JIT_HART_BIAS 128
+#define JIT_HART_OFF(field) ((int32_t)offsetof(struct rv_hart, field) - JIT_HART_BIAS)
+
+#endif

@@ -1,0 +1,425 @@
+/* Block translation: guest basic blocks to x86-64 code.
+ *
+ * Register use inside translated code:
+ *   rbx  the hart + JIT_HART_BIAS (guest registers are [rbx + 8*i - 128])
+ *   r12  the struct rv_jit (helpers, exit information)
+ *   r13  loop iterations left in the dispatcher's chunk (the budget)
+ *   r14  the data TLB of the current regime, &h->tlb[h->data_mmu_idx][0][0] (the regime only
+ *        changes through instructions the interpreter runs, which end blocks)
+ *   rax, rcx, rdx, rsi, rdi: scratch. Guest registers live in the hart; each instruction loads
+ *   and stores them.
+ *
+ * A block of n instructions checks h->events and the budget on entry, then counts all n as
+ * retired (instret += n, budget -= n). An exit after only k of them gives back the others, so
+ * that instret, the budget and h->pc always equal the interpreter's at a block's exits. Every
+ * helper that may raise an event (slow-path accesses, interpreted instructions) is followed by
+ * an exit if h->events became nonzero, which is where the interpreter would look next. */
+#include <assert.h>
+#include <stddef.h>
+
+#include "jit/translate.h"
+
+static struct cold *add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
+{
+    if (t->ncold == MAX_COLD) {
+        t->fail = true;
+        return &t->cold[0]; /* not emitted: the translation is dropped */
+    }
+    struct cold *c = &t->cold[t->ncold++];
+    *c = (struct cold){.kind = kind, .jump = jump, .k = t->k, .pc = t->pc};
+    return c;
+}
+
+/* --- small pieces --- */
+
+static void set_pc(struct tr *t, uint64_t pc)
+{
+    if (x86_is_s32((int64_t)pc)) {
+        x86_store_imm(&t->a, HART(pc), (int32_t)pc);
+    } else {
+        x86_mov_ri(&t->a, RAX, pc);
+        x86_store(&t->a, RAX, HART(pc), 8);
+    }
+}
+
+/* Gives back `count` instructions counted at the block's entry but not retired. */
+static void unretire(struct tr *t, unsigned count)
+{
+    if (!count)
+        return;
+    x86_alu_mi(&t->a, X86_SUB, true, HART(instret), (int32_t)count);
+    x86_alu_ri(&t->a, X86_ADD, true, R13, (int32_t)count);
+}
+
+static void exit_with(struct tr *t, uint64_t pc, unsigned unretired, enum jit_exit why)
+{
+    set_pc(t, pc);
+    unretire(t, unretired);
+    x86_mov_ri(&t->a, RAX, why);
+    x86_jmp(&t->a, t->j->exit_common);
+}
+
+/* Continues at `target` after all n instructions retired: a link to a block of the same page
+ * (patched once that block exists), or a lookup. */
+static void goto_pc(struct tr *t, uint64_t target)
+{
+    if ((target & ~0xfffull) == (t->b->va & ~0xfffull)) {
+        struct jit_chain *c = jit_alloc(t->j, sizeof(*c));
+        if (!c) {
+            t->fail = true;
+            return;
+        }
+        c->from = t->b;
+        c->field = x86_jmp_fwd(&t->a);
+        struct cold *s = add_cold(t, COLD_CHAIN, c->field);
+        s->pc = target;
+        s->chain = c;
+        return;
+    }
+    set_pc(t, target);
+    x86_mov_rr(&t->a, RDI, R12);
+    x86_call_mem(&t->a, JITF(helper_lookup));
+    x86_jmp_reg(&t->a, RAX);
+}
+
+/* --- memory --- */
+
+/* rsi = x[rs1] + imm */
+static void emit_va(struct tr *t, unsigned rs1, int64_t imm)
+{
+    if (rs1 == 0) {
+        x86_mov_ri(&t->a, RSI, (uint64_t)imm);
+        return;
+    }
+    x86_load(&t->a, RSI, XR(rs1), 8, false);
+    if (imm)
+        x86_alu_ri(&t->a, X86_ADD, true, RSI, (int32_t)imm);
+}
+
+/* TLB fast path for a `size`-byte access at rsi: on a hit inside one page, rsi becomes the
+ * host address. Returns the rel32 field of the jump taken otherwise. Clobbers rax, rdx. */
+static uint8_t *emit_tlb(struct tr *t, unsigned size, bool write)
+{
+    struct x86_asm *a = &t->a;
+    int32_t base = write ? TLB_WRITE_OFF : 0;
+    x86_mov_rr32(a, RAX, RSI);
+    x86_shift_ri(a, X86_SHR, false, RAX, 12 - 5);
+    x86_alu_ri(a, X86_AND, false, RAX, (int32_t)((RV_TLB_SIZE - 1) << 5));
+    /* The page of the last byte must be the entry's tag: a miss, an I/O or code page, or an
+     * access crossing the page all fail the comparison. */
+    if (size > 1)
+        x86_lea(a, RDX, x86_mem(RSI, (int32_t)size - 1));
+    else
+        x86_mov_rr(a, RDX, RSI);
+    x86_alu_ri(a, X86_AND, true, RDX, -4096);
+    x86_alu_rm(a, X86_CMP, true, RDX, x86_mem_idx(R14, RAX, 0, base));
+    uint8_t *miss = x86_jcc_fwd(a, X86_CC_NE);
+    x86_alu_rm(a, X86_ADD, true, RSI, x86_mem_idx(R14, RAX, 0, base + 8));
+    return miss;
+}
+
+static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
+{
+    emit_va(t, in->rs1, in->imm);
+    uint8_t *miss = emit_tlb(t, size, false);
+    x86_load(&t->a, RAX, x86_mem(RSI, 0), size, sign);
+    store_x(t, RAX, in->rd);
+    struct cold *c = add_cold(t, COLD_LOAD, miss);
+    c->resume = x86_here(&t->a);
+    c->next_pc = t->pc + in->len;
+    c->size = size;
+    c->sign = sign;
+    c->rd = in->rd;
+}
+
+static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
+{
+    load_x(t, RCX, in->rs2);
+    emit_va(t, in->rs1, in->imm);
+    uint8_t *miss = emit_tlb(t, size, true);
+    x86_store(&t->a, RCX, x86_mem(RSI, 0), size);
+    struct cold *c = add_cold(t, COLD_STORE, miss);
+    c->resume = x86_here(&t->a);
+    c->next_pc = t->pc + in->len;
+    c->size = size;
+}
+
+static bool emit_mem(struct tr *t, const struct rv_insn *in)
+{
+    switch (in->op) {
+    case RV_OP_LB: emit_load(t, in, 1, true); return true;
+    case RV_OP_LH: emit_load(t, in, 2, true); return true;
+    case RV_OP_LW: emit_load(t, in, 4, true); return true;
+    case RV_OP_LD: emit_load(t, in, 8, false); return true;
+    case RV_OP_LBU: emit_load(t, in, 1, false); return true;
+    case RV_OP_LHU: emit_load(t, in, 2, false); return true;
+    case RV_OP_LWU: emit_load(t, in, 4, false); return true;
+    case RV_OP_SB: emit_store(t, in, 1); return true;
+    case RV_OP_SH: emit_store(t, in, 2); return true;
+    case RV_OP_SW: emit_store(t, in, 4); return true;
+    case RV_OP_SD: emit_store(t, in, 8); return true;
+    default: return false;
+    }
+}
+
+/* Any instruction that neither ends the block nor is translated natively: the interpreter
+ * executes it (rv_hart_exec) from inside the block. */
+static void emit_exec(struct tr *t, const struct rv_insn *in)
+{
+    struct rv_insn *copy = jit_alloc(t->j, sizeof(*copy));
+    if (!copy) {
+        t->fail = true;
+        return;
+    }
+    *copy = *in;
+    x86_mov_rr(&t->a, RDI, R12);
+    x86_mov_ri(&t->a, RSI, (uintptr_t)copy);
+    x86_mov_ri(&t->a, RDX, t->pc);
+    x86_call_mem(&t->a, JITF(helper_exec));
+    x86_test_rr(&t->a, false, RAX, RAX);
+    struct cold *c = add_cold(t, COLD_EXEC, x86_jcc_fwd(&t->a, X86_CC_NE));
+    c->next_pc = t->pc + in->len;
+}
+
+static void emit_cold(struct tr *t, const struct cold *c)
+{
+    struct x86_asm *a = &t->a;
+    x86_bind(a, c->jump);
+    x86_bind(a, c->jump2);
+    uint8_t *exc = NULL, *leave = NULL;
+    switch (c->kind) {
+    case COLD_ENTRY:
+        exit_with(t, c->pc, 0, JIT_EXIT_PC);
+        return;
+    case COLD_CHAIN:
+        set_pc(t, c->pc);
+        x86_mov_ri(a, RAX, (uintptr_t)c->chain);
+        x86_store(a, RAX, JITF(chain_req), 8);
+        x86_mov_ri(a, RAX, JIT_EXIT_CHAIN);
+        x86_jmp(a, t->j->exit_common);
+        return;
+    case COLD_LOAD:
+    case COLD_STORE:
+        /* rsi = va (and rcx = the value to store) as the main path left them */
+        x86_mov_rr(a, RDI, R12);
+        x86_mov_ri(a, RDX, c->size);
+        x86_call_mem(a, c->kind == COLD_LOAD ? JITF(helper_load) : JITF(helper_store));
+        x86_alu_ri(a, X86_CMP, false, RAX, JIT_HELPER_EXC);
+        exc = x86_jcc_fwd(a, X86_CC_E);
+        if (c->kind == COLD_LOAD && c->rd) {
+            x86_load(a, RCX, JITF(tmp), c->size, c->sign);
+            x86_store(a, RCX, XR(c->rd), 8);
+        }
+        x86_test_rr(a, false, RAX, RAX);
+        leave = x86_jcc_fwd(a, X86_CC_NE);
+        x86_jmp(a, c->resume);
+        break;
+    case COLD_EXEC:
+        x86_alu_ri(a, X86_CMP, false, RAX, JIT_HELPER_EXC);
+        exc = x86_jcc_fwd(a, X86_CC_E);
+        break;
+    }
+    /* leave after instruction k retired */
+    x86_bind(a, leave);
+    exit_with(t, c->next_pc, t->n - c->k - 1, JIT_EXIT_PC);
+    /* instruction k raised j->exc */
+    x86_bind(a, exc);
+    exit_with(t, c->pc, t->n - c->k, JIT_EXIT_EXC);
+}
+
+/* --- instructions --- */
+
+/* How the translator treats an operation. */
+enum op_class {
+    OP_BODY,   /* inside a block, natively or through emit_exec() */
+    OP_BRANCH, /* ends the block, translated */
+    OP_INTERP, /* ends the block before it; the dispatcher runs it in the interpreter */
+};
+
+static enum op_class classify(unsigned op)
+{
+    switch (op) {
+    case RV_OP_JAL: case RV_OP_JALR:
+    case RV_OP_BEQ: case RV_OP_BNE: case RV_OP_BLT: case RV_OP_BGE: case RV_OP_BLTU:
+    case RV_OP_BGEU:
+        return OP_BRANCH;
+    /* Privilege, CSRs, traps, fences of the instruction stream and the address translation,
+     * waits: they change what the translated code assumes, or leave the hart. */
+    case RV_OP_ILLEGAL: case RV_OP_ECALL: case RV_OP_EBREAK: case RV_OP_MRET: case RV_OP_SRET:
+    case RV_OP_WFI: case RV_OP_SFENCE_VMA: case RV_OP_FENCE_I: case RV_OP_WRS_NTO:
+    case RV_OP_WRS_STO:
+    case RV_OP_CSRRW: case RV_OP_CSRRS: case RV_OP_CSRRC: case RV_OP_CSRRWI: case RV_OP_CSRRSI:
+    case RV_OP_CSRRCI:
+        return OP_INTERP;
+    default:
+        return OP_BODY;
+    }
+}
+
+static void emit_branch(struct tr *t, const struct rv_insn *in)
+{
+    struct x86_asm *a = &t->a;
+    uint64_t next = t->pc + in->len, target = t->pc + (uint64_t)in->imm;
+    switch (in->op) {
+    case RV_OP_JAL:
+        if (in->rd)
+            set_reg_imm(t, in->rd, next);
+        goto_pc(t, target);
+        return;
+    case RV_OP_JALR:
+        load_x(t, RAX, in->rs1);
+        if (in->imm)
+            x86_alu_ri(a, X86_ADD, true, RAX, (int32_t)in->imm);
+        x86_alu_ri(a, X86_AND, true, RAX, -2);
+        if (in->rd)
+            set_reg_imm(t, in->rd, next);
+        x86_store(a, RAX, HART(pc), 8);
+        x86_mov_rr(a, RDI, R12);
+        x86_call_mem(a, JITF(helper_lookup));
+        x86_jmp_reg(a, RAX);
+        return;
+    default:
+        break;
+    }
+    static const enum x86_cc cc[] = {
+        [RV_OP_BEQ - RV_OP_BEQ] = X86_CC_E,  [RV_OP_BNE - RV_OP_BEQ] = X86_CC_NE,
+        [RV_OP_BLT - RV_OP_BEQ] = X86_CC_L,  [RV_OP_BGE - RV_OP_BEQ] = X86_CC_GE,
+        [RV_OP_BLTU - RV_OP_BEQ] = X86_CC_B, [RV_OP_BGEU - RV_OP_BEQ] = X86_CC_AE,
+    };
+    load_x(t, RAX, in->rs1);
+    if (in->rs2 == 0)
+        x86_test_rr(a, true, RAX, RAX);
+    else
+        x86_alu_rm(a, X86_CMP, true, RAX, XR(in->rs2));
+    uint8_t *taken = x86_jcc_fwd(a, cc[in->op - RV_OP_BEQ]);
+    goto_pc(t, next);
+    x86_bind(a, taken);
+    goto_pc(t, target);
+}
+
+/* --- the trampoline --- */
+
+void jit_emit_trampoline(struct rv_jit *j)
+{
+    struct x86_asm a = {.p = j->code_free, .end = j->code_rw + j->code_size,
+                        .rx_delta = j->code_rx - j->code_rw};
+    /* int enter(struct rv_hart *h, struct rv_jit *j, uintptr_t code, void *tlb) */
+    j->enter = (int (*)(struct rv_hart *, struct rv_jit *, uintptr_t, void *))x86_here(&a);
+    static const unsigned saved[] = {RBX, RBP, R12, R13, R14, R15};
+    for (unsigned i = 0; i < 6; i++)
+        x86_push(&a, saved[i]);
+    x86_alu_ri(&a, X86_SUB, true, RSP, 8); /* calls from translated code see rsp % 16 == 0 */
+    x86_lea(&a, RBX, x86_mem(RDI, JIT_HART_BIAS));
+    x86_mov_rr(&a, R12, RSI);
+    x86_load(&a, R13, JITF(budget), 8, false);
+    x86_mov_rr(&a, R14, RCX);
+    x86_jmp_reg(&a, RDX);
+    /* exit_common: eax = enum jit_exit */
+    j->exit_common = x86_here(&a);
+    x86_store(&a, R13, JITF(budget), 8);
+    x86_alu_ri(&a, X86_ADD, true, RSP, 8);
+    for (unsigned i = 6; i-- > 0;)
+        x86_pop(&a, saved[i]);
+    x86_ret(&a);
+    j->exit_pc = x86_here(&a);
+    x86_mov_ri(&a, RAX, JIT_EXIT_PC);
+    x86_jmp(&a, j->exit_common);
+    j->code_free = a.p;
+}
+
+/* --- blocks --- */
+
+struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t va,
+                                uint64_t paddr, const uint8_t *host)
+{
+    struct rv_insn ins[JIT_MAX_BLOCK_INSNS];
+    unsigned n = 0, start = (unsigned)(va & 0xfff), off = start;
+    enum op_class end = OP_BODY;
+    bool fence_i = false;
+    unsigned end_len = 0; /* bytes of the instruction left to the interpreter, in this page */
+    while (n < JIT_MAX_BLOCK_INSNS && off < 4096) {
+        uint16_t lo;
+        memcpy(&lo, host + off, 2);
+        uint32_t raw = lo;
+        if (rv_insn_len(lo) == 4) {
+            if (off > 4096 - 4) { /* crosses into the next page: the interpreter's */
+                end = OP_INTERP;
+                end_len = 2;
+                break;
+            }
+            memcpy(&raw, host + off, 4);
+        }
+        rv_decode(raw, &ins[n]);
+        enum op_class cls = classify(ins[n].op);
+        if (cls == OP_INTERP) {
+            end = OP_INTERP;
+            end_len = ins[n].len;
+            fence_i = ins[n].op == RV_OP_FENCE_I;
+            break;
+        }
+        off += ins[n].len;
+        n++;
+        if (cls == OP_BRANCH) {
+            end = OP_BRANCH;
+            break;
+        }
+    }
+
+    struct jit_block *b = jit_alloc(j, sizeof(*b));
+    unsigned len = off - start + (n == 0 ? end_len : 0);
+    uint8_t *guest = jit_alloc(j, len);
+    struct tr tr, *t = &tr;
+    if (!b || !guest)
+        return NULL;
+    memcpy(guest, host + start, len);
+    *b = (struct jit_block){.va = va, .paddr = paddr, .page = p, .guest = guest,
+                            .len = (uint16_t)len, .ninsns = (uint16_t)n,
+                            .fence_i = n == 0 && fence_i};
+    t->j = j;
+    t->a = (struct x86_asm){.p = j->code_free, .end = j->code_rw + j->code_size,
+                            .rx_delta = j->code_rx - j->code_rw};
+    t->b = b;
+    t->n = n;
+    t->ncold = 0;
+    t->fail = false;
+    b->code = x86_here(&t->a);
+    struct x86_asm *a = &t->a;
+
+    if (n == 0) {
+        exit_with(t, va, 0, fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP);
+    } else {
+        t->k = 0;
+        t->pc = va;
+        x86_alu_mi(a, X86_CMP, false, HART(events), 0);
+        uint8_t *busy = x86_jcc_fwd(a, X86_CC_NE);
+        x86_alu_ri(a, X86_CMP, true, R13, (int32_t)n);
+        struct cold *entry = add_cold(t, COLD_ENTRY, busy);
+        entry->jump2 = x86_jcc_fwd(a, X86_CC_B);
+        x86_alu_ri(a, X86_SUB, true, R13, (int32_t)n);
+        x86_alu_mi(a, X86_ADD, true, HART(instret), (int32_t)n);
+        uint64_t pc = va;
+        for (unsigned k = 0; k < n; k++) {
+            t->k = k;
+            t->pc = pc;
+            const struct rv_insn *in = &ins[k];
+            if (classify(in->op) == OP_BRANCH)
+                emit_branch(t, in);
+            else if (!emit_mem(t, in) && !jit_emit_alu(t, in))
+                emit_exec(t, in);
+            pc += in->len;
+        }
+        t->k = n;
+        t->pc = pc;
+        if (end == OP_INTERP)
+            exit_with(t, pc, 0, fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP);
+        else if (end == OP_BODY)
+            goto_pc(t, pc); /* page end or JIT_MAX_BLOCK_INSNS */
+        for (unsigned i = 0; i < t->ncold; i++)
+            emit_cold(t, &t->cold[i]);
+    }
+    if (a->overflow || t->fail)
+        return NULL;
+    j->code_free = (uint8_t *)(((uintptr_t)a->p + 15) & ~(uintptr_t)15);
+    jit_register_block(j, b);
+    return b;
+}
