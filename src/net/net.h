@@ -24,9 +24,10 @@ struct rv_net_client {
 
 /* Opens a backend from a --net specification:
  *   "user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...[,net=10.0.2.0/24]"  (libslirp NAT, bound to
- *   127.0.0.1 for host forwards)
- *   "tap,ifname=NAME"  (an existing tap interface, or one created if allowed)
- * and the NIC's MAC address is given by the caller. */
+ *   127.0.0.1 for host forwards; all options in net/user_opts.h)
+ *   "tap,ifname=NAME"  (an existing tap interface, or one created if allowed; net/tap.c)
+ * and the NIC's MAC address is given by the caller (unicast). Returns 0, or -errno with a
+ * message (rv_error_get()): unknown backend or option, port in use, no permission. */
 int rv_net_open(const char *spec, const uint8_t mac[6], const struct rv_net_client *client,
                 struct rv_net **out);
 void rv_net_close(struct rv_net *n);
