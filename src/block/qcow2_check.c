@@ -225,13 +225,18 @@ static int check_bitmaps(struct check *c)
             continue;
         }
         count(c, table, (uint64_t)entries * 8, "bitmap table");
+        uint64_t *t = malloc((uint64_t)entries * 8 + 8);
+        if (!t) {
+            rc = rv_error_set(-ENOMEM, "out of memory");
+            break;
+        }
+        rc = rv_file_pread(&q->file, table, t, (uint64_t)entries * 8);
         for (uint32_t i = 0; i < entries && rc == 0; i++) {
-            uint64_t e;
-            rc = rv_file_pread(&q->file, table + (uint64_t)i * 8, &e, 8);
-            e = be64toh(e) & QCOW2_OFFSET_MASK;
-            if (rc == 0 && e)
+            uint64_t e = be64toh(t[i]) & QCOW2_OFFSET_MASK;
+            if (e)
                 count(c, e, q->cluster_size, "bitmap data");
         }
+        free(t);
     }
     free(d);
     return rc;

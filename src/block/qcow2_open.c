@@ -15,11 +15,14 @@
 #include "core/error.h"
 #include "core/log.h"
 
-/* Cache sizes: 4 MiB of L2 tables (at least 4, at most 64), 16 refcount blocks. */
+/* Cache sizes: 4 MiB of L2 tables (4 to 64 tables: 64 KiB clusters map 32 GiB), 1 MiB of
+ * refcount blocks (4 to 16 blocks). */
 #define L2_CACHE_BYTES (4u << 20)
 #define L2_CACHE_MIN 4
 #define L2_CACHE_MAX 64
-#define RB_CACHE_ENTRIES 16
+#define RB_CACHE_BYTES (1u << 20)
+#define RB_CACHE_MIN 4
+#define RB_CACHE_MAX 16
 
 int qcow2_write_incompat(struct qcow2 *q, uint64_t incompat)
 {
@@ -132,8 +135,8 @@ static int open_backing(struct qcow2 *q, const struct rv_block_opts *opts,
     chain->depth++;
     int rc = rv_block_open_internal(q->backing_path, &bopts, 0, chain, &q->backing);
     chain->depth--;
-    if (rc < 0)
-        return rv_error_prefix(rc, "%s: backing file: ", q->base.path);
+    if (rc < 0) /* the inner message names the failing file; say once that it is a backing file */
+        return chain->depth == 0 ? rv_error_prefix(rc, "%s: backing file: ", q->base.path) : rc;
     q->backing_size = rv_block_size(q->backing);
     return 0;
 }
@@ -198,11 +201,12 @@ static const struct rv_block_driver qcow2_driver = {
 static int alloc_buffers(struct qcow2 *q)
 {
     uint64_t cs = q->cluster_size;
-    int l2n = (int)(L2_CACHE_BYTES / cs);
+    int l2n = (int)(L2_CACHE_BYTES / cs), rbn = (int)(RB_CACHE_BYTES / cs);
     l2n = l2n < L2_CACHE_MIN ? L2_CACHE_MIN : l2n > L2_CACHE_MAX ? L2_CACHE_MAX : l2n;
+    rbn = rbn < RB_CACHE_MIN ? RB_CACHE_MIN : rbn > RB_CACHE_MAX ? RB_CACHE_MAX : rbn;
     int rc = qcow2_cache_init(&q->l2_cache, q, l2n, true);
     if (rc == 0)
-        rc = qcow2_cache_init(&q->rb_cache, q, RB_CACHE_ENTRIES, false);
+        rc = qcow2_cache_init(&q->rb_cache, q, rbn, false);
     if (rc < 0)
         return rc;
     q->cow_buf = rv_file_alloc(cs);

@@ -124,6 +124,8 @@ static int grow_reftable(struct qcow2 *q, uint64_t min_entries)
         p = eof_cluster(q);
     if (p < q->alloc_end)
         p = q->alloc_end;
+    if (p > (QCOW2_OFFSET_MASK >> q->cluster_bits) / 2)
+        return rv_error_set(-EFBIG, "%s: image file full", q->base.path);
     uint64_t want = old_entries + old_entries / 2 + 1;
     if (want < min_entries)
         want = min_entries;
