@@ -45,8 +45,10 @@ static void usage(FILE *out)
         "  --rng              virtio-rng: entropy from the host (on for the default guest)\n"
         "  --balloon          virtio-balloon: the guest can return memory to the host\n"
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
+        "  --escapes          interpret C-a escapes even when stdin is not a terminal\n"
         "\n"
-        "Console escapes (stdio): C-a x quits, C-a h lists the escapes.\n"
+        "Console escapes (stdio): C-a x quits, C-a c opens the monitor (balloon, quit),\n"
+        "C-a h lists the escapes.\n"
         "Exit status: the guest's (0 after poweroff), 124 guest reboot under --no-reboot,\n"
         "125 rvisor error, 126 guest kernel panic.\n");
 }
@@ -131,6 +133,7 @@ static int cmd_run(int argc, char **argv)
 {
     struct rv_vm_config cfg = {.console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO};
     const char *dump_dtb = NULL, *console = "stdio";
+    bool escapes = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -148,6 +151,10 @@ static int cmd_run(int argc, char **argv)
         }
         if (strcmp(arg, "--virtio-console") == 0) {
             cfg.virtio_console = true;
+            continue;
+        }
+        if (strcmp(arg, "--escapes") == 0) {
+            escapes = true;
             continue;
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -212,7 +219,7 @@ static int cmd_run(int argc, char **argv)
     }
     int out_file = -1;
     if (strcmp(console, "stdio") == 0) {
-        cfg.console_escapes = isatty(STDIN_FILENO);
+        cfg.console_escapes = escapes || isatty(STDIN_FILENO);
     } else if (strcmp(console, "none") == 0) {
         cfg.console_in_fd = cfg.console_out_fd = -1;
     } else if (strncmp(console, "file:", 5) == 0) {

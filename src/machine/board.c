@@ -225,6 +225,8 @@ static int board_devices(struct rv_vm *vm, struct rv_fdt *f)
     }
     if (!rc)
         rc = rv_syscon_create(&vm->iomap, f, VIRT_TEST_BASE, syscon_power, vm, &vm->syscon);
+    if (!rc)
+        rc = board_virtio(vm, f);
     return rc;
 }
 

@@ -2,6 +2,8 @@
  * (with QEMU-style Ctrl-A escapes), and periodic device work (RTC alarms). */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +11,8 @@
 #include "core/log.h"
 #include "dev/rtc.h"
 #include "dev/uart.h"
+#include "dev/virtio_balloon.h"
+#include "dev/virtio_console.h"
 #include "machine/vm_internal.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
@@ -79,13 +83,63 @@ size_t console_read(struct rv_vm *vm, uint8_t *buf, size_t len)
     return n;
 }
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0) {
+        /* nothing useful to do without a terminal */
+    }
+}
+
 static void escape_help(void)
 {
-    static const char help[] = "\r\nC-a h    print this help\r\n"
-                               "C-a x    exit rvisor (the guest is powered off)\r\n"
-                               "C-a C-a  send C-a to the guest\r\n";
-    if (write(2, help, sizeof(help) - 1) < 0) {
-        /* nothing useful to do without a terminal */
+    say("\r\nC-a h    print this help\r\n"
+        "C-a x    exit rvisor (the guest is powered off)\r\n"
+        "C-a c    monitor command line (help lists its commands)\r\n"
+        "C-a C-a  send C-a to the guest\r\n");
+}
+
+/* The monitor: one command line typed after C-a c, ended by Enter (dev_lock held). */
+static void monitor_command(struct rv_vm *vm, char *line)
+{
+    char *cmd = strtok(line, " \t");
+    char *arg = strtok(NULL, " \t");
+    if (!cmd) {
+        return;
+    } else if (strcmp(cmd, "help") == 0) {
+        say("\r\nballoon MIB     ask the guest to shrink to (or grow back to) MIB of RAM\r\n"
+            "info balloon    the balloon's state\r\n"
+            "quit            power off and exit\r\n");
+    } else if (strcmp(cmd, "quit") == 0) {
+        vm_power(vm, VM_POWER_OFF, 0);
+    } else if (strcmp(cmd, "balloon") == 0 || (strcmp(cmd, "info") == 0 && arg &&
+                                               strcmp(arg, "balloon") == 0)) {
+        if (!vm->balloon) {
+            say("\r\nrvisor: no balloon device (start with --balloon)\r\n");
+            return;
+        }
+        uint64_t ram_mib = vm->bus.ram_size >> 20;
+        if (strcmp(cmd, "balloon") == 0) {
+            char *end = NULL;
+            unsigned long long mib = arg ? strtoull(arg, &end, 10) : 0;
+            if (!arg || *end || mib == 0 || mib > ram_mib) {
+                say("\r\nrvisor: balloon takes the guest's new size in MiB (1..%llu)\r\n",
+                    (unsigned long long)ram_mib);
+                return;
+            }
+            rv_virtio_balloon_set_target(vm->balloon, (ram_mib - mib) << 8);
+        }
+        say("\r\nballoon: actual=%llu MiB target=%llu MiB released=%llu pages\r\n",
+            (unsigned long long)(ram_mib - (rv_virtio_balloon_actual(vm->balloon) >> 8)),
+            (unsigned long long)(ram_mib - (rv_virtio_balloon_target(vm->balloon) >> 8)),
+            (unsigned long long)rv_virtio_balloon_released(vm->balloon));
+    } else {
+        say("\r\nrvisor: unknown monitor command '%s' (try help)\r\n", cmd);
     }
 }
 
@@ -94,6 +148,17 @@ static void console_input(struct rv_vm *vm, const uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         uint8_t c = buf[i];
+        if (vm->escape_state == 2) { /* collecting a monitor command */
+            if (c == '\r' || c == '\n') {
+                vm->monitor_line[vm->monitor_len] = '\0';
+                monitor_command(vm, vm->monitor_line);
+                vm->monitor_len = 0;
+                vm->escape_state = 0;
+            } else if (vm->monitor_len + 1 < sizeof(vm->monitor_line)) {
+                vm->monitor_line[vm->monitor_len++] = (char)c;
+            }
+            continue;
+        }
         if (vm->cfg.console_escapes) {
             if (vm->escape_state == 0 && c == ESCAPE_CHAR) {
                 vm->escape_state = 1;
@@ -108,6 +173,12 @@ static void console_input(struct rv_vm *vm, const uint8_t *buf, size_t len)
                 }
                 if (c == 'h' || c == 'H' || c == '?') {
                     escape_help();
+                    continue;
+                }
+                if (c == 'c' || c == 'C') {
+                    say("\r\n(rvisor) ");
+                    vm->escape_state = 2;
+                    vm->monitor_len = 0;
                     continue;
                 }
                 if (c != ESCAPE_CHAR)
@@ -126,8 +197,10 @@ static void *io_thread(void *arg)
     for (;;) {
         int timeout = 1000;
         pthread_mutex_lock(&vm->dev_lock);
-        if (vm->in_len && vm->uart) {
-            size_t n = rv_uart_receive(vm->uart, vm->in_buf, vm->in_len);
+        if (vm->in_len && (vm->uart || vm->vconsole)) {
+            size_t n = vm->vconsole ? rv_virtio_console_receive(vm->vconsole, vm->in_buf,
+                                                                vm->in_len)
+                                    : rv_uart_receive(vm->uart, vm->in_buf, vm->in_len);
             memmove(vm->in_buf, vm->in_buf + n, vm->in_len - n);
             vm->in_len -= n;
         }

@@ -74,6 +74,8 @@ struct rv_vm {
     struct rv_rtc *rtc;
     struct rv_syscon *syscon;
     struct rv_htif *htif;
+    struct rv_virtio_balloon *balloon;
+    struct rv_virtio_console *vconsole; /* console input goes here when present */
     struct rv_console console;
 
     /* power state: written under power_lock, read by hart threads without it */
@@ -89,7 +91,9 @@ struct rv_vm {
     bool io_started;
     uint8_t in_buf[256];       /* input not yet accepted by the UART (under dev_lock) */
     size_t in_len;
-    int escape_state;
+    int escape_state;          /* 0 normal, 1 after C-a, 2 reading a monitor command */
+    char monitor_line[128];
+    size_t monitor_len;
     int out_fd;
     pthread_mutex_t out_lock;  /* serializes console output and the panic matcher */
     unsigned panic_match;      /* characters of PANIC_TEXT matched so far */
@@ -105,6 +109,8 @@ void vm_fatal(struct rv_vm *vm, const char *fmt, ...) __attribute__((format(prin
 
 /* board.c: builds devices and the device tree for the configuration */
 int board_create(struct rv_vm *vm);
+/* board_virtio.c: the virtio-mmio slots */
+int board_virtio(struct rv_vm *vm, struct rv_fdt *f);
 
 /* boot.c: loads firmware/kernel/initrd/dtb into RAM and sets the boot harts' registers */
 int boot_prepare(struct rv_vm *vm);
