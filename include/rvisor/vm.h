@@ -11,6 +11,12 @@ struct rv_vm;
 #define RV_MAX_DISKS 4
 #define RV_MAX_NICS 2
 
+/* How harts execute guest code. */
+enum rv_accel {
+    RV_ACCEL_JIT,    /* binary translation to host code (the default) */
+    RV_ACCEL_INTERP, /* the interpreter only (the reference) */
+};
+
 struct rv_vm_config {
     uint64_t ram_size;   /* bytes of guest RAM at 0x80000000; 0 means 128 MiB */
     unsigned nharts;     /* number of harts; 0 means 1 */
@@ -32,6 +38,8 @@ struct rv_vm_config {
     bool rng;            /* virtio-rng (entropy from the host's getrandom) */
     bool balloon;        /* virtio-balloon */
     bool virtio_console; /* virtio-console (hvc0); console input then goes to it, not the UART */
+    enum rv_accel accel; /* execution engine; RV_ACCEL_JIT falls back to the interpreter where
+                            the host cannot run translated code */
 };
 
 /* Exit statuses of rv_vm_run() besides the guest's own (0 = powered off normally, 1..123 = the

@@ -35,6 +35,8 @@ static void usage(FILE *out)
         "  --mem SIZE         guest RAM, e.g. 512M or 2G (default 128M, or 512M for the\n"
         "                     default guest)\n"
         "  --smp N            number of harts (default 1, at most 8)\n"
+        "  --accel MODE       jit (default): translate guest code to host code; interp: the\n"
+        "                     interpreter only (also --accel=MODE)\n"
         "  --console MODE     stdio (default), file:PATH (output only) or none\n"
         "  --dump-dtb FILE    write the generated device tree blob to FILE and exit\n"
         "  --no-reboot        exit (status 124) when the guest reboots, instead of resetting\n"
@@ -155,6 +157,18 @@ static int cmd_run(int argc, char **argv)
         }
         if (strcmp(arg, "--escapes") == 0) {
             escapes = true;
+            continue;
+        }
+        if (strncmp(arg, "--accel", 7) == 0 && (arg[7] == '=' || (arg[7] == 0 && val))) {
+            const char *mode = arg[7] == '=' ? arg + 8 : argv[++i];
+            if (strcmp(mode, "jit") == 0) {
+                cfg.accel = RV_ACCEL_JIT;
+            } else if (strcmp(mode, "interp") == 0) {
+                cfg.accel = RV_ACCEL_INTERP;
+            } else {
+                fprintf(stderr, "rvisor: --accel takes jit or interp\n");
+                return RV_STATUS_ERROR;
+            }
             continue;
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {

@@ -99,7 +99,9 @@ static enum vcpu_hsm hsm_state(struct rv_vcpu *v)
 static void remote_fence(struct rv_vcpu *self, struct rv_vcpu *t)
 {
     if (t == self) {
-        rv_tlb_flush_all(self->hart);
+        /* through the request counter, which the translator watches for FENCE.I */
+        rv_hart_request_flush(self->hart);
+        rv_hart_do_flush(self->hart);
         return;
     }
     uint32_t req = rv_hart_request_flush(t->hart);

@@ -216,7 +216,7 @@ static void *vcpu_thread(void *arg)
                 break;
             continue;
         }
-        enum rv_exit e = rv_hart_run(h, RUN_BUDGET);
+        enum rv_exit e = v->jit ? rv_jit_run(v->jit, RUN_BUDGET) : rv_hart_run(h, RUN_BUDGET);
         switch (e) {
         case RV_EXIT_BUDGET:
         case RV_EXIT_STOP:
@@ -239,6 +239,29 @@ static void *vcpu_thread(void *arg)
 }
 
 /* --- create / run / destroy --- */
+
+static void vm_jit_destroy(struct rv_vm *vm)
+{
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        rv_jit_destroy(vm->vcpus[i].jit);
+        vm->vcpus[i].jit = NULL;
+    }
+    rv_jit_group_destroy(vm->jit_group);
+    vm->jit_group = NULL;
+}
+
+/* Translators for all harts or for none (they share the tracking of translated code). The
+ * interpreter is the fallback where the host refuses executable memory. */
+static void vm_jit_create(struct rv_vm *vm)
+{
+    int rc = rv_jit_group_create(&vm->bus, &vm->jit_group);
+    for (unsigned i = 0; !rc && i < vm->nharts; i++)
+        rc = rv_jit_create(vm->jit_group, vm->vcpus[i].hart, &vm->vcpus[i].jit);
+    if (rc) {
+        rv_warn("binary translator unavailable (%s): using the interpreter", rv_error_get());
+        vm_jit_destroy(vm);
+    }
+}
 
 static int read_image(const char *path, uint8_t **data, size_t *len)
 {
@@ -319,6 +342,8 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
         }
         rv_hart_reset(v->hart, i, &vm->bus, VIRT_RAM_BASE);
     }
+    if (cfg->accel == RV_ACCEL_JIT)
+        vm_jit_create(vm);
     clock_gettime(CLOCK_MONOTONIC, &vm->t0);
     rc = board_create(vm);
     if (!rc)
@@ -359,8 +384,11 @@ static int vm_reset(struct rv_vm *vm)
     }
     if (plic && plic->ops->reset)
         plic->ops->reset(plic->dev);
-    for (unsigned i = 0; i < vm->nharts; i++)
+    for (unsigned i = 0; i < vm->nharts; i++) {
         rv_hart_reset(vm->vcpus[i].hart, i, &vm->bus, VIRT_RAM_BASE);
+        if (vm->vcpus[i].jit)
+            rv_jit_flush(vm->vcpus[i].jit); /* the images are loaded again */
+    }
     atomic_store(&vm->power, VM_RUNNING);
     vm->exit_status = 0;
     return boot_prepare(vm);
@@ -426,6 +454,7 @@ void rv_vm_destroy(struct rv_vm *vm)
         if (r->ops->destroy)
             r->ops->destroy(r->dev);
     }
+    vm_jit_destroy(vm);
     for (unsigned i = 0; i < vm->nharts; i++) {
         free(vm->vcpus[i].hart);
         pthread_mutex_destroy(&vm->vcpus[i].lock);

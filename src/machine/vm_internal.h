@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cpu/hart.h"
+#include "jit/jit.h"
 #include "dev/device.h"
 #include "rvisor/vm.h"
 
@@ -37,6 +38,7 @@ struct rv_vcpu {
     struct rv_vm *vm;
     struct rv_hart *hart;
     unsigned id;
+    struct rv_jit *jit;     /* the hart's translator; NULL: the interpreter runs it */
     pthread_t thread;
     bool thread_started;
     pthread_mutex_t lock;   /* protects the fields below and the sleep/wake handshake */
@@ -56,6 +58,7 @@ struct rv_vm {
     pthread_mutex_t dev_lock;  /* the device lock (dev/device.h "Concurrency") */
     unsigned nharts;
     struct rv_vcpu vcpus[RV_MAX_HARTS];
+    struct rv_jit_group *jit_group; /* translated-code tracking (cfg.accel = RV_ACCEL_JIT) */
     struct timespec t0;        /* host time of mtime = 0 */
     _Atomic uint64_t mtime_offset; /* added to host-derived ticks (guest writes to mtime) */
 
