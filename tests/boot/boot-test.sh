@@ -2,6 +2,7 @@
 # Boot tests: Debian's riscv64 kernel with the busybox initramfs on rvisor, in both firmware
 # modes, plus the command line's handling of bad input. Ends with "N passed, N failed".
 # Usage: boot-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
+# RVISOR_RUN_ARGS: options added to every `rvisor run` (e.g. --accel interp).
 set -u
 rvisor=$1
 fetch=$2
@@ -23,7 +24,7 @@ expect() {
     while [ "$1" != "--" ]; do pats="$pats
 $1"; shift; done
     shift
-    timeout 600 "$rvisor" run "$@" </dev/null >"$tmp/out" 2>&1
+    timeout 600 "$rvisor" run ${RVISOR_RUN_ARGS:-} "$@" </dev/null >"$tmp/out" 2>&1
     got=$?
     if [ "$got" != "$want" ]; then
         fail "$name: exit status $got, expected $want"

@@ -12,6 +12,8 @@
 #   -j N          parallel jobs (default: nproc)
 #   --keep DIR    where the files of failing seeds are kept (default: BIN/failures)
 #   --no-minimize do not bisect divergent sequences down to the first differing unit
+#   --accel MODE  rvuser's execution engine: interp (default), jit, or lockstep (the
+#                 translator, checked against the interpreter after every run as well)
 #   GEN_OPTIONS   passed to diff_gen (--seqs N, --len MIN-MAX, --no-misaligned, ...)
 #
 # For every divergent sequence (the first 3 of each program) the driver bisects a
@@ -36,8 +38,8 @@ build_and_run() { # prog.S dir -> dir/{qemu,rvisor}.{elf,out,err}; returns 0, 1 
         $CROSS_CC $ASFLAGS "$1" -o "$2/rvisor.elf" 2>>"$2/as.err" || return 1
     timeout "$TIMEOUT" $QEMU -cpu rv64 "$2/qemu.elf" >"$2/qemu.out" 2>"$2/qemu.err" </dev/null ||
         return 1
-    timeout "$TIMEOUT" "$bin/rvuser" --stats "$2/rvisor.elf" >"$2/rvisor.out" 2>"$2/rvisor.err" \
-        </dev/null || return 2
+    timeout "$TIMEOUT" "$bin/rvuser" --accel "${RVUSER_ACCEL:-interp}" --stats "$2/rvisor.elf" \
+        >"$2/rvisor.out" 2>"$2/rvisor.err" </dev/null || return 2
     return 0
 }
 
@@ -144,6 +146,7 @@ while [ $# -gt 0 ]; do
     -j) jobs=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --no-minimize) minimize=0; shift ;;
+    --accel) RVUSER_ACCEL=$2; export RVUSER_ACCEL; shift 2 ;;
     --) shift; break ;;
     *) usage ;;
     esac
@@ -167,7 +170,8 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/rvisor-diff.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-echo "differential test: seeds $first-$last, rvisor vs $($QEMU --version | head -1)"
+echo "differential test: seeds $first-$last, rvisor (--accel ${RVUSER_ACCEL:-interp}) vs" \
+     "$($QEMU --version | head -1)"
 seq "$first" "$last" |
     xargs -P "$jobs" -I @ sh "$0" --worker "$bin" "$work" "$keep" "$minimize" @ "$@"
 
