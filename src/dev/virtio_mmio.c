@@ -119,8 +119,8 @@ void rv_virtio_fail(struct rv_virtio *vd, const char *why)
         rv_warn("%s@%llx: %s: device needs reset", vd->ops->name,
                 (unsigned long long)vd->base, why);
         vd->failed = true;
+        vd->status |= STATUS_NEEDS_RESET; /* 2.1.2: also before DRIVER_OK */
         if (vd->status & STATUS_DRIVER_OK) {
-            vd->status |= STATUS_NEEDS_RESET;
             vd->config_generation++;
             vd->int_status |= INT_CONFIG;
             update_irq(vd);
@@ -285,8 +285,12 @@ int rv_virtq_pop(struct rv_virtio *vd, unsigned q, struct rv_virtq_elem *e)
         i = d.next;
     }
     v->last_avail++;
-    if (has_feature(vd, VIRTIO_F_RING_EVENT_IDX))
+    if (has_feature(vd, VIRTIO_F_RING_EVENT_IDX)) {
         store16(&v->used[2 + 4 * v->num], v->last_avail); /* avail_event */
+        /* Store-load order with the next read of avail->idx (2.7.10), or a chain added now
+         * could be missed by both sides. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
     pthread_mutex_unlock(&vd->lock);
     return 1;
 bad:
@@ -410,6 +414,16 @@ static void device_reset(struct rv_virtio *vd)
     update_irq(vd);
 }
 
+/* Notifications written before DRIVER_OK are not passed on (the device must not use buffers
+ * yet), but drivers do write them: Linux's balloon primes its statsq in probe. So at DRIVER_OK,
+ * and after a restore, every live queue gets one notification; a spurious one is harmless. */
+static void kick_live_queues(struct rv_virtio *vd)
+{
+    for (unsigned q = 0; q < vd->ops->num_queues && vd->ops->queue_notify; q++)
+        if (vq_is_live(vd, q))
+            vd->ops->queue_notify(vd->dev, q);
+}
+
 static void write_status(struct rv_virtio *vd, uint32_t v)
 {
     if (v == 0) {
@@ -429,8 +443,17 @@ static void write_status(struct rv_virtio *vd, uint32_t v)
     if ((added & STATUS_DRIVER_OK) && !(v & STATUS_FEATURES_OK))
         v &= ~STATUS_DRIVER_OK; /* DRIVER_OK without FEATURES_OK is a driver bug: ignore */
     vd->status = (v & ~STATUS_NEEDS_RESET) | (vd->status & STATUS_NEEDS_RESET);
-    if ((added & STATUS_DRIVER_OK) && (vd->status & STATUS_DRIVER_OK) && vd->ops->driver_ok)
+    if (!(added & STATUS_DRIVER_OK) || !(vd->status & STATUS_DRIVER_OK))
+        return;
+    if (vd->failed) { /* broken before DRIVER_OK: tell the driver now (2.1.2) */
+        vd->config_generation++;
+        vd->int_status |= INT_CONFIG;
+        update_irq(vd);
+        return;
+    }
+    if (vd->ops->driver_ok)
         vd->ops->driver_ok(vd->dev);
+    kick_live_queues(vd);
 }
 
 static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
@@ -646,6 +669,7 @@ static int mmio_load(void *opaque, struct rv_state_reader *r)
     vd->config_generation = n.config_generation;
     vd->failed = n.failed;
     update_irq(vd);
+    kick_live_queues(vd);
     pthread_mutex_unlock(&vd->lock);
     return 0;
 }
