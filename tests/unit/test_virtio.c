@@ -517,6 +517,35 @@ static void test_save_load(void)
     vd_free(&d);
 }
 
+/* A queue broken before DRIVER_OK shows NEEDS_RESET and interrupts at DRIVER_OK; a notify
+ * written before DRIVER_OK is delivered then. */
+static void test_before_driver_ok(void)
+{
+    struct vdrv d;
+    struct echo *e = rig(&d);
+    CHECK(vd_negotiate(&d, F_VERSION_1) & VS_FEATURES_OK);
+    vd_wr32(&d, VR_QUEUE_SEL, 0);
+    vd_wr32(&d, VR_QUEUE_NUM, QN);
+    vd_wr32(&d, VR_DEVICE_LO, 0x1000); /* used ring outside RAM */
+    vd_wr32(&d, VR_QUEUE_READY, 1);
+    CHECK(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET);
+    CHECK_EQ(vd_irq_level(&d), 0);
+    vd_wr32(&d, VR_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    CHECK_EQ(vd_rd32(&d, VR_INT_STATUS), 2);
+    CHECK_EQ(e->driver_oks, 0);
+    /* a chain made available and notified before DRIVER_OK */
+    CHECK(vd_negotiate(&d, F_VERSION_1) & VS_FEATURES_OK);
+    vd_queue_setup(&d, 0, QN);
+    uint64_t in;
+    uint16_t head = echo_request(&d, 0, &in);
+    vd_kick(&d, 0);
+    CHECK_EQ(e->pops, 0);
+    vd_wr32(&d, VR_STATUS, VS_ACK | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    uint32_t id, len;
+    CHECK(vd_get_used(&d, 0, &id, &len) && id == head);
+    vd_free(&d);
+}
+
 int main(void)
 {
     rv_log_set_level(RV_LOG_ERROR); /* the broken rings below are logged as warnings */
@@ -530,5 +559,6 @@ int main(void)
     test_reset();
     test_config();
     test_save_load();
+    test_before_driver_ok();
     TEST_MAIN_END();
 }
