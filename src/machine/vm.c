@@ -449,7 +449,9 @@ void rv_vm_destroy(struct rv_vm *vm)
 {
     if (!vm)
         return;
-    for (unsigned i = 0; i < vm->iomap.count; i++) {
+    /* Newest first: devices with worker threads (virtio disks, NICs) stop before the
+     * interrupt controller they signal goes away. */
+    for (unsigned i = vm->iomap.count; i-- > 0;) {
         struct rv_region *r = &vm->iomap.regions[i];
         if (r->ops->destroy)
             r->ops->destroy(r->dev);
