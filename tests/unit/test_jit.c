@@ -1,0 +1,265 @@
+/* Binary translator (src/jit): the interpreter's behaviour under budgets, faults, interrupts,
+ * code written behind the hart's back (FENCE.I), code written by another hart, and flushes.
+ * Programs are hand-encoded; each runs on the translator and, where states are compared, on
+ * the interpreter too. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpu/csr.h"
+#include "cpu/hart.h"
+#include "jit/jit.h"
+#include "test.h"
+
+#define RAM_BASE 0x80000000ull
+#define RAM_SIZE (1u << 20)
+
+enum { ZERO, RA, SP, GP, TP, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5 };
+
+static uint32_t i_type(unsigned op, unsigned f3, unsigned rd, unsigned rs1, int32_t imm)
+{
+    return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
+}
+static uint32_t addi(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x13, 0, rd, rs1, imm); }
+static uint32_t ld(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x03, 3, rd, rs1, imm); }
+static uint32_t jalr(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x67, 0, rd, rs1, imm); }
+static uint32_t add(unsigned rd, unsigned rs1, unsigned rs2)
+{
+    return rs2 << 20 | rs1 << 15 | rd << 7 | 0x33;
+}
+static uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm)
+{
+    uint32_t u = (uint32_t)imm;
+    return (u >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | 2 << 12 | (u & 0x1f) << 7 | 0x23;
+}
+static uint32_t jal(unsigned rd, int32_t off)
+{
+    uint32_t u = (uint32_t)off;
+    return (u >> 20 & 1) << 31 | (u >> 1 & 0x3ff) << 21 | (u >> 11 & 1) << 20 |
+           (u >> 12 & 0xff) << 12 | rd << 7 | 0x6f;
+}
+static uint32_t bne(unsigned rs1, unsigned rs2, int32_t off)
+{
+    uint32_t u = (uint32_t)off;
+    return (u >> 12 & 1) << 31 | (u >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | 1 << 12 |
+           (u >> 1 & 0xf) << 8 | (u >> 11 & 1) << 7 | 0x63;
+}
+#define FENCE_I 0x0000100fu
+#define ECALL 0x00000073u
+
+static struct rv_bus bus;
+
+static void put(uint64_t addr, const uint32_t *insns, unsigned n)
+{
+    memcpy(bus.ram + (addr - RAM_BASE), insns, 4 * n);
+}
+
+/* A hart in M-mode at RAM_BASE with rvisor as the monitor (traps into M become exits). */
+static struct rv_hart *new_hart(unsigned id)
+{
+    struct rv_hart *h = calloc(1, sizeof(*h));
+    rv_hart_reset(h, id, &bus, RAM_BASE);
+    h->monitor_is_m = true;
+    return h;
+}
+
+struct jit_env {
+    struct rv_jit_group *g;
+    struct rv_jit *j[2];
+};
+
+static void jit_env_init(struct jit_env *e, struct rv_hart *h0, struct rv_hart *h1)
+{
+    memset(e, 0, sizeof(*e));
+    CHECK_EQ(rv_jit_group_create(&bus, &e->g), 0);
+    CHECK_EQ(rv_jit_create(e->g, h0, &e->j[0]), 0);
+    if (h1)
+        CHECK_EQ(rv_jit_create(e->g, h1, &e->j[1]), 0);
+}
+
+static void jit_env_free(struct jit_env *e)
+{
+    rv_jit_destroy(e->j[0]);
+    rv_jit_destroy(e->j[1]);
+    rv_jit_group_destroy(e->g);
+}
+
+static bool same_state(const struct rv_hart *a, const struct rv_hart *b)
+{
+    return a->pc == b->pc && a->instret == b->instret && !memcmp(a->x, b->x, sizeof(a->x)) &&
+           a->priv == b->priv && a->mstatus == b->mstatus && a->exit_cause == b->exit_cause &&
+           a->exit_tval == b->exit_tval && a->exit_epc == b->exit_epc;
+}
+
+/* s1 times: s0 += f(), with f in another page, and a FENCE.I each time. */
+static void load_call_loop(unsigned count)
+{
+    const uint32_t main_code[] = {
+        addi(S1, ZERO, (int32_t)count), /* 0 */
+        jal(RA, 0x1000 - 4),            /* 4: call f at +0x1000 */
+        add(S0, S0, A0),                /* 8 */
+        FENCE_I,                        /* c */
+        addi(S1, S1, -1),               /* 10 */
+        bne(S1, ZERO, 4 - 0x14),        /* 14: loop to 4 */
+        ECALL,                          /* 18: ecall from M: an exit (MTRAP) */
+    };
+    const uint32_t f[] = {addi(A0, ZERO, 1), jalr(ZERO, RA, 0)};
+    put(RAM_BASE, main_code, 7);
+    put(RAM_BASE + 0x1000, f, 2);
+}
+
+/* Code written behind the harts' backs (as device DMA does) is seen after FENCE.I. */
+static void test_fence_i_sees_untracked_writes(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    load_call_loop(100);
+    struct rv_hart *h = new_hart(0);
+    struct jit_env e;
+    jit_env_init(&e, h, NULL);
+    /* 1 + 10 iterations of 6 instructions (the call counts jal, addi, jalr) */
+    CHECK_EQ(rv_jit_run(e.j[0], 1 + 10 * 7), RV_EXIT_BUDGET);
+    CHECK_EQ(h->x[S0], 10);
+    const uint32_t two = addi(A0, ZERO, 2);
+    memcpy(bus.ram + 0x1000, &two, 4); /* no hart store: not tracked */
+    CHECK_EQ(rv_jit_run(e.j[0], 1000000), RV_EXIT_MTRAP);
+    CHECK_EQ(h->exit_cause, EXC_ECALL_M);
+    CHECK_EQ(h->x[S0], 10 + 90 * 2);
+    struct rv_jit_stats st;
+    rv_jit_get_stats(e.j[0], &st);
+    CHECK(st.fence_checks > 0);
+    CHECK(st.invalidations > 0);
+    jit_env_free(&e);
+    free(h);
+}
+
+/* Runs of every length from 1 to 150 instructions end in the interpreter's state. */
+static void test_budget_exact(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    load_call_loop(1000);
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    bool same = true;
+    for (uint64_t budget = 1; budget <= 150 && same; budget++) {
+        enum rv_exit ea = rv_jit_run(e.j[0], budget), eb = rv_hart_run(b, budget);
+        same = ea == eb && same_state(a, b);
+        if (!same)
+            fprintf(stderr, "budget %llu: jit pc %llx instret %llu, interpreter pc %llx instret %llu\n",
+                    (unsigned long long)budget, (unsigned long long)a->pc,
+                    (unsigned long long)a->instret, (unsigned long long)b->pc,
+                    (unsigned long long)b->instret);
+    }
+    CHECK(same);
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
+/* A load fault in the middle of a block: earlier instructions retired, later ones not. */
+static void test_precise_fault(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {
+        addi(T0, ZERO, 5), addi(T1, ZERO, 6), ld(T2, A1, 0), addi(A2, ZERO, 7), ECALL,
+    };
+    put(RAM_BASE, code, 5);
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    a->x[A1] = b->x[A1] = 0x1000; /* no memory there */
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    CHECK_EQ(rv_jit_run(e.j[0], 100), RV_EXIT_MTRAP);
+    CHECK_EQ(rv_hart_run(b, 100), RV_EXIT_MTRAP);
+    CHECK_EQ(a->exit_cause, EXC_LOAD_ACCESS);
+    CHECK_EQ(a->exit_epc, RAM_BASE + 8);
+    CHECK_EQ(a->exit_tval, 0x1000);
+    CHECK_EQ(a->instret, 2);
+    CHECK_EQ(a->x[T1], 6);
+    CHECK_EQ(a->x[A2], 0);
+    CHECK(same_state(a, b));
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
+struct irq_arg {
+    struct rv_hart *h;
+    unsigned ms;
+};
+
+static void *raise_later(void *p)
+{
+    struct irq_arg *arg = p;
+    struct timespec ts = {0, (long)arg->ms * 1000000};
+    nanosleep(&ts, NULL);
+    rv_hart_set_irq(arg->h, MIP_MEIP, true);
+    return NULL;
+}
+
+/* An interrupt raised by another thread stops a hot loop that has no CSR access. */
+static void test_interrupt_in_hot_loop(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {addi(A0, A0, 1), jal(ZERO, -4)};
+    put(RAM_BASE, code, 2);
+    struct rv_hart *h = new_hart(0);
+    h->mie = MIP_MEIP;
+    h->mstatus |= MSTATUS_MIE;
+    struct jit_env e;
+    jit_env_init(&e, h, NULL);
+    struct irq_arg arg = {h, 20};
+    pthread_t t;
+    pthread_create(&t, NULL, raise_later, &arg);
+    enum rv_exit why = rv_jit_run(e.j[0], 1ull << 40);
+    pthread_join(t, NULL);
+    CHECK_EQ(why, RV_EXIT_MTRAP);
+    CHECK_EQ(h->exit_cause, (1ull << 63) | IRQ_MEI);
+    CHECK(h->exit_epc == RAM_BASE || h->exit_epc == RAM_BASE + 4);
+    CHECK(h->x[A0] > 1000);
+    jit_env_free(&e);
+    free(h);
+}
+
+/* Hart 1 stores to code that hart 0 has translated: hart 0 runs the new code from its next
+ * run on (the store invalidates hart 0's translations of the page), and a flush in the middle
+ * changes nothing. */
+static void test_other_hart_store(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t h0_code[] = {jal(RA, 0x1000), add(S0, S0, A0), jal(ZERO, -8)};
+    const uint32_t f[] = {addi(A0, ZERO, 1), jalr(ZERO, RA, 0)};
+    const uint32_t h1_code[] = {sw(A1, A2, 0), ECALL};
+    put(RAM_BASE, h0_code, 3);
+    put(RAM_BASE + 0x1000, f, 2);
+    put(RAM_BASE + 0x2000, h1_code, 2);
+    struct rv_hart *h0 = new_hart(0), *h1 = new_hart(1);
+    h1->pc = RAM_BASE + 0x2000;
+    h1->x[A1] = addi(A0, ZERO, 3);
+    h1->x[A2] = RAM_BASE + 0x1000;
+    struct jit_env e;
+    jit_env_init(&e, h0, h1);
+    CHECK_EQ(rv_jit_run(e.j[0], 5 * 100), RV_EXIT_BUDGET);
+    CHECK_EQ(h0->x[S0], 100);
+    rv_jit_flush(e.j[0]);
+    CHECK_EQ(rv_jit_run(e.j[0], 5 * 100), RV_EXIT_BUDGET);
+    CHECK_EQ(h0->x[S0], 200);
+    CHECK_EQ(rv_jit_run(e.j[1], 10), RV_EXIT_MTRAP); /* the store, then ecall */
+    CHECK_EQ(rv_jit_run(e.j[0], 5 * 100), RV_EXIT_BUDGET);
+    CHECK_EQ(h0->x[S0], 200 + 3 * 100);
+    jit_env_free(&e);
+    free(h0);
+    free(h1);
+}
+
+int main(void)
+{
+    bus = (struct rv_bus){.ram = calloc(1, RAM_SIZE), .ram_base = RAM_BASE, .ram_size = RAM_SIZE};
+    test_fence_i_sees_untracked_writes();
+    test_budget_exact();
+    test_precise_fault();
+    test_interrupt_in_hot_loop();
+    test_other_hart_store();
+    free(bus.ram);
+    TEST_MAIN_END();
+}
