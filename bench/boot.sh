@@ -28,6 +28,10 @@ best() { sort -n | head -n 1; }
 rv=$(for i in $(seq "$runs"); do
     time_to_line "$build/rvisor" run --mem 512M --kernel "$K" --initrd "$I" --append "$A"
 done | best)
+ri=$(for i in $(seq "$runs"); do
+    time_to_line "$build/rvisor" run --accel interp --mem 512M --kernel "$K" --initrd "$I" \
+        --append "$A"
+done | best)
 if command -v qemu-system-riscv64 >/dev/null; then
     q=$(for i in $(seq "$runs"); do
         time_to_line timeout 300 qemu-system-riscv64 -M virt -m 512M -nographic -kernel "$K" \
@@ -38,7 +42,8 @@ else
 fi
 printf 'boot to first userspace line (best of %s), Debian %s kernel + busybox initramfs\n' \
     "$runs" "$(sed -n 's/^kernel-release //p' "$guest/manifest")"
-printf '%-36s %8.2f s\n' "rvisor (interpreter, built-in SBI)" "$rv"
+printf '%-36s %8.2f s\n' "rvisor (translator, built-in SBI)" "$rv"
+printf '%-36s %8.2f s\n' "rvisor --accel interp" "$ri"
 if [ -n "$q" ]; then
     printf '%-36s %8.2f s\n' "qemu-system-riscv64 -M virt (TCG)" "$q"
     printf '%-36s %8.2fx\n' "rvisor / qemu" "$(echo "$rv / $q" | bc -l)"
