@@ -171,6 +171,9 @@ static void firmware_setup(struct rv_hart *h)
     rv_csr_write(h, CSR_MEDELEG, 0xb3ffull & ~(1ull << EXC_ECALL_S));
     rv_csr_write(h, CSR_MIDELEG, MIP_SSIP | MIP_STIP | MIP_SEIP);
     rv_csr_write(h, CSR_MCOUNTEREN, 0xffffffffull);
+    /* Linux leaves scounteren alone unless its SBI PMU driver probes: user-mode rdtime (the
+     * vDSO's clock_gettime) needs TM, as OpenSBI sets at hart init. */
+    rv_csr_write(h, CSR_SCOUNTEREN, 0x7);
     rv_csr_write(h, CSR_MENVCFG, ENVCFG_STCE | ENVCFG_ADUE | ENVCFG_PBMTE | ENVCFG_CBZE |
                                      ENVCFG_CBCFE | (1ull << 4) /* CBIE: flush */);
 }

@@ -41,13 +41,14 @@ $1"; shift; done
 K="--kernel $guest/Image --initrd $guest/initrd.img"
 cmd() { printf 'console=ttyS0 quiet rvisor.cmd=%s' "$1"; }
 
-# 1. Built-in SBI firmware: architecture, ISA extensions in /proc/cpuinfo, RTC = host time.
+# 1. Built-in SBI firmware: architecture, ISA extensions in /proc/cpuinfo, RTC = host time,
+#    user-mode rdtime (a `read -t` timeout goes through the vDSO's clock_gettime).
 host_now=$(date +%s)
 expect "boot (built-in SBI)" 0 \
     '^riscv64' \
     '^isa[[:space:]]*: rv64imafdc_.*zicbom_zicboz.*zicond.*zba_zbb_zbc_zbs_sstc' \
-    'rvisor-guest: exit 0' -- \
-    $K --append "$(cmd 'uname%20-m;cat%20/proc/cpuinfo;echo%20now=$(date%20+%s)')"
+    'rvisor-guest: exit 0' '^timeout=1$' -- \
+    $K --append "$(cmd 'uname%20-m;cat%20/proc/cpuinfo;echo%20now=$(date%20+%s);read%20-t%201%20x;echo%20timeout=$?')"
 guest_now=$(sed -n 's/^now=\([0-9]*\).*/\1/p' "$tmp/out")
 host_then=$(date +%s)
 if [ -n "$guest_now" ] && [ "$guest_now" -ge $((host_now - 5)) ] && [ "$guest_now" -le $((host_then + 5)) ]; then

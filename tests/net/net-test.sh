@@ -9,9 +9,8 @@
 # the guest gets a second NIC on the tap backend: a tap interface rvtap0 (10.1.0.1/24) on the
 # host side, eth1 = 10.1.0.2 in the guest, which fetches the same file over it.
 # Usage: net-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
-# NET_TEST_BIOS=builtin runs the guest on rvisor's built-in SBI firmware instead of Debian's
-# OpenSBI (fw_dynamic): udhcpc and `read -t` read CLOCK_MONOTONIC through the vDSO (rdtime
-# in U-mode), which needs scounteren.TM, and Linux sets that only in its SBI PMU driver.
+# The guest runs on rvisor's built-in SBI firmware; NET_TEST_BIOS=opensbi runs it on Debian's
+# OpenSBI (fw_dynamic) instead.
 set -u
 if [ -z "${NET_TEST_NS:-}" ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null &&
     unshare -n true 2>/dev/null; then
@@ -20,7 +19,7 @@ fi
 rvisor=$1
 fetch=$2
 guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
-if [ "${NET_TEST_BIOS:-opensbi}" = builtin ]; then
+if [ "${NET_TEST_BIOS:-builtin}" = builtin ]; then
     bios=''
 else
     bios="--bios $guest/opensbi/fw_dynamic.bin"
