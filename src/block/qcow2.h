@@ -57,6 +57,8 @@
 #define QCOW2_OFLAG_COMPRESSED (1ull << 62)  /* L2 */
 #define QCOW2_OFLAG_ZERO 1ull                /* L2 standard descriptor: reads as zeros */
 #define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* bits 9..55 */
+#define QCOW2_L1_RESERVED 0x7f000000000001ffull /* bits 0..8, 56..62 */
+#define QCOW2_L2_RESERVED 0x3f000000000001feull /* standard descriptor: bits 1..8, 56..61 */
 
 enum qcow2_ctype {
     QCOW2_UNALLOCATED,   /* read from the backing file, or zeros */

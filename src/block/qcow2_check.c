@@ -87,6 +87,11 @@ static int check_l2(struct check *c, uint64_t l2off, bool active)
                 c->res->allocated_clusters++;
             continue;
         }
+        if (e & QCOW2_L2_RESERVED) {
+            report(c, "ERROR L2 entry 0x%" PRIx64 " at 0x%" PRIx64 " has reserved bits set", e,
+                   l2off + i * 8);
+            c->res->corruptions++;
+        }
         uint64_t off = e & QCOW2_OFFSET_MASK;
         if (off == 0)
             continue;
@@ -126,6 +131,11 @@ static int check_l1(struct check *c, uint64_t l1off, uint32_t l1_size, bool acti
     memset(c->seen, 0, (c->n + 7) / 8);
     int rc = 0;
     for (uint32_t i = 0; i < l1_size && rc == 0; i++) {
+        if (l1[i] & QCOW2_L1_RESERVED) {
+            report(c, "ERROR L1 entry %" PRIu32 " (0x%" PRIx64 ") has reserved bits set", i,
+                   l1[i]);
+            c->res->corruptions++;
+        }
         uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
         if (l2off == 0)
             continue;

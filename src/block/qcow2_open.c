@@ -26,6 +26,8 @@
 
 int qcow2_write_incompat(struct qcow2 *q, uint64_t incompat)
 {
+    if (q->version < 3)
+        return 0; /* version 2 headers end before the feature fields */
     uint64_t be = htobe64(incompat);
     int rc = rv_file_pwrite(&q->file, QCOW2_HDR_INCOMPAT, &be, 8);
     if (rc == 0)
