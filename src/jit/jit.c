@@ -284,6 +284,12 @@ static void sync_requests(struct rv_jit *j)
 
 /* --- lookup --- */
 
+static bool space_low(const struct rv_jit *j)
+{
+    return j->code_size - (size_t)(j->code_free - j->code_rw) < MIN_FREE_CODE ||
+           j->arena_size - j->arena_used < MIN_FREE_ARENA;
+}
+
 /* The block for h->pc, translated if needed; NULL if the interpreter must run the
  * instruction at pc (fetch fault, I/O page). */
 static struct jit_block *lookup_block(struct rv_jit *j)
@@ -303,8 +309,7 @@ static struct jit_block *lookup_block(struct rv_jit *j)
     if (b && b->page->epoch != j->epoch && !verify_page(j, b->page))
         b = NULL;
     for (int attempt = 0; !b && attempt < 2; attempt++) {
-        if (j->code_size - (size_t)(j->code_free - j->code_rw) < MIN_FREE_CODE ||
-            j->arena_size - j->arena_used < MIN_FREE_ARENA)
+        if (space_low(j))
             flush_all(j);
         struct jit_page *p = page_get(j, e->paddr);
         /* SAFETY: a direct fetch entry maps the whole page into guest RAM. */
@@ -416,16 +421,26 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
                 continue;
             }
             struct jit_block *b = lookup_block(j);
-            if (!b || b->ninsns == 0 || b->ninsns > chunk) {
-                if (b && b->fence_i)
+            if (!b || b->ninsns == 0) {
+                if (b && b->end_fence_i)
                     fence_i(j);
                 chunk--;
                 if (rv_hart_step(h, &exit))
                     return exit;
                 continue;
             }
+            uintptr_t code = b->code;
+            if (b->ninsns > chunk) {
+                /* The chunk ends inside this block: its counting variant stops there. */
+                if (!b->counting && (space_low(j) || !jit_translate_counting(j, b))) {
+                    flush_all(j);
+                    continue;
+                }
+                code = b->counting;
+            }
             j->budget = chunk;
-            int why = j->enter(h, j, b->code, &h->tlb[h->data_mmu_idx][0][0]);
+            int why = j->enter(h, j, code, &h->tlb[h->data_mmu_idx][0][0]);
+            h->instret += chunk - j->budget; /* every unit used so far was a retirement */
             chunk = j->budget;
             switch (why) {
             case JIT_EXIT_PC:

@@ -43,10 +43,13 @@ struct jit_block {
     struct jit_block *page_next; /* blocks of the same page */
     struct jit_page *page;
     uintptr_t code;              /* executable entry point */
+    uintptr_t counting;          /* entry of the counting variant, made on demand (or 0) */
     const uint8_t *guest;        /* copy of the guest bytes translated, for FENCE.I checks */
     uint16_t len;                /* guest bytes */
     uint16_t ninsns;             /* guest instructions; 0: the interpreter runs the one at va */
-    bool fence_i;                /* ninsns == 0 and that instruction is a FENCE.I */
+    uint8_t end;                 /* how the block ends (translate.c: enum op_class) */
+    bool end_fence_i;            /* it ends before a FENCE.I (at va + len, or at va if
+                                    ninsns == 0) */
     bool dead;
 };
 
@@ -133,6 +136,9 @@ struct rv_jit_group {
  * the host, into the code cache. Returns NULL if the cache or the arena is full. */
 struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t va,
                                 uint64_t paddr, const uint8_t *host);
+/* translate.c: makes b->counting, the variant of b that stops after any instruction once
+ * the budget is spent. False if out of space. */
+bool jit_translate_counting(struct rv_jit *j, struct jit_block *b);
 /* translate.c: emits the trampoline and the shared exits at the start of the cache. */
 void jit_emit_trampoline(struct rv_jit *j);
 

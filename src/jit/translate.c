@@ -9,11 +9,14 @@
  *   rax, rcx, rdx, rsi, rdi: scratch. Guest registers live in the hart; each instruction loads
  *   and stores them.
  *
- * A block of n instructions checks h->events and the budget on entry, then counts all n as
- * retired (instret += n, budget -= n). An exit after only k of them gives back the others, so
- * that instret, the budget and h->pc always equal the interpreter's at a block's exits. Every
- * helper that may raise an event (slow-path accesses, interpreted instructions) is followed by
- * an exit if h->events became nonzero, which is where the interpreter would look next. */
+ * A block of n instructions checks h->events and the budget on entry (at least n left), then
+ * counts all n as retired (budget -= n). An exit after only k of them gives the others back, so
+ * that the budget and h->pc always equal the interpreter's at a block's exits; the dispatcher
+ * turns the budget used into instret. Where a chunk of the budget ends inside a block, the
+ * dispatcher runs the block's counting variant instead, which takes one unit per instruction
+ * and stops when the budget is spent. Every helper that may raise an event (slow-path
+ * accesses, interpreted instructions) is followed by an exit if h->events became nonzero,
+ * which is where the interpreter would look next. */
 #include <assert.h>
 #include <stddef.h>
 
@@ -42,21 +45,31 @@ static void set_pc(struct tr *t, uint64_t pc)
     }
 }
 
-/* Gives back `count` instructions counted at the block's entry but not retired. */
-static void unretire(struct tr *t, unsigned count)
+/* Gives `count` units back to the budget (negative: takes them). */
+static void unretire(struct tr *t, int count)
 {
-    if (!count)
-        return;
-    x86_alu_mi(&t->a, X86_SUB, true, HART(instret), (int32_t)count);
-    x86_alu_ri(&t->a, X86_ADD, true, R13, (int32_t)count);
+    if (count)
+        x86_alu_ri(&t->a, X86_ADD, true, R13, count);
 }
 
-static void exit_with(struct tr *t, uint64_t pc, unsigned unretired, enum jit_exit why)
+static void exit_with(struct tr *t, uint64_t pc, int unretired, enum jit_exit why)
 {
     set_pc(t, pc);
     unretire(t, unretired);
     x86_mov_ri(&t->a, RAX, why);
     x86_jmp(&t->a, t->j->exit_common);
+}
+
+/* Budget adjustments at an exit caused by instruction k: the block took n units on entry
+ * (counting variant: one after each instruction). */
+static int unretire_exc(const struct tr *t, unsigned k)   /* k not retired */
+{
+    return t->counting ? 0 : (int)(t->n - k);
+}
+
+static int unretire_after(const struct tr *t, unsigned k) /* k retired */
+{
+    return t->counting ? -1 : (int)(t->n - k - 1);
 }
 
 /* Continues at `target` after all n instructions retired: a link to a block of the same page
@@ -191,6 +204,9 @@ static void emit_cold(struct tr *t, const struct cold *c)
     case COLD_ENTRY:
         exit_with(t, c->pc, 0, JIT_EXIT_PC);
         return;
+    case COLD_SPENT:
+        exit_with(t, c->next_pc, 0, JIT_EXIT_PC);
+        return;
     case COLD_CHAIN:
         set_pc(t, c->pc);
         x86_mov_ri(a, RAX, (uintptr_t)c->chain);
@@ -221,10 +237,10 @@ static void emit_cold(struct tr *t, const struct cold *c)
     }
     /* leave after instruction k retired */
     x86_bind(a, leave);
-    exit_with(t, c->next_pc, t->n - c->k - 1, JIT_EXIT_PC);
+    exit_with(t, c->next_pc, unretire_after(t, c->k), JIT_EXIT_PC);
     /* instruction k raised j->exc */
     x86_bind(a, exc);
-    exit_with(t, c->pc, t->n - c->k, JIT_EXIT_EXC);
+    exit_with(t, c->pc, unretire_exc(t, c->k), JIT_EXIT_EXC);
 }
 
 /* --- instructions --- */
@@ -329,52 +345,54 @@ void jit_emit_trampoline(struct rv_jit *j)
 
 /* --- blocks --- */
 
-struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t va,
-                                uint64_t paddr, const uint8_t *host)
+/* Decodes the block starting at offset `start` of the page bytes `page`: at most
+ * JIT_MAX_BLOCK_INSNS instructions, up to and including a branch, up to an instruction the
+ * interpreter must run, or to the end of the page. Returns the number of instructions. */
+static unsigned scan(const uint8_t *page, unsigned start, struct rv_insn *ins, unsigned *len,
+                     enum op_class *end, bool *end_fence_i, unsigned *end_len)
 {
-    struct rv_insn ins[JIT_MAX_BLOCK_INSNS];
-    unsigned n = 0, start = (unsigned)(va & 0xfff), off = start;
-    enum op_class end = OP_BODY;
-    bool fence_i = false;
-    unsigned end_len = 0; /* bytes of the instruction left to the interpreter, in this page */
+    unsigned n = 0, off = start;
+    *end = OP_BODY;
+    *end_fence_i = false;
+    *end_len = 0;
     while (n < JIT_MAX_BLOCK_INSNS && off < 4096) {
         uint16_t lo;
-        memcpy(&lo, host + off, 2);
+        memcpy(&lo, page + off, 2);
         uint32_t raw = lo;
         if (rv_insn_len(lo) == 4) {
             if (off > 4096 - 4) { /* crosses into the next page: the interpreter's */
-                end = OP_INTERP;
-                end_len = 2;
+                *end = OP_INTERP;
+                *end_len = 2;
                 break;
             }
-            memcpy(&raw, host + off, 4);
+            memcpy(&raw, page + off, 4);
         }
         rv_decode(raw, &ins[n]);
         enum op_class cls = classify(ins[n].op);
         if (cls == OP_INTERP) {
-            end = OP_INTERP;
-            end_len = ins[n].len;
-            fence_i = ins[n].op == RV_OP_FENCE_I;
+            *end = OP_INTERP;
+            *end_len = ins[n].len;
+            *end_fence_i = ins[n].op == RV_OP_FENCE_I;
             break;
         }
         off += ins[n].len;
         n++;
         if (cls == OP_BRANCH) {
-            end = OP_BRANCH;
+            *end = OP_BRANCH;
             break;
         }
     }
+    *len = off - start;
+    return n;
+}
 
-    struct jit_block *b = jit_alloc(j, sizeof(*b));
-    unsigned len = off - start + (n == 0 ? end_len : 0);
-    uint8_t *guest = jit_alloc(j, len);
+/* Emits the code of block b (instructions ins[0..n-1]); returns its entry, or 0 if out of
+ * space. */
+static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct rv_insn *ins,
+                            bool counting)
+{
     struct tr tr, *t = &tr;
-    if (!b || !guest)
-        return NULL;
-    memcpy(guest, host + start, len);
-    *b = (struct jit_block){.va = va, .paddr = paddr, .page = p, .guest = guest,
-                            .len = (uint16_t)len, .ninsns = (uint16_t)n,
-                            .fence_i = n == 0 && fence_i};
+    unsigned n = b->ninsns;
     t->j = j;
     t->a = (struct x86_asm){.p = j->code_free, .end = j->code_rw + j->code_size,
                             .rx_delta = j->code_rx - j->code_rw};
@@ -382,44 +400,97 @@ struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t v
     t->n = n;
     t->ncold = 0;
     t->fail = false;
-    b->code = x86_here(&t->a);
+    t->counting = counting;
     struct x86_asm *a = &t->a;
+    uintptr_t entry = x86_here(a);
+    enum jit_exit interp_exit = b->end_fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP;
 
     if (n == 0) {
-        exit_with(t, va, 0, fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP);
+        exit_with(t, b->va, 0, interp_exit);
     } else {
         t->k = 0;
-        t->pc = va;
+        t->pc = b->va;
         x86_alu_mi(a, X86_CMP, false, HART(events), 0);
-        uint8_t *busy = x86_jcc_fwd(a, X86_CC_NE);
-        x86_alu_ri(a, X86_CMP, true, R13, (int32_t)n);
-        struct cold *entry = add_cold(t, COLD_ENTRY, busy);
-        entry->jump2 = x86_jcc_fwd(a, X86_CC_B);
-        x86_alu_ri(a, X86_SUB, true, R13, (int32_t)n);
-        x86_alu_mi(a, X86_ADD, true, HART(instret), (int32_t)n);
-        uint64_t pc = va;
+        struct cold *busy = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_NE));
+        if (!counting) {
+            x86_alu_ri(a, X86_CMP, true, R13, (int32_t)n);
+            busy->jump2 = x86_jcc_fwd(a, X86_CC_B);
+            x86_alu_ri(a, X86_SUB, true, R13, (int32_t)n);
+        }
+        uint64_t pc = b->va;
         for (unsigned k = 0; k < n; k++) {
             t->k = k;
             t->pc = pc;
             const struct rv_insn *in = &ins[k];
-            if (classify(in->op) == OP_BRANCH)
+            if (classify(in->op) == OP_BRANCH) {
+                if (counting)
+                    x86_alu_ri(a, X86_SUB, true, R13, 1); /* the next block checks */
                 emit_branch(t, in);
-            else if (!emit_mem(t, in) && !jit_emit_alu(t, in))
-                emit_exec(t, in);
+            } else {
+                if (!emit_mem(t, in) && !jit_emit_alu(t, in))
+                    emit_exec(t, in);
+                if (counting) {
+                    x86_alu_ri(a, X86_SUB, true, R13, 1);
+                    struct cold *c = add_cold(t, COLD_SPENT, x86_jcc_fwd(a, X86_CC_E));
+                    c->next_pc = pc + in->len;
+                }
+            }
             pc += in->len;
         }
         t->k = n;
         t->pc = pc;
-        if (end == OP_INTERP)
-            exit_with(t, pc, 0, fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP);
-        else if (end == OP_BODY)
+        if (b->end == OP_INTERP)
+            exit_with(t, pc, 0, interp_exit);
+        else if (b->end == OP_BODY)
             goto_pc(t, pc); /* page end or JIT_MAX_BLOCK_INSNS */
         for (unsigned i = 0; i < t->ncold; i++)
             emit_cold(t, &t->cold[i]);
     }
     if (a->overflow || t->fail)
-        return NULL;
+        return 0;
     j->code_free = (uint8_t *)(((uintptr_t)a->p + 15) & ~(uintptr_t)15);
+    return entry;
+}
+
+struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t va,
+                                uint64_t paddr, const uint8_t *host)
+{
+    struct rv_insn ins[JIT_MAX_BLOCK_INSNS];
+    unsigned start = (unsigned)(va & 0xfff), len, end_len;
+    enum op_class end;
+    bool end_fence_i;
+    unsigned n = scan(host, start, ins, &len, &end, &end_fence_i, &end_len);
+    if (n == 0)
+        len = end_len; /* for the FENCE.I check of the bytes */
+    struct jit_block *b = jit_alloc(j, sizeof(*b));
+    uint8_t *guest = jit_alloc(j, len);
+    if (!b || !guest)
+        return NULL;
+    memcpy(guest, host + start, len);
+    *b = (struct jit_block){.va = va, .paddr = paddr, .page = p, .guest = guest,
+                            .len = (uint16_t)len, .ninsns = (uint16_t)n, .end = (uint8_t)end,
+                            .end_fence_i = end_fence_i};
+    b->code = emit_block(j, b, ins, false);
+    if (!b->code)
+        return NULL;
     jit_register_block(j, b);
     return b;
+}
+
+bool jit_translate_counting(struct rv_jit *j, struct jit_block *b)
+{
+    /* The same instructions again, from the copy of their bytes (which still match guest
+     * memory: the block would be dead otherwise). */
+    uint8_t page[4096 + 4];
+    unsigned start = (unsigned)(b->va & 0xfff), len, end_len;
+    enum op_class end;
+    bool end_fence_i;
+    struct rv_insn ins[JIT_MAX_BLOCK_INSNS];
+    memset(page, 0, sizeof(page));
+    memcpy(page + start, b->guest, b->len);
+    unsigned n = scan(page, start, ins, &len, &end, &end_fence_i, &end_len);
+    if (n != b->ninsns)
+        return false;
+    b->counting = emit_block(j, b, ins, true);
+    return b->counting != 0;
 }

@@ -20,7 +20,7 @@ _Static_assert(offsetof(struct rv_tlb_entry, addend) == 8, "TLB entry layout");
 #define TLB_WRITE_OFF ((int32_t)(RV_TLB_SIZE * sizeof(struct rv_tlb_entry)))
 
 /* Out-of-line code, emitted after the block's main path. */
-enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_EXEC, COLD_CHAIN };
+enum cold_kind { COLD_ENTRY, COLD_SPENT, COLD_LOAD, COLD_STORE, COLD_EXEC, COLD_CHAIN };
 
 struct cold {
     enum cold_kind kind;
@@ -44,6 +44,7 @@ struct tr {
     uint64_t pc;     /* its address */
     unsigned ncold;
     bool fail;       /* the arena is full */
+    bool counting;   /* the counting variant (see translate.c) */
     struct cold cold[MAX_COLD];
 };
 
