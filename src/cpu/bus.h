@@ -33,7 +33,26 @@ struct rv_bus {
     uint8_t *code_pages; /* accessed with __atomic builtins */
     void (*code_written)(void *code_opaque, struct rv_hart *h, uint64_t paddr);
     void *code_opaque;
+    uint64_t code_gen;   /* bumped (__atomic) when pages with translations may have been written
+                            other than by a tracked store: rv_bus_note_write() */
 };
+
+/* Something other than a hart's store (a device's DMA, the monitor) is about to write guest
+ * RAM [paddr, paddr + len), which the caller checked is RAM. Translated code of those pages is
+ * then compared with memory at each hart's next FENCE.I, which the ISA requires before
+ * modified code runs. Cheap when no translator runs or the pages hold no code. */
+static inline void rv_bus_note_write(struct rv_bus *bus, uint64_t paddr, uint64_t len)
+{
+    if (!bus->code_pages || !len)
+        return;
+    uint64_t first = (paddr - bus->ram_base) >> 12, last = (paddr + len - 1 - bus->ram_base) >> 12;
+    for (uint64_t pg = first; pg <= last; pg++) {
+        if (__atomic_load_n(&bus->code_pages[pg], __ATOMIC_RELAXED)) {
+            __atomic_fetch_add(&bus->code_gen, 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+    }
+}
 
 /* True if the RAM page at `paddr` may hold translated code (the caller checked RAM). */
 static inline bool rv_bus_page_has_code(const struct rv_bus *bus, uint64_t paddr)

@@ -64,6 +64,7 @@ static void htif_syscall(struct rv_htif *t, uint64_t block)
         ret = 0;
         break;
     }
+    rv_bus_note_write(bus, block, sizeof(ret));
     memcpy(rv_bus_ram_ptr(bus, block), &ret, sizeof(ret));
 }
 

@@ -73,6 +73,7 @@ static void release_range(struct rv_virtio_balloon *b, uint64_t start, uint64_t 
     hi &= ~(uintptr_t)mask;
     if (lo >= hi)
         return;
+    rv_bus_note_write(b->bus, start, end - start); /* the pages read back as zeros (src/jit) */
     if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) {
         rv_warn("virtio-balloon: madvise: %s", strerror(errno));
         return;

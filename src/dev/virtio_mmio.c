@@ -178,6 +178,7 @@ static int add_segment(struct rv_virtio *vd, struct rv_virtq_elem *e, const stru
         return -1;
     }
     if (d->flags & DESC_F_WRITE) {
+        rv_bus_note_write(vd->bus, d->addr, d->len); /* the device writes it (src/jit) */
         e->in[e->in_num++] = (struct iovec){p, d->len};
         e->in_len += d->len;
     } else {

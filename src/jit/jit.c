@@ -11,10 +11,11 @@
  *
  * Invalidation is per physical page: a store to a page with translations (the MMU routes it to
  * the slow path, mem.c) drops the page's blocks on every hart, at once on the storing hart, at
- * the next block boundary on the others. FENCE.I (local, or remote through the SBI) bumps an
- * epoch; a page whose epoch is old is compared with guest memory before its blocks run again,
- * which catches what the store tracking cannot see (device DMA, a hart's store racing with
- * another hart's first translation of the page). */
+ * the next block boundary on the others. What the store tracking cannot see bumps
+ * bus->code_gen: device DMA and monitor writes into such pages (rv_bus_note_write), and a
+ * hart's store racing with another hart's first translation of the page. A FENCE.I (local, or
+ * remote through the SBI) that finds code_gen changed bumps an epoch; a page whose epoch is
+ * old is compared with guest memory before its blocks run again. */
 #include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -151,11 +152,18 @@ static struct jit_page *page_get(struct rv_jit *j, uint64_t ppage)
     if (!(old & bit))
         drop_direct_writes(j->hart, ppage);
     if (!old) {
-        /* The first translator of the page: other harts may hold direct write entries. */
+        /* The first translator of the page: other harts may hold direct write entries, and
+         * store through them until they see the request. Such stores are not tracked: the
+         * next FENCE.I must compare. */
         struct rv_jit_group *g = j->group;
+        bool others = false;
         for (unsigned i = 0; i < g->count; i++)
-            if (g->members[i] && g->members[i] != j)
+            if (g->members[i] && g->members[i] != j) {
                 post_request(g->members[i], false, ppage);
+                others = true;
+            }
+        if (others)
+            __atomic_fetch_add(&j->hart->bus->code_gen, 1, __ATOMIC_SEQ_CST);
     }
     return p;
 }
@@ -226,9 +234,15 @@ void rv_jit_flush(struct rv_jit *j)
     flush_all(j);
 }
 
-/* FENCE.I on this hart (or requested by another through the SBI). */
+/* FENCE.I on this hart (or requested by another through the SBI). Stores by harts drop the
+ * translations they hit at once; only writes that were not tracked (bus->code_gen) make the
+ * pages be compared with memory again. */
 static void fence_i(struct rv_jit *j)
 {
+    uint64_t gen = __atomic_load_n(&j->hart->bus->code_gen, __ATOMIC_SEQ_CST);
+    if (gen == j->seen_code_gen)
+        return;
+    j->seen_code_gen = gen;
     j->epoch++;
     jcache_clear(j);
 }
@@ -568,6 +582,7 @@ int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out
     j->helper_exec = helper_exec;
     j->helper_lookup = helper_lookup;
     j->seen_flush_req = atomic_load(&h->tlb_flush_req);
+    j->seen_code_gen = __atomic_load_n(&h->bus->code_gen, __ATOMIC_SEQ_CST);
     j->code_free = j->code_rw;
     jit_emit_trampoline(j);
     j->code_start = j->code_free;

@@ -8,8 +8,10 @@
  *
  * A VM's harts share one rv_jit_group, which tracks the guest-physical pages holding
  * translations (struct rv_bus.code_pages): a hart's store to such a page drops the
- * translations of the page on every hart. Guest memory written by anything else (devices,
- * loaders) is noticed at the guest's next FENCE.I, as the ISA requires, or by rv_jit_flush(). */
+ * translations of the page on every hart. Anything else that writes guest memory (device DMA,
+ * the monitor) calls rv_bus_note_write() first; translations of those pages are compared with
+ * memory at the guest's next FENCE.I, as the ISA requires. Loading images or a snapshot into
+ * RAM needs rv_jit_flush(). */
 #ifndef RV_JIT_JIT_H
 #define RV_JIT_JIT_H
 

@@ -112,6 +112,7 @@ struct rv_jit {
     struct jit_jcache_entry *jcache;
     uint32_t epoch;              /* bumped by FENCE.I: pages re-checked lazily */
     uint32_t seen_flush_req;     /* h->tlb_flush_req last seen (remote fences) */
+    uint64_t seen_code_gen;      /* bus->code_gen at the last FENCE.I */
     bool popcnt, lzcnt, bmi1;    /* host CPU features */
 
     /* requests from other harts, under the group lock */

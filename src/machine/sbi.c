@@ -255,6 +255,7 @@ static struct sbiret sbi_dbcn(struct rv_vcpu *v, unsigned long fid, const uint64
         vm->console.write(vm->console.opaque, p, len);
         return sbiret(SBI_SUCCESS, len);
     }
+    rv_bus_note_write(&vm->bus, addr, len);
     pthread_mutex_lock(&vm->dev_lock);
     size_t n = console_read(vm, p, len);
     pthread_mutex_unlock(&vm->dev_lock);
