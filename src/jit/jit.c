@@ -33,6 +33,7 @@
 #define ARENA_SIZE (16u << 20)
 #define MIN_FREE_CODE (64u << 10)  /* a block never needs more than this */
 #define MIN_FREE_ARENA (16u << 10)
+#define JIT_RUN_CHUNK (16 * RV_RUN_CHUNK)
 
 /* --- metadata --- */
 
@@ -422,8 +423,13 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
     enum rv_exit exit = RV_EXIT_BUDGET;
     h->wfi = false;
     atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
+    /* The timers are looked at after every chunk. With time following instret the chunk is
+     * the interpreter's, so that timer interrupts come at the same instruction; with a real
+     * clock it is longer (each chunk costs an exit and a clock read), and the latency of a
+     * timer interrupt stays what it is under the interpreter. */
+    const uint64_t chunk_size = h->time_read ? JIT_RUN_CHUNK : RV_RUN_CHUNK;
     while (budget) {
-        uint64_t chunk = budget < RV_RUN_CHUNK ? budget : RV_RUN_CHUNK;
+        uint64_t chunk = budget < chunk_size ? budget : chunk_size;
         budget -= chunk;
         while (chunk) {
             if (atomic_load_explicit(&h->events, memory_order_relaxed)) {

@@ -1,8 +1,8 @@
 /* The dynamic binary translator: an accelerator of src/cpu with the interpreter's observable
  * behaviour (DESIGN.md).
  *
- * rv_jit_run() has rv_hart_run()'s contract exactly: the same exits, the same instret and
- * budget accounting, interrupts taken at the same kind of boundary, precise traps. Guest code
+ * rv_jit_run() has rv_hart_run()'s contract: the same exits, the same instret and budget
+ * accounting, interrupts taken at the same kind of boundary, precise traps. Guest code
  * is translated a basic block at a time into x86-64 code; whatever a block does not handle
  * natively it hands to the interpreter (src/cpu/exec.h).
  *
@@ -47,7 +47,9 @@ void rv_jit_group_destroy(struct rv_jit_group *g);
 int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out);
 void rv_jit_destroy(struct rv_jit *j);
 
-/* rv_hart_run() for the translator's hart. */
+/* rv_hart_run() for the translator's hart. One difference: with a real-time clock
+ * (h->time_read), pending timers are looked at every 65536 rather than every RV_RUN_CHUNK loop
+ * iterations, which keeps the interrupt latency about the interpreter's. */
 enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget);
 
 /* Drops every translation of this hart. Needed when guest memory was rewritten behind the
