@@ -389,6 +389,11 @@ static inline void x86_call_mem(struct x86_asm *a, struct x86_mem m)
     x86_op_mem(a, 0, false, 0xff, 2, m, false);
 }
 
+static inline void x86_jmp_mem(struct x86_asm *a, struct x86_mem m)
+{
+    x86_op_mem(a, 0, false, 0xff, 4, m, false);
+}
+
 static inline void x86_jmp_reg(struct x86_asm *a, unsigned reg)
 {
     x86_op_rr(a, 0, false, 0xff, 4, reg, false);

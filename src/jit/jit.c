@@ -58,11 +58,6 @@ static inline unsigned page_hash(uint64_t paddr)
     return (unsigned)(((paddr >> 12) * 0x9e3779b97f4a7c15ull) >> (64 - JIT_PAGE_HASH_BITS));
 }
 
-static inline unsigned jcache_index(uint64_t va)
-{
-    return (unsigned)(va >> 1) & ((1u << JIT_JCACHE_BITS) - 1);
-}
-
 static struct jit_block *block_find(struct rv_jit *j, uint64_t va, uint64_t paddr)
 {
     for (struct jit_block *b = j->block_hash[block_hash(va, paddr)]; b; b = b->hnext)
@@ -92,7 +87,7 @@ void jit_register_block(struct rv_jit *j, struct jit_block *b)
 
 static void jcache_clear(struct rv_jit *j)
 {
-    memset(j->jcache, 0xff, sizeof(*j->jcache) << JIT_JCACHE_BITS); /* va = ~0: never a pc */
+    memset(j->jcache, 0xff, sizeof(j->jcache)); /* va = ~0: never a pc */
 }
 
 /* --- code pages (bus->code_pages) --- */
@@ -318,7 +313,7 @@ static struct jit_block *lookup_block(struct rv_jit *j)
         if (rv_mmu_fill(h, va, RV_ACCESS_EXEC, &e) != RV_EXC_NONE || (e->tag & RV_TLB_IO))
             return NULL;
     }
-    struct jit_jcache_entry *c = &j->jcache[jcache_index(va)];
+    struct jit_jcache_entry *c = &j->jcache[jit_jcache_index(va)];
     uint64_t paddr = e->paddr | (va & 0xfff);
     struct jit_block *b = block_find(j, va, paddr);
     if (b && b->page->epoch != j->epoch && !verify_page(j, b->page))
@@ -350,7 +345,7 @@ static uintptr_t helper_lookup(struct rv_jit *j)
     struct rv_tlb_entry *e = rv_tlb_entry(h, h->fetch_mmu_idx, RV_ACCESS_EXEC, va);
     if (e->tag != (va & ~0xfffull))
         return j->exit_pc;
-    struct jit_jcache_entry *c = &j->jcache[jcache_index(va)];
+    struct jit_jcache_entry *c = &j->jcache[jit_jcache_index(va)];
     if (c->va == va && c->addend == e->addend)
         return c->code;
     struct jit_block *b = block_find(j, va, e->paddr | (va & 0xfff));
@@ -459,7 +454,8 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
                 code = b->counting;
             }
             j->budget = chunk;
-            int why = j->enter(h, j, code, &h->tlb[h->data_mmu_idx][0][0]);
+            int why = j->enter(h, j, code, &h->tlb[h->data_mmu_idx][RV_ACCESS_READ][0],
+                               &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]);
             h->instret += chunk - j->budget; /* every unit used so far was a retirement */
             chunk = j->budget;
             switch (why) {
@@ -573,8 +569,7 @@ int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out
         j->arena = arena == MAP_FAILED ? NULL : arena;
         j->block_hash = calloc((size_t)1 << JIT_BLOCK_HASH_BITS, sizeof(*j->block_hash));
         j->page_hash = calloc((size_t)1 << JIT_PAGE_HASH_BITS, sizeof(*j->page_hash));
-        j->jcache = malloc(sizeof(*j->jcache) << JIT_JCACHE_BITS);
-        if (!j->arena || !j->block_hash || !j->page_hash || !j->jcache)
+        if (!j->arena || !j->block_hash || !j->page_hash)
             rc = rv_error_set(-ENOMEM, "out of memory");
     }
     if (rc) {
@@ -617,7 +612,6 @@ void rv_jit_destroy(struct rv_jit *j)
         munmap(j->arena, j->arena_size);
     free(j->block_hash);
     free(j->page_hash);
-    free(j->jcache);
     free(j);
 }
 

@@ -74,6 +74,7 @@ struct jit_jcache_entry {
     uint64_t va;
     uintptr_t addend;
     uintptr_t code;
+    uint64_t unused; /* 32 bytes: translated code indexes the table with a shift */
 };
 
 #define JIT_BLOCK_HASH_BITS 16
@@ -102,14 +103,14 @@ struct rv_jit {
     size_t code_size;
     uint8_t *code_free;          /* next free byte (writable view) */
     uint8_t *code_start;         /* first byte for blocks, after the trampoline */
-    int (*enter)(struct rv_hart *h, struct rv_jit *j, uintptr_t code, void *tlb);
+    int (*enter)(struct rv_hart *h, struct rv_jit *j, uintptr_t code, void *data_tlb,
+                 void *fetch_tlb);
     uintptr_t exit_common;       /* restores registers and returns eax */
     uintptr_t exit_pc;           /* returns JIT_EXIT_PC */
     uint8_t *arena;              /* block metadata, guest copies, decoded helper insns */
     size_t arena_size, arena_used;
     struct jit_block **block_hash;
     struct jit_page **page_hash;
-    struct jit_jcache_entry *jcache;
     uint32_t epoch;              /* bumped by FENCE.I: pages re-checked lazily */
     uint32_t seen_flush_req;     /* h->tlb_flush_req last seen (remote fences) */
     uint64_t seen_code_gen;      /* bus->code_gen at the last FENCE.I */
@@ -123,7 +124,16 @@ struct rv_jit {
     uint64_t tlb[JIT_PENDING_MAX];   /* pages now holding code: no direct write entries */
 
     struct rv_jit_stats stats;
+
+    /* probed by translated code at r12 + offsetof(struct rv_jit, jcache) */
+    struct jit_jcache_entry jcache[1u << JIT_JCACHE_BITS];
 };
+
+/* The jcache slot of a virtual pc. */
+static inline unsigned jit_jcache_index(uint64_t va)
+{
+    return (unsigned)(va >> 1) & ((1u << JIT_JCACHE_BITS) - 1);
+}
 
 struct rv_jit_group {
     struct rv_bus *bus;

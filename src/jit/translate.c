@@ -6,6 +6,7 @@
  *   r13  loop iterations left in the dispatcher's chunk (the budget)
  *   r14  the data TLB of the current regime, &h->tlb[h->data_mmu_idx][0][0] (the regime only
  *        changes through instructions the interpreter runs, which end blocks)
+ *   r15  the fetch TLB of the current regime, &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]
  *   rax, rcx, rdx, rsi, rdi: scratch. Guest registers live in the hart; each instruction loads
  *   and stores them.
  *
@@ -72,6 +73,38 @@ static int unretire_after(const struct tr *t, unsigned k) /* k retired */
     return t->counting ? -1 : (int)(t->n - k - 1);
 }
 
+/* Jumps to the code for the pc in rax: the jcache entry if it holds that pc and the fetch TLB
+ * still maps it the same way (the entry's block is alive and checked since the last FENCE.I:
+ * jit.c clears the table otherwise), else helper_lookup(). */
+static void emit_lookup(struct tr *t)
+{
+    struct x86_asm *a = &t->a;
+    const int32_t jc = (int32_t)offsetof(struct rv_jit, jcache);
+    x86_mov_rr32(a, RCX, RAX);
+    x86_alu_ri(a, X86_AND, false, RCX, (int32_t)(((1u << JIT_JCACHE_BITS) - 1) << 1));
+    x86_shift_ri(a, X86_SHL, false, RCX, 4); /* ((va >> 1) & mask) * 32 */
+    x86_alu_rm(a, X86_CMP, true, RAX, x86_mem_idx(R12, RCX, 0, jc));
+    uint8_t *miss1 = x86_jcc_fwd(a, X86_CC_NE);
+    x86_mov_rr32(a, RDX, RAX);
+    x86_shift_ri(a, X86_SHR, false, RDX, 12 - 5);
+    x86_alu_ri(a, X86_AND, false, RDX, (int32_t)((RV_TLB_SIZE - 1) << 5));
+    x86_mov_rr(a, RSI, RAX);
+    x86_alu_ri(a, X86_AND, true, RSI, -4096);
+    x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(R15, RDX, 0, 0));
+    uint8_t *miss2 = x86_jcc_fwd(a, X86_CC_NE);
+    x86_load(a, RSI, x86_mem_idx(R15, RDX, 0, 8), 8, false);
+    x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(R12, RCX, 0, jc + 8));
+    uint8_t *miss3 = x86_jcc_fwd(a, X86_CC_NE);
+    x86_jmp_mem(a, x86_mem_idx(R12, RCX, 0, jc + 16));
+    x86_bind(a, miss1);
+    x86_bind(a, miss2);
+    x86_bind(a, miss3);
+    x86_store(a, RAX, HART(pc), 8);
+    x86_mov_rr(a, RDI, R12);
+    x86_call_mem(a, JITF(helper_lookup));
+    x86_jmp_reg(a, RAX);
+}
+
 /* Continues at `target` after all n instructions retired: a link to a block of the same page
  * (patched once that block exists), or a lookup. */
 static void goto_pc(struct tr *t, uint64_t target)
@@ -89,10 +122,8 @@ static void goto_pc(struct tr *t, uint64_t target)
         s->chain = c;
         return;
     }
-    set_pc(t, target);
-    x86_mov_rr(&t->a, RDI, R12);
-    x86_call_mem(&t->a, JITF(helper_lookup));
-    x86_jmp_reg(&t->a, RAX);
+    x86_mov_ri(&t->a, RAX, target);
+    emit_lookup(t);
 }
 
 /* --- memory --- */
@@ -289,10 +320,7 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
         x86_alu_ri(a, X86_AND, true, RAX, -2);
         if (in->rd)
             set_reg_imm(t, in->rd, next);
-        x86_store(a, RAX, HART(pc), 8);
-        x86_mov_rr(a, RDI, R12);
-        x86_call_mem(a, JITF(helper_lookup));
-        x86_jmp_reg(a, RAX);
+        emit_lookup(t);
         return;
     default:
         break;
@@ -319,8 +347,9 @@ void jit_emit_trampoline(struct rv_jit *j)
 {
     struct x86_asm a = {.p = j->code_free, .end = j->code_rw + j->code_size,
                         .rx_delta = j->code_rx - j->code_rw};
-    /* int enter(struct rv_hart *h, struct rv_jit *j, uintptr_t code, void *tlb) */
-    j->enter = (int (*)(struct rv_hart *, struct rv_jit *, uintptr_t, void *))x86_here(&a);
+    /* int enter(struct rv_hart *h, struct rv_jit *j, uintptr_t code, void *data_tlb,
+     *           void *fetch_tlb) */
+    j->enter = (int (*)(struct rv_hart *, struct rv_jit *, uintptr_t, void *, void *))x86_here(&a);
     static const unsigned saved[] = {RBX, RBP, R12, R13, R14, R15};
     for (unsigned i = 0; i < 6; i++)
         x86_push(&a, saved[i]);
@@ -329,6 +358,7 @@ void jit_emit_trampoline(struct rv_jit *j)
     x86_mov_rr(&a, R12, RSI);
     x86_load(&a, R13, JITF(budget), 8, false);
     x86_mov_rr(&a, R14, RCX);
+    x86_mov_rr(&a, R15, X86_R8);
     x86_jmp_reg(&a, RDX);
     /* exit_common: eax = enum jit_exit */
     j->exit_common = x86_here(&a);
