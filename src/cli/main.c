@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/img.h"
 #include "rvisor/vm.h"
 
 #ifndef RVISOR_FETCH_SCRIPT
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: rvisor run [options]\n"
+        "       rvisor img create|info|check ...   (disk images; rvisor img --help)\n"
         "\n"
         "Boots a RISC-V virtual machine. Without --kernel and --bios it boots the default\n"
         "Debian guest (Debian's riscv64 kernel and a busybox initramfs, fetched on first use).\n"
@@ -285,6 +287,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "img") == 0)
+        return rv_cli_img(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return 0;
