@@ -359,44 +359,56 @@ static uintptr_t helper_lookup(struct rv_jit *j)
 
 /* --- helpers for translated code --- */
 
-static inline int helper_done(struct rv_hart *h)
+/* Instruction `pc` raised `exc`: leave with it (not retired). */
+static struct jit_ret leave_exc(struct rv_jit *j, uint32_t site, uint64_t pc, int exc,
+                                uint32_t raw)
 {
-    return atomic_load_explicit(&h->events, memory_order_relaxed) ? JIT_HELPER_LEAVE
-                                                                  : JIT_HELPER_OK;
+    j->hart->pc = pc;
+    j->exc = exc;
+    j->exc_raw = raw;
+    j->adjust = JIT_SITE_ADJ_EXC(site);
+    j->reason = JIT_EXIT_EXC;
+    return (struct jit_ret){0, JIT_HELPER_EXC};
 }
 
-static int helper_load(struct rv_jit *j, uint64_t va, uint32_t size)
+/* Instruction `pc` is done: continue, or leave after it if events are pending. */
+static struct jit_ret done(struct rv_jit *j, uint32_t site, uint64_t pc, uint64_t value)
 {
-    int exc = rv_mem_load_slow(j->hart, va, size, &j->tmp);
-    if (exc != RV_EXC_NONE) {
-        j->exc = exc;
-        j->exc_raw = 0;
-        return JIT_HELPER_EXC;
-    }
-    return helper_done(j->hart);
+    if (!atomic_load_explicit(&j->hart->events, memory_order_relaxed))
+        return (struct jit_ret){value, JIT_HELPER_OK};
+    j->hart->pc = pc + JIT_SITE_LEN(site);
+    j->adjust = JIT_SITE_ADJ_AFTER(site);
+    j->reason = JIT_EXIT_PC;
+    return (struct jit_ret){value, JIT_HELPER_LEAVE};
 }
 
-static int helper_store(struct rv_jit *j, uint64_t va, uint32_t size, uint64_t value)
+static struct jit_ret helper_load(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc)
 {
-    int exc = rv_mem_store_slow(j->hart, va, size, value);
-    if (exc != RV_EXC_NONE) {
-        j->exc = exc;
-        j->exc_raw = 0;
-        return JIT_HELPER_EXC;
-    }
-    return helper_done(j->hart);
+    uint64_t value;
+    int exc = rv_mem_load_slow(j->hart, va, JIT_SITE_SIZE(site), &value);
+    if (exc != RV_EXC_NONE)
+        return leave_exc(j, site, pc, exc, 0);
+    return done(j, site, pc, value);
 }
 
-static int helper_exec(struct rv_jit *j, const struct rv_insn *in, uint64_t pc)
+static struct jit_ret helper_store(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc,
+                                   uint64_t value)
+{
+    int exc = rv_mem_store_slow(j->hart, va, JIT_SITE_SIZE(site), value);
+    if (exc != RV_EXC_NONE)
+        return leave_exc(j, site, pc, exc, 0);
+    return done(j, site, pc, 0);
+}
+
+static struct jit_ret helper_exec(struct rv_jit *j, const struct rv_insn *in, uint32_t site,
+                                  uint64_t pc)
 {
     struct rv_hart *h = j->hart;
     h->pc = pc;
     int r = rv_hart_exec(h, in);
-    if (r == -1)
-        return helper_done(h);
-    j->exc = r;
-    j->exc_raw = in->raw;
-    return JIT_HELPER_EXC;
+    if (r != -1)
+        return leave_exc(j, site, pc, r, in->raw);
+    return done(j, site, pc, 0);
 }
 
 /* Links the direct jump that asked for it (JIT_EXIT_CHAIN) to the block now at h->pc. */

@@ -20,15 +20,33 @@ enum jit_exit {
     JIT_EXIT_INTERP,  /* h->pc holds an instruction for the interpreter (rv_hart_step) */
     JIT_EXIT_FENCE_I, /* as INTERP, and that instruction is a FENCE.I */
     JIT_EXIT_EXC,     /* the instruction at h->pc raised j->exc (not retired) */
+    JIT_EXIT_COUNT
 };
 
-/* Results of the helpers translated code calls (eax). */
+/* What the helpers translated code calls return, in rax (value) and rdx (status). */
+struct jit_ret {
+    uint64_t value;  /* a load's value (status OK or LEAVE) */
+    uint64_t status; /* enum jit_helper_result */
+};
+
 enum jit_helper_result {
     JIT_HELPER_OK,    /* done, continue the block */
-    JIT_HELPER_EXC,   /* exception j->exc: leave through the instruction's exception exit */
+    JIT_HELPER_EXC,   /* exception j->exc: leave (exit_helper) */
     JIT_HELPER_LEAVE, /* done, but leave the block after this instruction (events pending:
                          an interrupt, or this hart's translations were invalidated) */
 };
+
+/* How a helper leaves the block for instruction k, packed in 32 bits: the access size, the
+ * instruction's length, and what to give back to the budget if it raised an exception (k not
+ * retired) or completed (k retired). The helper sets h->pc, j->adjust and j->reason; the
+ * translated code then jumps to exit_helper. */
+#define JIT_SITE(size, len, adj_exc, adj_after)                                               \
+    ((uint32_t)(size) | (uint32_t)(len) << 8 | (uint32_t)(uint8_t)(int8_t)(adj_exc) << 16 |   \
+     (uint32_t)(uint8_t)(int8_t)(adj_after) << 24)
+#define JIT_SITE_SIZE(site) ((site) & 0xff)
+#define JIT_SITE_LEN(site) (((site) >> 8) & 0xff)
+#define JIT_SITE_ADJ_EXC(site) ((int8_t)((site) >> 16))
+#define JIT_SITE_ADJ_AFTER(site) ((int8_t)((site) >> 24))
 
 #define JIT_MAX_BLOCK_INSNS 64
 
@@ -64,7 +82,8 @@ struct jit_page {
 /* A direct jump of a block that may be linked to its target once that is translated. */
 struct jit_chain {
     struct jit_block *from;
-    uint8_t *field; /* writable address of the jmp's rel32 */
+    uint64_t target; /* the guest pc jumped to */
+    uint8_t *field;  /* writable address of the jmp's rel32 */
 };
 
 /* Virtual-pc cache in front of the block hash, for the lookups translated code makes at
@@ -85,14 +104,18 @@ struct jit_jcache_entry {
 struct rv_jit {
     /* --- read and written by translated code (r12 points here; keep first, small offsets) --- */
     uint64_t budget;             /* loop iterations left in the current chunk (r13 inside) */
-    uint64_t tmp;                /* a slow-path load's value */
-    int32_t exc;                 /* exception of a JIT_HELPER_EXC */
+    int64_t adjust;              /* exit_helper: added to the budget */
+    uint32_t reason;             /* exit_helper: enum jit_exit */
+    int32_t exc;                 /* JIT_EXIT_EXC: the exception */
     uint32_t exc_raw;            /* the instruction's encoding (trap value if illegal) */
     struct jit_chain *chain_req; /* JIT_EXIT_CHAIN: the jump to link */
-    /* helpers called through [r12 + offset] */
-    int (*helper_load)(struct rv_jit *j, uint64_t va, uint32_t size);
-    int (*helper_store)(struct rv_jit *j, uint64_t va, uint32_t size, uint64_t value);
-    int (*helper_exec)(struct rv_jit *j, const struct rv_insn *in, uint64_t pc);
+    /* helpers called through [r12 + offset]; `site` is a JIT_SITE(), `pc` the
+     * instruction's address */
+    struct jit_ret (*helper_load)(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc);
+    struct jit_ret (*helper_store)(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc,
+                                   uint64_t value);
+    struct jit_ret (*helper_exec)(struct rv_jit *j, const struct rv_insn *in, uint32_t site,
+                                  uint64_t pc);
     uintptr_t (*helper_lookup)(struct rv_jit *j);
 
     /* --- the rest: C only --- */
@@ -107,6 +130,9 @@ struct rv_jit {
                  void *fetch_tlb);
     uintptr_t exit_common;       /* restores registers and returns eax */
     uintptr_t exit_pc;           /* returns JIT_EXIT_PC */
+    uintptr_t exit_at_rax[JIT_EXIT_COUNT]; /* h->pc = rax, returns the reason */
+    uintptr_t exit_helper;       /* budget += j->adjust, returns j->reason */
+    uintptr_t exit_chain;        /* rax = struct jit_chain: returns JIT_EXIT_CHAIN */
     uint8_t *arena;              /* block metadata, guest copies, decoded helper insns */
     size_t arena_size, arena_used;
     struct jit_block **block_hash;

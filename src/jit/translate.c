@@ -30,47 +30,27 @@ static struct cold *add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
         return &t->cold[0]; /* not emitted: the translation is dropped */
     }
     struct cold *c = &t->cold[t->ncold++];
-    *c = (struct cold){.kind = kind, .jump = jump, .k = t->k, .pc = t->pc};
+    *c = (struct cold){.kind = kind, .jump = jump, .pc = t->pc};
     return c;
 }
 
 /* --- small pieces --- */
 
-static void set_pc(struct tr *t, uint64_t pc)
+/* Leaves the block for the dispatcher with h->pc = pc and the given reason (nothing to give
+ * back to the budget). */
+static void exit_to(struct tr *t, uint64_t pc, enum jit_exit why)
 {
-    if (x86_is_s32((int64_t)pc)) {
-        x86_store_imm(&t->a, HART(pc), (int32_t)pc);
-    } else {
-        x86_mov_ri(&t->a, RAX, pc);
-        x86_store(&t->a, RAX, HART(pc), 8);
-    }
+    x86_mov_ri(&t->a, RAX, pc);
+    x86_jmp(&t->a, t->j->exit_at_rax[why]);
 }
 
-/* Gives `count` units back to the budget (negative: takes them). */
-static void unretire(struct tr *t, int count)
+/* The exit information of instruction k for the helpers (jit_internal.h, JIT_SITE): the block
+ * took n budget units on entry (the counting variant: one after each instruction). */
+static uint32_t site(const struct tr *t, unsigned size, unsigned len)
 {
-    if (count)
-        x86_alu_ri(&t->a, X86_ADD, true, R13, count);
-}
-
-static void exit_with(struct tr *t, uint64_t pc, int unretired, enum jit_exit why)
-{
-    set_pc(t, pc);
-    unretire(t, unretired);
-    x86_mov_ri(&t->a, RAX, why);
-    x86_jmp(&t->a, t->j->exit_common);
-}
-
-/* Budget adjustments at an exit caused by instruction k: the block took n units on entry
- * (counting variant: one after each instruction). */
-static int unretire_exc(const struct tr *t, unsigned k)   /* k not retired */
-{
-    return t->counting ? 0 : (int)(t->n - k);
-}
-
-static int unretire_after(const struct tr *t, unsigned k) /* k retired */
-{
-    return t->counting ? -1 : (int)(t->n - k - 1);
+    int adj_exc = t->counting ? 0 : (int)(t->n - t->k);          /* k not retired */
+    int adj_after = t->counting ? -1 : (int)(t->n - t->k - 1);   /* k retired */
+    return JIT_SITE(size, len, adj_exc, adj_after);
 }
 
 /* Jumps to the code for the pc in rax: the jcache entry if it holds that pc and the fetch TLB
@@ -116,9 +96,9 @@ static void goto_pc(struct tr *t, uint64_t target)
             return;
         }
         c->from = t->b;
+        c->target = target;
         c->field = x86_jmp_fwd(&t->a);
         struct cold *s = add_cold(t, COLD_CHAIN, c->field);
-        s->pc = target;
         s->chain = c;
         return;
     }
@@ -170,7 +150,7 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     store_x(t, RAX, in->rd);
     struct cold *c = add_cold(t, COLD_LOAD, miss);
     c->resume = x86_here(&t->a);
-    c->next_pc = t->pc + in->len;
+    c->site = site(t, size, in->len);
     c->size = size;
     c->sign = sign;
     c->rd = in->rd;
@@ -184,8 +164,7 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
     x86_store(&t->a, RCX, x86_mem(RSI, 0), size);
     struct cold *c = add_cold(t, COLD_STORE, miss);
     c->resume = x86_here(&t->a);
-    c->next_pc = t->pc + in->len;
-    c->size = size;
+    c->site = site(t, size, in->len);
 }
 
 static bool emit_mem(struct tr *t, const struct rv_insn *in)
@@ -216,13 +195,14 @@ static void emit_exec(struct tr *t, const struct rv_insn *in)
         return;
     }
     *copy = *in;
-    x86_mov_rr(&t->a, RDI, R12);
-    x86_mov_ri(&t->a, RSI, (uintptr_t)copy);
-    x86_mov_ri(&t->a, RDX, t->pc);
-    x86_call_mem(&t->a, JITF(helper_exec));
-    x86_test_rr(&t->a, false, RAX, RAX);
-    struct cold *c = add_cold(t, COLD_EXEC, x86_jcc_fwd(&t->a, X86_CC_NE));
-    c->next_pc = t->pc + in->len;
+    struct x86_asm *a = &t->a;
+    x86_mov_rr(a, RDI, R12);
+    x86_mov_ri(a, RSI, (uintptr_t)copy);
+    x86_mov_ri(a, RDX, site(t, 0, in->len));
+    x86_mov_ri(a, RCX, t->pc);
+    x86_call_mem(a, JITF(helper_exec));
+    x86_test_rr(a, false, RDX, RDX);
+    x86_jcc(a, X86_CC_NE, t->j->exit_helper);
 }
 
 static void emit_cold(struct tr *t, const struct cold *c)
@@ -230,48 +210,36 @@ static void emit_cold(struct tr *t, const struct cold *c)
     struct x86_asm *a = &t->a;
     x86_bind(a, c->jump);
     x86_bind(a, c->jump2);
-    uint8_t *exc = NULL, *leave = NULL;
     switch (c->kind) {
     case COLD_ENTRY:
-        exit_with(t, c->pc, 0, JIT_EXIT_PC);
-        return;
-    case COLD_SPENT:
-        exit_with(t, c->next_pc, 0, JIT_EXIT_PC);
+        exit_to(t, c->pc, JIT_EXIT_PC);
         return;
     case COLD_CHAIN:
-        set_pc(t, c->pc);
         x86_mov_ri(a, RAX, (uintptr_t)c->chain);
-        x86_store(a, RAX, JITF(chain_req), 8);
-        x86_mov_ri(a, RAX, JIT_EXIT_CHAIN);
-        x86_jmp(a, t->j->exit_common);
+        x86_jmp(a, t->j->exit_chain);
         return;
     case COLD_LOAD:
     case COLD_STORE:
         /* rsi = va (and rcx = the value to store) as the main path left them */
+        if (c->kind == COLD_STORE)
+            x86_mov_rr(a, X86_R8, RCX);
         x86_mov_rr(a, RDI, R12);
-        x86_mov_ri(a, RDX, c->size);
+        x86_mov_ri(a, RDX, c->site);
+        x86_mov_ri(a, RCX, c->pc);
         x86_call_mem(a, c->kind == COLD_LOAD ? JITF(helper_load) : JITF(helper_store));
-        x86_alu_ri(a, X86_CMP, false, RAX, JIT_HELPER_EXC);
-        exc = x86_jcc_fwd(a, X86_CC_E);
         if (c->kind == COLD_LOAD && c->rd) {
-            x86_load(a, RCX, JITF(tmp), c->size, c->sign);
-            x86_store(a, RCX, XR(c->rd), 8);
+            /* the value is valid unless the load faulted (then rd must stay as it was) */
+            x86_alu_ri(a, X86_CMP, false, RDX, JIT_HELPER_EXC);
+            x86_jcc(a, X86_CC_E, t->j->exit_helper);
+            if (c->size < 8)
+                x86_extend_rr(a, RAX, RAX, c->size, c->sign);
+            x86_store(a, RAX, XR(c->rd), 8);
         }
-        x86_test_rr(a, false, RAX, RAX);
-        leave = x86_jcc_fwd(a, X86_CC_NE);
+        x86_test_rr(a, false, RDX, RDX);
+        x86_jcc(a, X86_CC_NE, t->j->exit_helper);
         x86_jmp(a, c->resume);
-        break;
-    case COLD_EXEC:
-        x86_alu_ri(a, X86_CMP, false, RAX, JIT_HELPER_EXC);
-        exc = x86_jcc_fwd(a, X86_CC_E);
-        break;
+        return;
     }
-    /* leave after instruction k retired */
-    x86_bind(a, leave);
-    exit_with(t, c->next_pc, unretire_after(t, c->k), JIT_EXIT_PC);
-    /* instruction k raised j->exc */
-    x86_bind(a, exc);
-    exit_with(t, c->pc, unretire_exc(t, c->k), JIT_EXIT_EXC);
 }
 
 /* --- instructions --- */
@@ -367,8 +335,27 @@ void jit_emit_trampoline(struct rv_jit *j)
     for (unsigned i = 6; i-- > 0;)
         x86_pop(&a, saved[i]);
     x86_ret(&a);
-    j->exit_pc = x86_here(&a);
+    j->exit_pc = x86_here(&a); /* helper_lookup's "not found": h->pc is set */
     x86_mov_ri(&a, RAX, JIT_EXIT_PC);
+    x86_jmp(&a, j->exit_common);
+    /* exit_at_rax[why]: h->pc = rax */
+    for (unsigned why = 0; why < JIT_EXIT_COUNT; why++) {
+        j->exit_at_rax[why] = x86_here(&a);
+        x86_store(&a, RAX, HART(pc), 8);
+        x86_mov_ri(&a, RAX, why);
+        x86_jmp(&a, j->exit_common);
+    }
+    /* exit_helper: a helper set h->pc, j->adjust and j->reason */
+    j->exit_helper = x86_here(&a);
+    x86_alu_rm(&a, X86_ADD, true, R13, JITF(adjust));
+    x86_load(&a, RAX, JITF(reason), 4, false);
+    x86_jmp(&a, j->exit_common);
+    /* exit_chain: rax = the struct jit_chain of a direct jump not linked yet */
+    j->exit_chain = x86_here(&a);
+    x86_store(&a, RAX, JITF(chain_req), 8);
+    x86_load(&a, RCX, x86_mem(RAX, (int32_t)offsetof(struct jit_chain, target)), 8, false);
+    x86_store(&a, RCX, HART(pc), 8);
+    x86_mov_ri(&a, RAX, JIT_EXIT_CHAIN);
     x86_jmp(&a, j->exit_common);
     j->code_free = a.p;
 }
@@ -436,7 +423,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     enum jit_exit interp_exit = b->end_fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP;
 
     if (n == 0) {
-        exit_with(t, b->va, 0, interp_exit);
+        exit_to(t, b->va, interp_exit);
     } else {
         t->k = 0;
         t->pc = b->va;
@@ -461,8 +448,8 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                     emit_exec(t, in);
                 if (counting) {
                     x86_alu_ri(a, X86_SUB, true, R13, 1);
-                    struct cold *c = add_cold(t, COLD_SPENT, x86_jcc_fwd(a, X86_CC_E));
-                    c->next_pc = pc + in->len;
+                    struct cold *c = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
+                    c->pc = pc + in->len; /* the budget is spent: leave after this one */
                 }
             }
             pc += in->len;
@@ -470,7 +457,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         t->k = n;
         t->pc = pc;
         if (b->end == OP_INTERP)
-            exit_with(t, pc, 0, interp_exit);
+            exit_to(t, pc, interp_exit);
         else if (b->end == OP_BODY)
             goto_pc(t, pc); /* page end or JIT_MAX_BLOCK_INSNS */
         for (unsigned i = 0; i < t->ncold; i++)

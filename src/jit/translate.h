@@ -20,15 +20,15 @@ _Static_assert(offsetof(struct rv_tlb_entry, addend) == 8, "TLB entry layout");
 #define TLB_WRITE_OFF ((int32_t)(RV_TLB_SIZE * sizeof(struct rv_tlb_entry)))
 
 /* Out-of-line code, emitted after the block's main path. */
-enum cold_kind { COLD_ENTRY, COLD_SPENT, COLD_LOAD, COLD_STORE, COLD_EXEC, COLD_CHAIN };
+enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN };
 
 struct cold {
     enum cold_kind kind;
     uint8_t *jump, *jump2;   /* rel32 fields of the jumps into this code */
-    unsigned k;              /* index of the instruction in the block */
-    uint64_t pc, next_pc;
+    uint64_t pc;             /* the instruction's address (ENTRY: where to continue) */
     uintptr_t resume;        /* LOAD/STORE: where the main path continues */
-    unsigned size, rd;
+    uint32_t site;           /* LOAD/STORE: JIT_SITE() */
+    unsigned size, rd;       /* LOAD */
     bool sign;
     struct jit_chain *chain; /* CHAIN */
 };
