@@ -30,8 +30,98 @@ static struct cold *add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
         return &t->cold[0]; /* not emitted: the translation is dropped */
     }
     struct cold *c = &t->cold[t->ncold++];
-    *c = (struct cold){.kind = kind, .jump = jump, .pc = t->pc};
+    *c = (struct cold){.kind = kind, .jump = jump, .pc = t->pc, .pre = t->rc, .post = t->rc};
     return c;
+}
+
+/* --- the register cache --- */
+
+static const uint8_t rc_host[RC_SLOTS] = {RBP, RDI, X86_R8, X86_R9, X86_R10, X86_R11};
+
+static void rc_init(struct regcache *rc)
+{
+    memset(rc, 0, sizeof(*rc));
+    memset(rc->guest, -1, sizeof(rc->guest));
+}
+
+static int rc_find(const struct regcache *rc, unsigned r)
+{
+    for (int i = 0; i < RC_SLOTS; i++)
+        if (rc->guest[i] == (int8_t)r)
+            return i;
+    return -1;
+}
+
+/* Emits the stores of the dirty slots of `rc` (without changing the translator's cache). */
+static void rc_write_back(struct tr *t, const struct regcache *rc)
+{
+    for (int i = 0; i < RC_SLOTS; i++)
+        if (rc->guest[i] >= 0 && rc->dirty[i])
+            x86_store(&t->a, rc_host[i], XR(rc->guest[i]), 8);
+}
+
+/* Emits the loads of every slot of `rc` from the hart. */
+static void rc_reload(struct tr *t, const struct regcache *rc)
+{
+    for (int i = 0; i < RC_SLOTS; i++)
+        if (rc->guest[i] >= 0)
+            x86_load(&t->a, rc_host[i], XR(rc->guest[i]), 8, false);
+}
+
+/* A slot for guest register r, evicting the least recently used one. */
+static int rc_alloc(struct tr *t, unsigned r)
+{
+    struct regcache *rc = &t->rc;
+    int victim = 0;
+    for (int i = 0; i < RC_SLOTS; i++) {
+        if (rc->guest[i] < 0) {
+            victim = i;
+            break;
+        }
+        if (rc->used[i] < rc->used[victim])
+            victim = i;
+    }
+    if (rc->guest[victim] >= 0 && rc->dirty[victim])
+        x86_store(&t->a, rc_host[victim], XR(rc->guest[victim]), 8);
+    rc->guest[victim] = (int8_t)r;
+    rc->dirty[victim] = false;
+    return victim;
+}
+
+unsigned jit_rc_get(struct tr *t, unsigned r)
+{
+    struct regcache *rc = &t->rc;
+    int i = rc_find(rc, r);
+    if (i < 0) {
+        i = rc_alloc(t, r);
+        x86_load(&t->a, rc_host[i], XR(r), 8, false);
+    }
+    rc->used[i] = ++rc->clock;
+    return rc_host[i];
+}
+
+unsigned jit_rc_def(struct tr *t, unsigned rd)
+{
+    struct regcache *rc = &t->rc;
+    int i = rc_find(rc, rd);
+    if (i < 0)
+        i = rc_alloc(t, rd);
+    rc->dirty[i] = true;
+    rc->used[i] = ++rc->clock;
+    return rc_host[i];
+}
+
+void jit_rc_flush(struct tr *t)
+{
+    rc_write_back(t, &t->rc);
+    for (int i = 0; i < RC_SLOTS; i++)
+        t->rc.dirty[i] = false;
+}
+
+void jit_rc_forget(struct tr *t)
+{
+    jit_rc_flush(t);
+    rc_init(&t->rc);
 }
 
 /* --- small pieces --- */
@@ -89,6 +179,7 @@ static void emit_lookup(struct tr *t)
  * (patched once that block exists), or a lookup. */
 static void goto_pc(struct tr *t, uint64_t target)
 {
+    jit_rc_flush(t);
     if ((target & ~0xfffull) == (t->b->va & ~0xfffull)) {
         struct jit_chain *c = jit_alloc(t->j, sizeof(*c));
         if (!c) {
@@ -115,9 +206,7 @@ static void emit_va(struct tr *t, unsigned rs1, int64_t imm)
         x86_mov_ri(&t->a, RSI, (uint64_t)imm);
         return;
     }
-    x86_load(&t->a, RSI, XR(rs1), 8, false);
-    if (imm)
-        x86_alu_ri(&t->a, X86_ADD, true, RSI, (int32_t)imm);
+    x86_lea(&t->a, RSI, x86_mem(jit_rc_get(t, rs1), (int32_t)imm));
 }
 
 /* TLB fast path for a `size`-byte access at rsi: on a hit inside one page, rsi becomes the
@@ -145,10 +234,13 @@ static uint8_t *emit_tlb(struct tr *t, unsigned size, bool write)
 static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
 {
     emit_va(t, in->rs1, in->imm);
+    struct regcache pre = t->rc;
     uint8_t *miss = emit_tlb(t, size, false);
     x86_load(&t->a, RAX, x86_mem(RSI, 0), size, sign);
     store_x(t, RAX, in->rd);
     struct cold *c = add_cold(t, COLD_LOAD, miss);
+    c->pre = pre;
+    c->post = t->rc;
     c->resume = x86_here(&t->a);
     c->site = site(t, size, in->len);
     c->size = size;
@@ -163,6 +255,7 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
     uint8_t *miss = emit_tlb(t, size, true);
     x86_store(&t->a, RCX, x86_mem(RSI, 0), size);
     struct cold *c = add_cold(t, COLD_STORE, miss);
+    c->pre = c->post = t->rc;
     c->resume = x86_here(&t->a);
     c->site = site(t, size, in->len);
 }
@@ -196,6 +289,7 @@ static void emit_exec(struct tr *t, const struct rv_insn *in)
     }
     *copy = *in;
     struct x86_asm *a = &t->a;
+    jit_rc_forget(t); /* the interpreter reads and writes the hart's registers */
     x86_mov_rr(a, RDI, R12);
     x86_mov_ri(a, RSI, (uintptr_t)copy);
     x86_mov_ri(a, RDX, site(t, 0, in->len));
@@ -212,6 +306,7 @@ static void emit_cold(struct tr *t, const struct cold *c)
     x86_bind(a, c->jump2);
     switch (c->kind) {
     case COLD_ENTRY:
+        rc_write_back(t, &c->pre);
         exit_to(t, c->pc, JIT_EXIT_PC);
         return;
     case COLD_CHAIN:
@@ -220,7 +315,9 @@ static void emit_cold(struct tr *t, const struct cold *c)
         return;
     case COLD_LOAD:
     case COLD_STORE:
-        /* rsi = va (and rcx = the value to store) as the main path left them */
+        /* rsi = va (and rcx = the value to store) as the main path left them; the helper
+         * may leave the block, and clobbers the cache's registers */
+        rc_write_back(t, &c->pre);
         if (c->kind == COLD_STORE)
             x86_mov_rr(a, X86_R8, RCX);
         x86_mov_rr(a, RDI, R12);
@@ -237,6 +334,7 @@ static void emit_cold(struct tr *t, const struct cold *c)
         }
         x86_test_rr(a, false, RDX, RDX);
         x86_jcc(a, X86_CC_NE, t->j->exit_helper);
+        rc_reload(t, &c->post);
         x86_jmp(a, c->resume);
         return;
     }
@@ -288,6 +386,7 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
         x86_alu_ri(a, X86_AND, true, RAX, -2);
         if (in->rd)
             set_reg_imm(t, in->rd, next);
+        jit_rc_flush(t);
         emit_lookup(t);
         return;
     default:
@@ -302,7 +401,8 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
     if (in->rs2 == 0)
         x86_test_rr(a, true, RAX, RAX);
     else
-        x86_alu_rm(a, X86_CMP, true, RAX, XR(in->rs2));
+        alu_x(t, X86_CMP, true, RAX, in->rs2);
+    jit_rc_flush(t); /* stores only: the flags stay */
     uint8_t *taken = x86_jcc_fwd(a, cc[in->op - RV_OP_BEQ]);
     goto_pc(t, next);
     x86_bind(a, taken);
@@ -418,6 +518,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     t->ncold = 0;
     t->fail = false;
     t->counting = counting;
+    rc_init(&t->rc);
     struct x86_asm *a = &t->a;
     uintptr_t entry = x86_here(a);
     enum jit_exit interp_exit = b->end_fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP;
@@ -450,14 +551,17 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                     x86_alu_ri(a, X86_SUB, true, R13, 1);
                     struct cold *c = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
                     c->pc = pc + in->len; /* the budget is spent: leave after this one */
+                    c->pre = t->rc;
                 }
             }
             pc += in->len;
         }
         t->k = n;
         t->pc = pc;
-        if (b->end == OP_INTERP)
+        if (b->end == OP_INTERP) {
+            jit_rc_flush(t);
             exit_to(t, pc, interp_exit);
+        }
         else if (b->end == OP_BODY)
             goto_pc(t, pc); /* page end or JIT_MAX_BLOCK_INSNS */
         for (unsigned i = 0; i < t->ncold; i++)

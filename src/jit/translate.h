@@ -19,6 +19,17 @@ _Static_assert(offsetof(struct rv_tlb_entry, tag) == 0, "TLB entry layout");
 _Static_assert(offsetof(struct rv_tlb_entry, addend) == 8, "TLB entry layout");
 #define TLB_WRITE_OFF ((int32_t)(RV_TLB_SIZE * sizeof(struct rv_tlb_entry)))
 
+/* Guest registers cached in host registers within a block. Slots are written back before
+ * anything that leaves the block or calls out, and reloaded after calls (the slot registers
+ * are caller-saved, except rbp). */
+#define RC_SLOTS 6
+struct regcache {
+    int8_t guest[RC_SLOTS];  /* guest register in the slot, or -1 */
+    bool dirty[RC_SLOTS];    /* the hart's copy is stale */
+    uint32_t used[RC_SLOTS]; /* last use (clock), for eviction */
+    uint32_t clock;
+};
+
 /* Out-of-line code, emitted after the block's main path. */
 enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN };
 
@@ -31,6 +42,8 @@ struct cold {
     unsigned size, rd;       /* LOAD */
     bool sign;
     struct jit_chain *chain; /* CHAIN */
+    struct regcache pre;     /* the cache where the main path jumps here (ENTRY, LOAD, STORE) */
+    struct regcache post;    /* ... and where it resumes (LOAD, STORE) */
 };
 
 #define MAX_COLD (2 * JIT_MAX_BLOCK_INSNS + 4)
@@ -45,41 +58,49 @@ struct tr {
     unsigned ncold;
     bool fail;       /* the arena is full */
     bool counting;   /* the counting variant (see translate.c) */
+    struct regcache rc;
     struct cold cold[MAX_COLD];
 };
 
+/* translate.c: the register cache. */
+unsigned jit_rc_get(struct tr *t, unsigned r);   /* host register holding x[r], r != 0 */
+unsigned jit_rc_def(struct tr *t, unsigned rd);  /* host register to write x[rd] to, rd != 0 */
+void jit_rc_flush(struct tr *t);                 /* write all dirty slots back */
+void jit_rc_forget(struct tr *t);                /* empty the cache (after flush and a call) */
 
-/* x[rd] = imm (rd != 0), without touching rax. */
+/* x[rd] = imm (nothing for rd = 0). Changes the flags for imm = 0. */
 static inline void set_reg_imm(struct tr *t, unsigned rd, uint64_t imm)
 {
-    if (x86_is_s32((int64_t)imm)) {
-        x86_store_imm(&t->a, XR(rd), (int32_t)imm);
-    } else {
-        x86_mov_ri(&t->a, RCX, imm);
-        x86_store(&t->a, RCX, XR(rd), 8);
-    }
+    if (rd)
+        x86_mov_ri(&t->a, jit_rc_def(t, rd), imm);
 }
 
+/* host register `reg` = x[r] (64 bits) */
 static inline void load_x(struct tr *t, unsigned reg, unsigned r)
 {
     if (r == 0)
         x86_mov_ri(&t->a, reg, 0);
     else
-        x86_load(&t->a, reg, XR(r), 8, false);
+        x86_mov_rr(&t->a, reg, jit_rc_get(t, r));
 }
 
+/* host register `reg` = low 32 bits of x[r], zero-extended */
 static inline void load_x32(struct tr *t, unsigned reg, unsigned r)
 {
     if (r == 0)
         x86_mov_ri(&t->a, reg, 0);
     else
-        x86_load(&t->a, reg, XR(r), 4, false);
+        x86_mov_rr32(&t->a, reg, jit_rc_get(t, r));
 }
 
+/* x[rd] = host register `reg` (nothing for rd = 0) */
 static inline void store_x(struct tr *t, unsigned reg, unsigned rd)
 {
-    if (rd)
-        x86_store(&t->a, reg, XR(rd), 8);
+    if (!rd)
+        return;
+    unsigned h = jit_rc_def(t, rd);
+    if (h != reg)
+        x86_mov_rr(&t->a, h, reg);
 }
 
 /* x[rd] = sign-extended low 32 bits of reg */
@@ -87,6 +108,15 @@ static inline void store_x_w(struct tr *t, unsigned reg, unsigned rd)
 {
     x86_extend_rr(&t->a, reg, reg, 4, true);
     store_x(t, reg, rd);
+}
+
+/* host register dst op= x[r] */
+static inline void alu_x(struct tr *t, enum x86_alu op, bool wide, unsigned dst, unsigned r)
+{
+    if (r == 0)
+        x86_alu_ri(&t->a, op, wide, dst, 0);
+    else
+        x86_alu_rr(&t->a, op, wide, dst, jit_rc_get(t, r));
 }
 
 /* translate_alu.c: translates `in` if it is one of the operations done natively without

@@ -9,8 +9,10 @@ static void alu_imm(struct tr *t, enum x86_alu op, const struct rv_insn *in)
 {
     struct x86_asm *a = &t->a;
     if (in->rs1 == in->rd) {
-        if (in->imm != 0 || op == X86_AND)
-            x86_alu_mi(a, op, true, XR(in->rd), (int32_t)in->imm);
+        if (in->imm != 0 || op == X86_AND) {
+            jit_rc_get(t, in->rd);
+            x86_alu_ri(a, op, true, jit_rc_def(t, in->rd), (int32_t)in->imm);
+        }
         return;
     }
     load_x(t, RAX, in->rs1);
@@ -25,7 +27,7 @@ static void alu_reg(struct tr *t, enum x86_alu op, bool wide, const struct rv_in
         load_x(t, RAX, in->rs1);
     else
         load_x32(t, RAX, in->rs1);
-    x86_alu_rm(&t->a, op, wide, RAX, XR(in->rs2));
+    alu_x(t, op, wide, RAX, in->rs2);
     if (wide)
         store_x(t, RAX, in->rd);
     else
@@ -41,7 +43,7 @@ static void set_cc(struct tr *t, enum x86_cc cc, bool imm, const struct rv_insn 
     if (imm)
         x86_alu_ri(a, X86_CMP, true, RAX, (int32_t)in->imm);
     else
-        x86_alu_rm(a, X86_CMP, true, RAX, XR(in->rs2));
+        alu_x(t, X86_CMP, true, RAX, in->rs2);
     x86_setcc(a, cc, RCX);
     store_x(t, RCX, in->rd);
 }
@@ -174,9 +176,14 @@ static void bit_imm(struct tr *t, const struct rv_insn *in, unsigned digit)
 
 static void czero(struct tr *t, const struct rv_insn *in, enum x86_cc zero_if)
 {
+    if (in->rs2 == 0) { /* x[rs2] is zero: EQZ gives 0, NEZ gives x[rs1] */
+        load_x(t, RAX, zero_if == X86_CC_E ? 0 : in->rs1);
+        store_x(t, RAX, in->rd);
+        return;
+    }
     load_x(t, RAX, in->rs1);
     x86_mov_ri(&t->a, RCX, 0);
-    x86_alu_mi(&t->a, X86_CMP, true, XR(in->rs2), 0);
+    x86_test_rr(&t->a, true, jit_rc_get(t, in->rs2), jit_rc_get(t, in->rs2));
     x86_cmov(&t->a, zero_if, RAX, RCX);
     store_x(t, RAX, in->rd);
 }
@@ -278,12 +285,12 @@ static bool emit(struct tr *t, const struct rv_insn *in)
     case RV_OP_ORN:
         load_x(t, RAX, in->rs2);
         x86_f7(a, NOT, true, RAX);
-        x86_alu_rm(a, in->op == RV_OP_ANDN ? X86_AND : X86_OR, true, RAX, XR(in->rs1));
+        alu_x(t, in->op == RV_OP_ANDN ? X86_AND : X86_OR, true, RAX, in->rs1);
         store_x(t, RAX, rd);
         return true;
     case RV_OP_XNOR:
         load_x(t, RAX, in->rs1);
-        x86_alu_rm(a, X86_XOR, true, RAX, XR(in->rs2));
+        alu_x(t, X86_XOR, true, RAX, in->rs2);
         x86_f7(a, NOT, true, RAX);
         store_x(t, RAX, rd);
         return true;
@@ -309,7 +316,8 @@ static bool emit(struct tr *t, const struct rv_insn *in)
     case RV_OP_SEXT_B:
     case RV_OP_SEXT_H:
     case RV_OP_ZEXT_H:
-        x86_load(a, RAX, XR(in->rs1), in->op == RV_OP_SEXT_B ? 1 : 2, in->op != RV_OP_ZEXT_H);
+        load_x(t, RAX, in->rs1);
+        x86_extend_rr(a, RAX, RAX, in->op == RV_OP_SEXT_B ? 1 : 2, in->op != RV_OP_ZEXT_H);
         store_x(t, RAX, rd);
         return true;
     case RV_OP_ROL: shift_reg(t, X86_ROL, true, in); return true;
@@ -362,11 +370,11 @@ bool jit_emit_alu(struct tr *t, const struct rv_insn *in)
     if (in->rd == 0) {
         /* Everything here only writes rd: with rd = x0 it is a no-op (a HINT). Find out
          * whether the operation is one of ours without keeping the code. */
-        uint8_t *mark = t->a.p;
-        bool overflow = t->a.overflow;
+        struct x86_asm mark = t->a;
+        struct regcache rc = t->rc;
         bool ours = emit(t, in);
-        t->a.p = mark;
-        t->a.overflow = overflow;
+        t->a = mark;
+        t->rc = rc;
         return ours;
     }
     return emit(t, in);
