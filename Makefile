@@ -6,6 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CC         ?= gcc
 JOBS       ?= $(shell nproc)
 SEEDS      ?= 200
+DIFF_ACCEL ?= lockstep
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES = build-essential cmake clang libclang-rt-14-dev gcc-riscv64-linux-gnu \
@@ -55,9 +56,11 @@ run: build
 demo: build
 	$(BUILD)/rvisor run --bios $(BUILD)/guest/demo.elf
 
-# More differential testing than CI does: make fuzz-diff SEEDS=N
+# More differential testing than CI does: make fuzz-diff SEEDS=N [DIFF_ACCEL=interp|jit]
+# (lockstep: the translator against QEMU and, after every run, against the interpreter)
 fuzz-diff: build
-	tests/diff/run-diff.sh --build $(BUILD) --seeds 100000-$$((100000 + $(SEEDS) - 1))
+	tests/diff/run-diff.sh --build $(BUILD) --seeds 100000-$$((100000 + $(SEEDS) - 1)) \
+	    --accel $(DIFF_ACCEL)
 
 # Unit, isa and diff tests under AddressSanitizer + UndefinedBehaviorSanitizer (the boot tests
 # would take too long instrumented; they run in `make check`).
