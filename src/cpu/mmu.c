@@ -135,6 +135,9 @@ static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned
             if (!__atomic_compare_exchange_n(pte_ptr, &expected, pte | need, false,
                                              __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
                 goto reload; /* the PTE changed under us: back to step 2 at this level */
+            /* a store like any other for translated code sharing the page (bus.h) */
+            if (rv_bus_page_has_code(bus, pte_addr))
+                bus->code_written(bus->code_opaque, h, pte_addr);
         }
 
         /* Step 8: superpages take the low VPN bits from va; NAPOT already did above. */
