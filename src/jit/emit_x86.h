@@ -69,8 +69,10 @@ static inline void x86_bytes(struct x86_asm *a, const void *src, unsigned n)
 
 static inline void x86_u8(struct x86_asm *a, unsigned v)
 {
-    uint8_t b = (uint8_t)v;
-    x86_bytes(a, &b, 1);
+    if (a->p < a->end)
+        *a->p++ = (uint8_t)v;
+    else
+        a->overflow = true;
 }
 
 static inline void x86_u32(struct x86_asm *a, uint32_t v)

@@ -7,8 +7,9 @@
  *   r14  the data TLB of the current regime, &h->tlb[h->data_mmu_idx][0][0] (the regime only
  *        changes through instructions the interpreter runs, which end blocks)
  *   r15  the fetch TLB of the current regime, &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]
- *   rax, rcx, rdx, rsi, rdi: scratch. Guest registers live in the hart; each instruction loads
- *   and stores them.
+ *   rbp, rdi, r8-r11: guest registers cached within a block (the register cache below); the
+ *        hart holds them everywhere else
+ *   rax, rcx, rdx, rsi: scratch
  *
  * A block of n instructions checks h->events and the budget on entry (at least n left), then
  * counts all n as retired (budget -= n). An exit after only k of them gives the others back, so
