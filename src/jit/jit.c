@@ -29,7 +29,7 @@
 #include "cpu/mmu.h"
 #include "jit/jit_internal.h"
 
-#define CODE_SIZE (32u << 20)
+#define CODE_SIZE (64u << 20)
 #define ARENA_SIZE (16u << 20)
 #define MIN_FREE_CODE (64u << 10)  /* a block never needs more than this */
 #define MIN_FREE_ARENA (16u << 10)

@@ -98,7 +98,7 @@ struct jit_jcache_entry {
 
 #define JIT_BLOCK_HASH_BITS 16
 #define JIT_PAGE_HASH_BITS 12
-#define JIT_JCACHE_BITS 12
+#define JIT_JCACHE_BITS 14
 #define JIT_PENDING_MAX 64
 
 struct rv_jit {
