@@ -189,7 +189,9 @@ static void mstatus_write(struct rv_hart *h, uint64_t v, uint64_t writable)
     if ((old ^ n) & MSTATUS_MXR)
         rv_tlb_flush_all(h); /* MXR is not part of the TLB regime */
     rv_hart_update_mmu_idx(h);
-    atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
+    /* Only an enable going from 0 to 1 can make a pending interrupt deliverable. */
+    if (n & ~old & (MSTATUS_MIE | MSTATUS_SIE))
+        atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
 }
 
 static int pmp_write(struct rv_hart *h, unsigned csr, uint64_t v)

@@ -630,3 +630,8 @@ bool rv_hart_raise(struct rv_hart *h, int exc, uint32_t raw, enum rv_exit *exit)
 {
     return raise_exception(h, exc, NULL, raw, exit);
 }
+
+bool rv_hart_handle_events(struct rv_hart *h, enum rv_exit *exit)
+{
+    return handle_events(h, exit);
+}

@@ -32,6 +32,10 @@ int rv_hart_exec(struct rv_hart *h, const struct rv_insn *in);
  * if the trap became an exit. */
 bool rv_hart_raise(struct rv_hart *h, int exc, uint32_t raw, enum rv_exit *exit);
 
+/* Takes pending events (stop, flush requests, interrupts) as rv_hart_step() does before its
+ * instruction. Returns true with *exit set if the hart must leave. */
+bool rv_hart_handle_events(struct rv_hart *h, enum rv_exit *exit);
+
 /* True if a timer may fire: rv_hart_run() then arms RV_EVENT_IRQ after each chunk. */
 bool rv_hart_timers_armed(const struct rv_hart *h);
 

@@ -411,6 +411,32 @@ static struct jit_ret helper_exec(struct rv_jit *j, const struct rv_insn *in, ui
     return done(j, site, pc, 0);
 }
 
+/* A CSR instruction, in the middle of a block: instret is brought up to date for it (the
+ * counters and, when time follows instret, the timers read it); the block is left if the
+ * instruction changed the address translation the translated code relies on (r14, r15, the
+ * page it runs from) or raised an event (csr.c does for every write that may unmask or
+ * raise an interrupt). */
+static struct jit_ret helper_csr(struct rv_jit *j, const struct rv_insn *in, uint32_t site,
+                                 uint64_t pc, uint64_t budget_left)
+{
+    struct rv_hart *h = j->hart;
+    uint64_t instret = h->instret;
+    h->instret += j->budget - budget_left - (uint64_t)JIT_SITE_ADJ_EXC(site);
+    h->pc = pc;
+    int r = rv_hart_exec(h, in);
+    h->instret = instret; /* the dispatcher counts the block's instructions */
+    if (r != -1)
+        return leave_exc(j, site, pc, r, in->raw);
+    if (h->satp != j->entry_satp || h->fetch_mmu_idx != j->entry_fetch_idx ||
+        h->data_mmu_idx != j->entry_data_idx) {
+        h->pc = pc + JIT_SITE_LEN(site);
+        j->adjust = JIT_SITE_ADJ_AFTER(site);
+        j->reason = JIT_EXIT_PC;
+        return (struct jit_ret){0, JIT_HELPER_LEAVE};
+    }
+    return done(j, site, pc, 0);
+}
+
 /* Links the direct jump that asked for it (JIT_EXIT_CHAIN) to the block now at h->pc. */
 static void link_chain(struct rv_jit *j, struct jit_chain *c, uint64_t flushes,
                        const struct jit_block *to)
@@ -440,10 +466,9 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
         budget -= chunk;
         while (chunk) {
             if (atomic_load_explicit(&h->events, memory_order_relaxed)) {
-                /* The interpreter takes the events and runs one instruction. */
+                /* at this instruction boundary, as the interpreter would */
                 sync_requests(j);
-                chunk--;
-                if (rv_hart_step(h, &exit))
+                if (rv_hart_handle_events(h, &exit))
                     return exit;
                 continue;
             }
@@ -466,6 +491,9 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
                 code = b->counting;
             }
             j->budget = chunk;
+            j->entry_satp = h->satp;
+            j->entry_fetch_idx = h->fetch_mmu_idx;
+            j->entry_data_idx = h->data_mmu_idx;
             int why = j->enter(h, j, code, &h->tlb[h->data_mmu_idx][RV_ACCESS_READ][0],
                                &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]);
             h->instret += chunk - j->budget; /* every unit used so far was a retirement */
@@ -593,6 +621,7 @@ int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out
     j->helper_load = helper_load;
     j->helper_store = helper_store;
     j->helper_exec = helper_exec;
+    j->helper_csr = helper_csr;
     j->helper_lookup = helper_lookup;
     j->seen_flush_req = atomic_load(&h->tlb_flush_req);
     j->seen_code_gen = __atomic_load_n(&h->bus->code_gen, __ATOMIC_SEQ_CST);

@@ -116,9 +116,14 @@ struct rv_jit {
                                    uint64_t value);
     struct jit_ret (*helper_exec)(struct rv_jit *j, const struct rv_insn *in, uint32_t site,
                                   uint64_t pc);
+    struct jit_ret (*helper_csr)(struct rv_jit *j, const struct rv_insn *in, uint32_t site,
+                                 uint64_t pc, uint64_t budget_left);
     uintptr_t (*helper_lookup)(struct rv_jit *j);
 
     /* --- the rest: C only --- */
+    uint64_t entry_satp;         /* translation state when the dispatcher entered translated */
+    unsigned entry_fetch_idx;    /* code (helper_csr leaves the block if a CSR write changes */
+    unsigned entry_data_idx;     /* it) */
     struct rv_hart *hart;
     struct rv_jit_group *group;
     unsigned index;              /* bit (1 << index) in bus->code_pages */

@@ -300,6 +300,27 @@ static void emit_exec(struct tr *t, const struct rv_insn *in)
     x86_jcc(a, X86_CC_NE, t->j->exit_helper);
 }
 
+/* A CSR instruction: helper_csr (jit.c) runs it with instret up to date. */
+static void emit_csr(struct tr *t, const struct rv_insn *in)
+{
+    struct rv_insn *copy = jit_alloc(t->j, sizeof(*copy));
+    if (!copy) {
+        t->fail = true;
+        return;
+    }
+    *copy = *in;
+    struct x86_asm *a = &t->a;
+    jit_rc_forget(t);
+    x86_mov_rr(a, RDI, R12);
+    x86_mov_ri(a, RSI, (uintptr_t)copy);
+    x86_mov_ri(a, RDX, site(t, 0, in->len));
+    x86_mov_ri(a, RCX, t->pc);
+    x86_mov_rr(a, X86_R8, R13);
+    x86_call_mem(a, JITF(helper_csr));
+    x86_test_rr(a, false, RDX, RDX);
+    x86_jcc(a, X86_CC_NE, t->j->exit_helper);
+}
+
 static void emit_cold(struct tr *t, const struct cold *c)
 {
     struct x86_asm *a = &t->a;
@@ -357,13 +378,12 @@ static enum op_class classify(unsigned op)
     case RV_OP_BEQ: case RV_OP_BNE: case RV_OP_BLT: case RV_OP_BGE: case RV_OP_BLTU:
     case RV_OP_BGEU:
         return OP_BRANCH;
-    /* Privilege, CSRs, traps, fences of the instruction stream and the address translation,
-     * waits: they change what the translated code assumes, or leave the hart. */
+    /* Privilege changes, traps, fences of the instruction stream and the address
+     * translation, waits: they change what the translated code assumes, or leave the hart.
+     * (CSR instructions stay in blocks: helper_csr leaves when needed.) */
     case RV_OP_ILLEGAL: case RV_OP_ECALL: case RV_OP_EBREAK: case RV_OP_MRET: case RV_OP_SRET:
     case RV_OP_WFI: case RV_OP_SFENCE_VMA: case RV_OP_FENCE_I: case RV_OP_WRS_NTO:
     case RV_OP_WRS_STO:
-    case RV_OP_CSRRW: case RV_OP_CSRRS: case RV_OP_CSRRC: case RV_OP_CSRRWI: case RV_OP_CSRRSI:
-    case RV_OP_CSRRCI:
         return OP_INTERP;
     default:
         return OP_BODY;
@@ -546,7 +566,9 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                     x86_alu_ri(a, X86_SUB, true, R13, 1); /* the next block checks */
                 emit_branch(t, in);
             } else {
-                if (!emit_mem(t, in) && !jit_emit_alu(t, in))
+                if (in->op >= RV_OP_CSRRW && in->op <= RV_OP_CSRRCI)
+                    emit_csr(t, in);
+                else if (!emit_mem(t, in) && !jit_emit_alu(t, in))
                     emit_exec(t, in);
                 if (counting) {
                     x86_alu_ri(a, X86_SUB, true, R13, 1);
