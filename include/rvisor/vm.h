@@ -65,6 +65,68 @@ void rv_vm_request_quit(struct rv_vm *vm);
 
 void rv_vm_destroy(struct rv_vm *vm);
 
+/* --- control of a running VM (src/machine/vm_control.c; the JSON API in src/hv/ uses these).
+ * All are safe from any thread while rv_vm_run() runs on another one. --- */
+
+#define RV_STATUS_KILLED 127  /* rv_vm_kill() ended the run */
+
+/* The vCPU state machine (STYLE.md): running <-> paused -> stopped. */
+enum rv_vm_state {
+    RV_VM_RUNNING, /* harts execute guest code */
+    RV_VM_PAUSED,  /* every hart is parked between two slices; guest time keeps running */
+    RV_VM_STOPPED, /* powered off, killed or failed: the run is ending */
+};
+
+/* Exit reasons counted per hart (the cpu layer's enum rv_exit, in that order). */
+#define RV_VM_EXIT_REASONS 5
+extern const char *const rv_vm_exit_names[RV_VM_EXIT_REASONS]; /* "budget", "ecall", ... */
+
+struct rv_vm_info {
+    enum rv_vm_state state;
+    unsigned nharts;      /* harts (vCPUs) */
+    uint64_t ram_size;    /* bytes of guest RAM */
+    uint64_t uptime_ns;   /* since rv_vm_create() */
+    bool jit;             /* harts run translated code (false: the interpreter) */
+    bool balloon;         /* a virtio-balloon device is present */
+};
+
+struct rv_vm_hart_stats {
+    uint64_t instret;                     /* instructions retired since the last reset */
+    uint64_t exits[RV_VM_EXIT_REASONS];   /* exits of the hart's run loop, by reason */
+    bool jit;                             /* the jit_* fields are valid */
+    uint64_t jit_blocks, jit_guest_insns, jit_code_bytes, jit_flushes, jit_invalidations;
+};
+
+struct rv_vm_stats {
+    unsigned nharts;
+    struct rv_vm_hart_stats harts[RV_MAX_HARTS];
+    bool balloon;         /* the balloon_* fields are valid */
+    uint64_t balloon_target_pages, balloon_actual_pages, balloon_released_pages;
+};
+
+enum rv_vm_state rv_vm_state(struct rv_vm *vm);
+void rv_vm_get_info(struct rv_vm *vm, struct rv_vm_info *out);
+/* Counters are read without stopping the harts: while running they may lag by one slice. */
+void rv_vm_get_stats(struct rv_vm *vm, struct rv_vm_stats *out);
+/* Parks every hart after its current slice and returns once all are parked. -EALREADY if
+ * paused, -ESRCH if stopped. */
+int rv_vm_pause(struct rv_vm *vm);
+/* -EALREADY if running, -ESRCH if stopped. */
+int rv_vm_resume(struct rv_vm *vm);
+/* Powers the machine off the way the syscon power-off register does (exit status 0): harts
+ * stop at an instruction boundary, devices flush and close. The guest OS is not told: the
+ * riscv virt board has no host-initiated power button (no ACPI, no GPIO keys). -ESRCH if
+ * stopped. */
+int rv_vm_request_poweroff(struct rv_vm *vm);
+/* Ends the run at once with RV_STATUS_KILLED. -ESRCH if stopped. */
+int rv_vm_kill(struct rv_vm *vm);
+/* A hardware reset (as the syscon reset register): with no_reboot the run ends with
+ * RV_STATUS_REBOOT. A paused VM stays paused after the reset. -ESRCH if stopped. */
+int rv_vm_reset(struct rv_vm *vm);
+/* Asks the balloon to leave the guest `guest_bytes` of RAM (a whole number of MiB,
+ * 1 MiB..RAM size). -ENODEV without a balloon, -EINVAL out of range. */
+int rv_vm_balloon(struct rv_vm *vm, uint64_t guest_bytes);
+
 /* Message for the last failure on this thread. */
 const char *rv_error_get(void);
 

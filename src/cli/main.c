@@ -9,7 +9,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/ctl.h"
 #include "cli/img.h"
+#include "hv/api.h"
 #include "rvisor/vm.h"
 
 #ifndef RVISOR_FETCH_SCRIPT
@@ -23,6 +25,8 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: rvisor run [options]\n"
         "       rvisor img create|info|check ...   (disk images; rvisor img --help)\n"
+        "       rvisor ctl SOCKET REQUEST [KEY=VALUE ...]   (control a running VM;\n"
+        "                                                    rvisor ctl --help)\n"
         "\n"
         "Boots a RISC-V virtual machine. Without --kernel and --bios it boots the default\n"
         "Debian guest (Debian's riscv64 kernel and a busybox initramfs, fetched on first use).\n"
@@ -50,11 +54,12 @@ static void usage(FILE *out)
         "  --balloon          virtio-balloon: the guest can return memory to the host\n"
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
         "  --escapes          interpret C-a escapes even when stdin is not a terminal\n"
+        "  --api-socket PATH  serve the control API (docs/api.md) on a unix socket at PATH\n"
         "\n"
         "Console escapes (stdio): C-a x quits, C-a c opens the monitor (balloon, quit),\n"
         "C-a h lists the escapes.\n"
         "Exit status: the guest's (0 after poweroff), 124 guest reboot under --no-reboot,\n"
-        "125 rvisor error, 126 guest kernel panic.\n");
+        "125 rvisor error, 126 guest kernel panic, 127 killed through the control API.\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -136,7 +141,7 @@ static int default_guest(char *kernel, char *initrd, size_t size)
 static int cmd_run(int argc, char **argv)
 {
     struct rv_vm_config cfg = {.console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO};
-    const char *dump_dtb = NULL, *console = "stdio";
+    const char *dump_dtb = NULL, *console = "stdio", *api_socket = NULL;
     bool escapes = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -190,6 +195,7 @@ static int cmd_run(int argc, char **argv)
         else if (strcmp(arg, "--dtb") == 0) cfg.dtb = val;
         else if (strcmp(arg, "--dump-dtb") == 0) dump_dtb = val;
         else if (strcmp(arg, "--console") == 0) console = val;
+        else if (strcmp(arg, "--api-socket") == 0) api_socket = val;
         else if (strcmp(arg, "--disk") == 0) {
             if (cfg.ndisks == RV_MAX_DISKS) {
                 fprintf(stderr, "rvisor: at most %d disks\n", RV_MAX_DISKS);
@@ -262,6 +268,12 @@ static int cmd_run(int argc, char **argv)
         rv_vm_destroy(vm);
         return rc ? RV_STATUS_ERROR : 0;
     }
+    struct rv_api_server *api = NULL;
+    if (api_socket && rv_api_server_start(vm, api_socket, &api)) {
+        fprintf(stderr, "rvisor: control API: %s\n", rv_error_get());
+        rv_vm_destroy(vm);
+        return RV_STATUS_ERROR;
+    }
     running_vm = vm;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
@@ -276,6 +288,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
     else if (status == RV_STATUS_PANIC)
         fprintf(stderr, "rvisor: the guest kernel panicked\n");
+    rv_api_server_stop(api); /* before the VM it controls goes away */
     running_vm = NULL;
     rv_vm_destroy(vm);
     if (out_file >= 0)
@@ -287,6 +300,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+        return rv_cli_ctl(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "img") == 0)
         return rv_cli_img(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {

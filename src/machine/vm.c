@@ -182,7 +182,7 @@ static bool vcpu_wait_for_start(struct rv_vcpu *v)
 {
     struct rv_hart *h = v->hart;
     pthread_mutex_lock(&v->lock);
-    while (vm_running(v->vm) && v->hsm == HSM_STOPPED)
+    while (vm_running(v->vm) && v->hsm == HSM_STOPPED && !atomic_load(&v->vm->pause_req))
         pthread_cond_wait(&v->cond, &v->lock);
     if (v->hsm == HSM_START_PENDING) {
         /* SBI spec 9.2: the hart starts in S-mode at start_addr with a0 = hartid,
@@ -208,6 +208,10 @@ static void *vcpu_thread(void *arg)
     struct rv_vm *vm = v->vm;
     struct rv_hart *h = v->hart;
     while (vm_running(vm)) {
+        if (atomic_load_explicit(&vm->pause_req, memory_order_acquire)) {
+            vm_park(v);
+            continue;
+        }
         pthread_mutex_lock(&v->lock);
         enum vcpu_hsm hsm = v->hsm;
         pthread_mutex_unlock(&v->lock);
@@ -217,6 +221,8 @@ static void *vcpu_thread(void *arg)
             continue;
         }
         enum rv_exit e = v->jit ? rv_jit_run(v->jit, RUN_BUDGET) : rv_hart_run(h, RUN_BUDGET);
+        if ((unsigned)e < RV_VM_EXIT_REASONS)
+            atomic_fetch_add_explicit(&v->exits[e], 1, memory_order_relaxed);
         switch (e) {
         case RV_EXIT_BUDGET:
         case RV_EXIT_STOP:

@@ -47,6 +47,7 @@ struct rv_vcpu {
     enum vcpu_hsm hsm;      /* read by other harts through SBI HSM get_status */
     uint64_t start_addr, start_opaque; /* for HSM_START_PENDING */
     uint32_t intc_phandle;  /* device-tree phandle of this hart's interrupt controller */
+    _Atomic uint64_t exits[RV_VM_EXIT_REASONS]; /* run-loop exits by enum rv_exit */
 };
 
 enum vm_power { VM_RUNNING, VM_POWER_OFF, VM_RESET, VM_FATAL };
@@ -87,6 +88,8 @@ struct rv_vm {
     _Atomic int power;         /* enum vm_power */
     int exit_status;
     char fatal_msg[256];
+    _Atomic bool pause_req;    /* harts park at their next slice boundary (vm_control.c) */
+    unsigned parked;           /* harts parked (under power_lock; changes broadcast power_cond) */
 
     /* console input (console.c) */
     int wake_pipe[2];          /* wakes the I/O thread: quit, resize */
@@ -109,6 +112,8 @@ uint64_t vm_hart_time(void *opaque); /* vm_time() as a struct rv_hart time sourc
 void vm_kick(struct rv_vcpu *v);
 void vm_power(struct rv_vm *vm, enum vm_power action, int status);
 void vm_fatal(struct rv_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* vm_control.c: parks the calling hart thread while a pause is requested */
+void vm_park(struct rv_vcpu *v);
 
 /* board.c: builds devices and the device tree for the configuration */
 int board_create(struct rv_vm *vm);

@@ -1,0 +1,399 @@
+/* The control API server (api.h): a thread, an epoll loop over the listening socket, a stop
+ * eventfd and up to RV_API_MAX_CLIENTS connections, each with its own line buffer. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "hv/api.h"
+#include "hv/api_schema.h"
+
+#define TAG_LISTEN 1000u
+#define TAG_STOP 1001u
+
+struct api_client {
+    int fd;            /* -1: free slot */
+    char *buf;         /* RV_API_MAX_LINE bytes: the line being received */
+    size_t len;
+    bool discarding;   /* the current line was too long: skip to its newline */
+};
+
+struct rv_api_server {
+    struct rv_vm *vm;
+    char *path;
+    int listen_fd, epoll_fd, stop_fd;
+    pthread_t thread;
+    struct api_client clients[RV_API_MAX_CLIENTS];
+};
+
+static const char *const state_names[] = {
+    [RV_VM_RUNNING] = "running", [RV_VM_PAUSED] = "paused", [RV_VM_STOPPED] = "stopped"};
+
+/* --- requests -> machine calls --- */
+
+static json_t *state_result(struct rv_vm *vm)
+{
+    return json_pack("{s:s}", "state", state_names[rv_vm_state(vm)]);
+}
+
+static json_t *status_result(struct rv_vm *vm)
+{
+    struct rv_vm_info info;
+    rv_vm_get_info(vm, &info);
+    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:b}", "state", state_names[info.state], "uptime_ms",
+                     (json_int_t)(info.uptime_ns / 1000000), "vcpus", (int)info.nharts,
+                     "memory_mib", (json_int_t)(info.ram_size >> 20), "accel",
+                     info.jit ? "jit" : "interp", "balloon", info.balloon);
+}
+
+static json_t *stats_result(struct rv_vm *vm)
+{
+    struct rv_vm_stats st;
+    rv_vm_get_stats(vm, &st);
+    json_t *harts = json_array();
+    for (unsigned i = 0; harts && i < st.nharts; i++) {
+        const struct rv_vm_hart_stats *h = &st.harts[i];
+        json_t *exits = json_object();
+        for (unsigned e = 0; exits && e < RV_VM_EXIT_REASONS; e++)
+            json_object_set_new(exits, rv_vm_exit_names[e], json_integer((json_int_t)h->exits[e]));
+        json_t *jit = h->jit ? json_pack("{s:I,s:I,s:I,s:I,s:I}", "blocks",
+                                         (json_int_t)h->jit_blocks, "guest_insns",
+                                         (json_int_t)h->jit_guest_insns, "code_bytes",
+                                         (json_int_t)h->jit_code_bytes, "flushes",
+                                         (json_int_t)h->jit_flushes, "invalidations",
+                                         (json_int_t)h->jit_invalidations)
+                             : json_null();
+        json_array_append_new(harts, json_pack("{s:i,s:I,s:o*,s:o*}", "id", (int)i, "instret",
+                                               (json_int_t)h->instret, "exits", exits, "jit",
+                                               jit));
+    }
+    json_t *balloon = st.balloon ? json_pack("{s:I,s:I,s:I}", "target_pages",
+                                             (json_int_t)st.balloon_target_pages,
+                                             "actual_pages", (json_int_t)st.balloon_actual_pages,
+                                             "released_pages",
+                                             (json_int_t)st.balloon_released_pages)
+                                 : json_null();
+    return json_pack("{s:o*,s:{s:o*},s:[s]}", "harts", harts, "devices", "balloon", balloon,
+                     "not_counted", "tlb_misses");
+}
+
+/* Maps a machine error to the protocol's error codes. */
+static int machine_error(int rc, struct rv_api_error *err)
+{
+    err->code = rc == -ESRCH || rc == -EALREADY ? "invalid-state"
+                : rc == -ENODEV                 ? "unsupported"
+                : rc == -EINVAL                 ? "invalid-argument"
+                                                : "internal";
+    snprintf(err->message, sizeof(err->message), "%s", rv_error_get());
+    return rc;
+}
+
+static int check_state(struct rv_vm *vm, const struct rv_api_request *req,
+                       struct rv_api_error *err)
+{
+    enum rv_vm_state s = rv_vm_state(vm);
+    bool ok = req->needs == RV_API_ANY ||
+              (req->needs == RV_API_LIVE && s != RV_VM_STOPPED) ||
+              (req->needs == RV_API_RUNNING && s == RV_VM_RUNNING) ||
+              (req->needs == RV_API_PAUSED && s == RV_VM_PAUSED);
+    if (ok)
+        return 0;
+    err->code = "invalid-state";
+    snprintf(err->message, sizeof(err->message), "%s needs a %s VM; it is %s", req->name,
+             req->needs == RV_API_PAUSED    ? "paused"
+             : req->needs == RV_API_RUNNING ? "running"
+                                            : "running or paused",
+             state_names[s]);
+    return -EINVAL;
+}
+
+static int dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **result,
+                    struct rv_api_error *err)
+{
+    const char *name = call->req->name;
+    int rc = check_state(vm, call->req, err);
+    if (rc)
+        return rc;
+    if (strcmp(name, "status") == 0) {
+        *result = status_result(vm);
+    } else if (strcmp(name, "stats") == 0) {
+        *result = stats_result(vm);
+    } else if (strcmp(name, "schema") == 0) {
+        *result = rv_api_schema_json();
+    } else if (strcmp(name, "balloon") == 0) {
+        int64_t mib = rv_api_arg_int(call, "target_mib", 0);
+        rc = rv_vm_balloon(vm, (uint64_t)mib << 20);
+        *result = json_pack("{s:I}", "target_mib", (json_int_t)mib);
+    } else {
+        rc = strcmp(name, "pause") == 0      ? rv_vm_pause(vm)
+             : strcmp(name, "resume") == 0   ? rv_vm_resume(vm)
+             : strcmp(name, "poweroff") == 0 ? rv_vm_request_poweroff(vm)
+             : strcmp(name, "kill") == 0     ? rv_vm_kill(vm)
+             : strcmp(name, "reset") == 0    ? rv_vm_reset(vm)
+                                             : rv_error_set(-ENOSYS, "%s: not implemented", name);
+        *result = state_result(vm);
+    }
+    if (rc) {
+        json_decref(*result);
+        *result = NULL;
+        return machine_error(rc, err);
+    }
+    if (!*result) {
+        err->code = "internal";
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+char *rv_api_handle_line(struct rv_vm *vm, const char *line, size_t len)
+{
+    struct rv_api_call call;
+    struct rv_api_error err;
+    json_t *result = NULL;
+    int rc = rv_api_parse(line, len, &call, &err);
+    if (!rc)
+        rc = dispatch(vm, &call, &result, &err);
+    char *reply = rc ? rv_api_reply_error(call.id, &err) : rv_api_reply_ok(call.id, result);
+    rv_api_call_free(&call);
+    return reply;
+}
+
+/* --- connections --- */
+
+static void client_close(struct rv_api_server *s, struct api_client *c)
+{
+    epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    c->len = 0;
+    c->discarding = false;
+}
+
+/* Sends a whole reply without blocking; a client that does not read its replies loses its
+ * connection rather than stalling the server. */
+static bool client_send(int fd, const char *reply)
+{
+    size_t len = strlen(reply);
+    while (len) {
+        ssize_t n = send(fd, reply, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        reply += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static bool client_reply(struct rv_api_server *s, struct api_client *c, char *reply)
+{
+    bool ok = reply && client_send(c->fd, reply);
+    free(reply);
+    if (!ok)
+        client_close(s, c);
+    return ok;
+}
+
+static void client_readable(struct rv_api_server *s, struct api_client *c)
+{
+    char chunk[4096];
+    ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        client_close(s, c);
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (chunk[i] != '\n') {
+            if (c->discarding)
+                continue;
+            if (c->len == RV_API_MAX_LINE) {
+                struct rv_api_error err = {"parse-error", ""};
+                snprintf(err.message, sizeof(err.message),
+                         "request line longer than %d bytes", RV_API_MAX_LINE);
+                c->discarding = true;
+                c->len = 0;
+                if (!client_reply(s, c, rv_api_reply_error(NULL, &err)))
+                    return;
+                continue;
+            }
+            c->buf[c->len++] = chunk[i];
+            continue;
+        }
+        if (c->discarding) {
+            c->discarding = false;
+            continue;
+        }
+        size_t len = c->len;
+        if (len && c->buf[len - 1] == '\r')
+            len--;
+        c->len = 0;
+        if (!client_reply(s, c, rv_api_handle_line(s->vm, c->buf, len)))
+            return;
+    }
+}
+
+static void accept_client(struct rv_api_server *s)
+{
+    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {
+        struct api_client *c = &s->clients[i];
+        if (c->fd >= 0)
+            continue;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+        if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+            break;
+        c->fd = fd;
+        c->len = 0;
+        c->discarding = false;
+        return;
+    }
+    struct rv_api_error err = {"busy", ""};
+    snprintf(err.message, sizeof(err.message), "at most %d clients at a time",
+             RV_API_MAX_CLIENTS);
+    char *reply = rv_api_reply_error(NULL, &err);
+    if (reply)
+        client_send(fd, reply);
+    free(reply);
+    close(fd);
+}
+
+static void *api_thread(void *arg)
+{
+    struct rv_api_server *s = arg;
+    for (;;) {
+        struct epoll_event evs[16];
+        int n = epoll_wait(s->epoll_fd, evs, 16, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rv_warn("control API: epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            uint32_t tag = evs[i].data.u32;
+            if (tag == TAG_STOP)
+                return NULL;
+            if (tag == TAG_LISTEN)
+                accept_client(s);
+            else if (tag < RV_API_MAX_CLIENTS && s->clients[tag].fd >= 0)
+                client_readable(s, &s->clients[tag]);
+        }
+    }
+    return NULL;
+}
+
+/* --- start / stop --- */
+
+static int add_fd(struct rv_api_server *s, int fd, uint32_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+    if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return rv_error_set(-errno, "epoll_ctl: %s", strerror(errno));
+    return 0;
+}
+
+static int open_socket(struct rv_api_server *s, const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return rv_error_set(-ENAMETOOLONG, "%s: socket path longer than %zu bytes", path,
+                            sizeof(addr.sun_path) - 1);
+    strcpy(addr.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return rv_error_set(-EEXIST, "%s: exists and is not a socket", path);
+        unlink(path); /* left behind by an earlier run */
+    }
+    s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s->listen_fd < 0)
+        return rv_error_set(-errno, "socket: %s", strerror(errno));
+    if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return rv_error_set(-errno, "%s: %s", path, strerror(errno));
+    s->path = strdup(path);
+    /* Nobody can connect before listen(), so the socket is never reachable with the umask's
+     * mode: the API is for the socket owner only. */
+    if (!s->path || chmod(path, 0600) < 0)
+        return rv_error_set(-errno, "%s: chmod: %s", path, strerror(errno));
+    if (listen(s->listen_fd, RV_API_MAX_CLIENTS) < 0)
+        return rv_error_set(-errno, "%s: listen: %s", path, strerror(errno));
+    return 0;
+}
+
+static void server_free(struct rv_api_server *s)
+{
+    for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {
+        if (s->clients[i].fd >= 0)
+            close(s->clients[i].fd);
+        free(s->clients[i].buf);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->epoll_fd >= 0)
+        close(s->epoll_fd);
+    if (s->stop_fd >= 0)
+        close(s->stop_fd);
+    if (s->path)
+        unlink(s->path);
+    free(s->path);
+    free(s);
+}
+
+int rv_api_server_start(struct rv_vm *vm, const char *path, struct rv_api_server **out)
+{
+    struct rv_api_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return rv_error_set(-ENOMEM, "out of memory");
+    s->vm = vm;
+    s->listen_fd = s->epoll_fd = s->stop_fd = -1;
+    int rc = 0;
+    for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {
+        s->clients[i].fd = -1;
+        s->clients[i].buf = malloc(RV_API_MAX_LINE);
+        if (!s->clients[i].buf)
+            rc = rv_error_set(-ENOMEM, "out of memory");
+    }
+    if (!rc && ((s->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+                (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0))
+        rc = rv_error_set(-errno, "epoll/eventfd: %s", strerror(errno));
+    if (!rc)
+        rc = open_socket(s, path);
+    if (!rc)
+        rc = add_fd(s, s->listen_fd, TAG_LISTEN);
+    if (!rc)
+        rc = add_fd(s, s->stop_fd, TAG_STOP);
+    if (!rc && (rc = -pthread_create(&s->thread, NULL, api_thread, s)))
+        rv_error_set(rc, "cannot start the control API thread");
+    if (rc) {
+        server_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void rv_api_server_stop(struct rv_api_server *s)
+{
+    if (!s)
+        return;
+    uint64_t one = 1;
+    if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
+        rv_warn("control API: cannot wake the server thread");
+    pthread_join(s->thread, NULL);
+    server_free(s);
+}

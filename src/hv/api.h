@@ -1,0 +1,28 @@
+/* The per-VM control API server: line-delimited JSON on a unix socket (docs/api.md), served by
+ * one thread with an epoll loop. Requests are validated against the schema (api_schema.h) and
+ * turned into the machine's control calls (include/rvisor/vm.h); nothing else. */
+#ifndef RV_HV_API_H
+#define RV_HV_API_H
+
+#include <stddef.h>
+
+#include "rvisor/vm.h"
+
+#define RV_API_MAX_CLIENTS 16
+
+struct rv_api_server;
+
+/* Creates the socket at `path` (mode 0600; a stale socket file there is replaced, any other
+ * file is an error) and starts serving requests for `vm`. Returns 0, or a negative errno with
+ * rv_error_get() set. */
+int rv_api_server_start(struct rv_vm *vm, const char *path, struct rv_api_server **out);
+
+/* Stops the thread, closes every connection and removes the socket file. Call before
+ * rv_vm_destroy(). */
+void rv_api_server_stop(struct rv_api_server *s);
+
+/* Handles one request line for `vm` and returns the reply line (malloc'd, newline-ended), or
+ * NULL when out of memory. The server's and the fuzz target's entry point. */
+char *rv_api_handle_line(struct rv_vm *vm, const char *line, size_t len);
+
+#endif

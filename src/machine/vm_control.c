@@ -1,0 +1,175 @@
+/* Control of a running VM from other threads (include/rvisor/vm.h, "control of a running VM"):
+ * the pause/resume state machine, power requests, status, counters and the balloon target.
+ *
+ * Pausing: rv_vm_pause() sets pause_req and stops every hart at its next instruction boundary
+ * (rv_hart_request_stop() and a kick for harts sleeping in WFI or waiting for an HSM start).
+ * The hart threads see pause_req at the top of their loop and park in vm_park() on power_cond,
+ * counting themselves in `parked`; the pause returns when all are parked. Power changes
+ * (poweroff, kill, reset, a guest power-off) broadcast power_cond too, so parked harts leave and
+ * the run loop can join them. */
+#include <errno.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "dev/virtio_balloon.h"
+#include "machine/vm_internal.h"
+
+const char *const rv_vm_exit_names[RV_VM_EXIT_REASONS] = {
+    [RV_EXIT_BUDGET] = "budget", [RV_EXIT_ECALL] = "ecall", [RV_EXIT_MTRAP] = "mtrap",
+    [RV_EXIT_WFI] = "wfi",       [RV_EXIT_STOP] = "stop",
+};
+_Static_assert(RV_EXIT_STOP + 1 == RV_VM_EXIT_REASONS, "exit reasons of cpu/hart.h");
+
+void vm_park(struct rv_vcpu *v)
+{
+    struct rv_vm *vm = v->vm;
+    pthread_mutex_lock(&vm->power_lock);
+    vm->parked++;
+    pthread_cond_broadcast(&vm->power_cond);
+    while (atomic_load(&vm->pause_req) && atomic_load(&vm->power) == VM_RUNNING)
+        pthread_cond_wait(&vm->power_cond, &vm->power_lock);
+    vm->parked--;
+    pthread_mutex_unlock(&vm->power_lock);
+}
+
+static enum rv_vm_state state_locked(struct rv_vm *vm)
+{
+    int power = atomic_load(&vm->power);
+    /* A reset in progress is not a stop: the run loop starts the harts again. */
+    if (power != VM_RUNNING && !(power == VM_RESET && !vm->cfg.no_reboot))
+        return RV_VM_STOPPED;
+    return atomic_load(&vm->pause_req) ? RV_VM_PAUSED : RV_VM_RUNNING;
+}
+
+enum rv_vm_state rv_vm_state(struct rv_vm *vm)
+{
+    pthread_mutex_lock(&vm->power_lock);
+    enum rv_vm_state s = state_locked(vm);
+    pthread_mutex_unlock(&vm->power_lock);
+    return s;
+}
+
+static void kick_all(struct rv_vm *vm)
+{
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        rv_hart_request_stop(vm->vcpus[i].hart);
+        vm_kick(&vm->vcpus[i]);
+    }
+}
+
+int rv_vm_pause(struct rv_vm *vm)
+{
+    pthread_mutex_lock(&vm->power_lock);
+    enum rv_vm_state s = state_locked(vm);
+    if (s == RV_VM_RUNNING)
+        atomic_store(&vm->pause_req, true);
+    pthread_mutex_unlock(&vm->power_lock);
+    if (s == RV_VM_STOPPED)
+        return rv_error_set(-ESRCH, "the VM is stopped");
+    if (s == RV_VM_PAUSED)
+        return rv_error_set(-EALREADY, "the VM is already paused");
+    kick_all(vm);
+    /* Every hart finishes its slice and parks; a power change (the guest powering off at the
+     * same time) ends the wait too. Before rv_vm_run() has started the hart threads this
+     * returns at once: they park as soon as they start. */
+    pthread_mutex_lock(&vm->power_lock);
+    while (vm->parked < vm->nharts && atomic_load(&vm->power) == VM_RUNNING &&
+           vm->vcpus[0].thread_started)
+        pthread_cond_wait(&vm->power_cond, &vm->power_lock);
+    pthread_mutex_unlock(&vm->power_lock);
+    return 0;
+}
+
+int rv_vm_resume(struct rv_vm *vm)
+{
+    pthread_mutex_lock(&vm->power_lock);
+    enum rv_vm_state s = state_locked(vm);
+    if (s == RV_VM_PAUSED) {
+        atomic_store(&vm->pause_req, false);
+        pthread_cond_broadcast(&vm->power_cond);
+    }
+    pthread_mutex_unlock(&vm->power_lock);
+    if (s == RV_VM_STOPPED)
+        return rv_error_set(-ESRCH, "the VM is stopped");
+    if (s == RV_VM_RUNNING)
+        return rv_error_set(-EALREADY, "the VM is not paused");
+    return 0;
+}
+
+static int power_request(struct rv_vm *vm, enum vm_power action, int status)
+{
+    if (rv_vm_state(vm) == RV_VM_STOPPED)
+        return rv_error_set(-ESRCH, "the VM is stopped");
+    vm_power(vm, action, status);
+    return 0;
+}
+
+int rv_vm_request_poweroff(struct rv_vm *vm)
+{
+    return power_request(vm, VM_POWER_OFF, 0);
+}
+
+int rv_vm_kill(struct rv_vm *vm)
+{
+    return power_request(vm, VM_POWER_OFF, RV_STATUS_KILLED);
+}
+
+int rv_vm_reset(struct rv_vm *vm)
+{
+    return power_request(vm, VM_RESET, 0);
+}
+
+int rv_vm_balloon(struct rv_vm *vm, uint64_t guest_bytes)
+{
+    if (!vm->balloon)
+        return rv_error_set(-ENODEV, "the VM has no balloon device (start it with --balloon)");
+    uint64_t ram = vm->bus.ram_size;
+    if (guest_bytes == 0 || guest_bytes > ram || (guest_bytes & ((1u << 20) - 1)))
+        return rv_error_set(-EINVAL, "the balloon target must be 1..%llu MiB",
+                            (unsigned long long)(ram >> 20));
+    return rv_virtio_balloon_set_target(vm->balloon, (ram - guest_bytes) >> 12);
+}
+
+void rv_vm_get_info(struct rv_vm *vm, struct rv_vm_info *out)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    *out = (struct rv_vm_info){
+        .state = rv_vm_state(vm),
+        .nharts = vm->nharts,
+        .ram_size = vm->bus.ram_size,
+        .uptime_ns = (uint64_t)(now.tv_sec - vm->t0.tv_sec) * 1000000000ull +
+                     (uint64_t)now.tv_nsec - (uint64_t)vm->t0.tv_nsec,
+        .jit = vm->jit_group != NULL,
+        .balloon = vm->balloon != NULL,
+    };
+}
+
+void rv_vm_get_stats(struct rv_vm *vm, struct rv_vm_stats *out)
+{
+    *out = (struct rv_vm_stats){.nharts = vm->nharts};
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        struct rv_vcpu *v = &vm->vcpus[i];
+        struct rv_vm_hart_stats *hs = &out->harts[i];
+        /* The hart thread owns instret; a relaxed atomic load reads a whole value. */
+        hs->instret = __atomic_load_n(&v->hart->instret, __ATOMIC_RELAXED);
+        for (unsigned e = 0; e < RV_VM_EXIT_REASONS; e++)
+            hs->exits[e] = atomic_load_explicit(&v->exits[e], memory_order_relaxed);
+        if (v->jit) {
+            struct rv_jit_stats js;
+            rv_jit_get_stats(v->jit, &js);
+            hs->jit = true;
+            hs->jit_blocks = js.blocks;
+            hs->jit_guest_insns = js.guest_insns;
+            hs->jit_code_bytes = js.code_bytes;
+            hs->jit_flushes = js.flushes;
+            hs->jit_invalidations = js.invalidations;
+        }
+    }
+    if (vm->balloon) {
+        out->balloon = true;
+        out->balloon_target_pages = rv_virtio_balloon_target(vm->balloon);
+        out->balloon_actual_pages = rv_virtio_balloon_actual(vm->balloon);
+        out->balloon_released_pages = rv_virtio_balloon_released(vm->balloon);
+    }
+}
