@@ -7,11 +7,13 @@
 #   conv.qcow2   another mkdisk image, converted with `qemu-img convert -O qcow2`
 #   over.qcow2   `rvisor img create -f qcow2 -b base.qcow2 -F qcow2`, base.qcow2 being a
 #                third mkdisk image converted by qemu-img (must never change)
-#   blank.qcow2  `rvisor img create -f qcow2` 64M, no filesystem: raw block writes
+#   blank.qcow2  `rvisor img create -f qcow2 -o cluster_size=4096` 64M, no filesystem:
+#                raw block writes
 #
 # Boot 1 (root = raw.img, /dev/vda; conv, over, blank = vdb, vdc, vdd): reads each
 # filesystem's marker, writes 8 MiB of random data + its sha256 on each filesystem,
-# copies the raw disk's file onto blank.qcow2 at 1 MiB with O_DIRECT, syncs, unmounts.
+# copies the raw disk's file onto blank.qcow2 at 1 MiB with O_DIRECT (four concurrent
+# writers), syncs, unmounts.
 # Host: e2fsck -fn on every filesystem (qcow2 converted to raw), qemu-img check and
 # rvisor img check on the qcow2s, the files' sha256 read back with debugfs, the expected
 # contents of blank.qcow2 compared with `qemu-img compare`, base.qcow2 unchanged.
@@ -48,9 +50,17 @@ for d in root:/ b:/mnt/b c:/mnt/c; do
     (cd $p && sha256sum data.bin >data.sha)
     echo "E2E sum-$n $(cut -d' ' -f1 $p/data.sha)"
 done
-# The root disk's file, raw onto the blank disk at 1 MiB, bypassing the page cache.
-dd if=/data.bin of=/dev/vdd bs=64k seek=16 oflag=direct conv=notrunc 2>/dev/null &&
-    echo "E2E blk-write ok"
+# The root disk's file, raw onto the blank disk at 1 MiB, bypassing the page cache: four
+# writers at once, 2 MiB each (concurrent requests allocating clusters).
+pids=""
+for j in 0 1 2 3; do
+    dd if=/data.bin of=/dev/vdd bs=64k skip=$((j * 32)) seek=$((16 + j * 32)) count=32 \
+        oflag=direct conv=notrunc 2>/dev/null &
+    pids="$pids $!"
+done
+ok=ok
+for p in $pids; do wait $p || ok=failed; done
+echo "E2E blk-write $ok"
 echo "E2E blk-sum $(dd if=/dev/vdd bs=64k skip=16 count=128 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)"
 sync
 umount /mnt/b && umount /mnt/c && echo "E2E umount ok"
@@ -89,7 +99,7 @@ if ! { mk raw.img marker-raw-$$ && mk conv.raw marker-conv-$$ && mk base.raw mar
        qemu-img convert -f raw -O qcow2 conv.raw conv.qcow2 &&
        qemu-img convert -f raw -O qcow2 base.raw base.qcow2 && rm -f conv.raw base.raw &&
        $img create -f qcow2 -b base.qcow2 -F qcow2 over.qcow2 >/dev/null &&
-       $img create -f qcow2 blank.qcow2 64M >/dev/null; }; then
+       $img create -f qcow2 -o cluster_size=4096 blank.qcow2 64M >/dev/null; }; then
     fail "building the images (guest/mkdisk.sh, qemu-img convert, rvisor img create)"
     finish
 fi
@@ -119,7 +129,7 @@ sum_root=$(value b1.out sum-root)
 sum_b=$(value b1.out sum-b)
 sum_c=$(value b1.out sum-c)
 [ "$(value b1.out blk-write)" = ok ] && [ "$(value b1.out blk-sum)" = "$sum_root" ] &&
-    [ -n "$sum_root" ] && pass "boot 1: O_DIRECT write and read back on blank.qcow2" ||
+    [ -n "$sum_root" ] && pass "boot 1: concurrent O_DIRECT writes and read back on blank.qcow2" ||
     fail "boot 1: block copy '$(value b1.out blk-write)' sum '$(value b1.out blk-sum)'"
 [ "$(value b1.out umount)" = ok ] && pass "boot 1: unmounted" || fail "boot 1: umount"
 
