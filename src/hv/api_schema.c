@@ -84,6 +84,11 @@ static int fail(struct rv_api_error *err, const char *code, const char *fmt, ...
     err->code = code;
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    /* Messages quote client input (jansson's error text does too): keep them printable ASCII
+     * so that the reply is valid UTF-8 whatever was sent. */
+    for (char *p = err->message; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '?';
     return -EINVAL;
 }
 

@@ -84,6 +84,7 @@ table = [
     ("duplicate key", b'{"request":"status","request":"kill"}\n', P),
     ("NUL escape", b'{"request":"sta\\u0000tus"}\n', P),
     ("invalid UTF-8", b'{"request":"\xff\xfe"}\n', P),
+    ("bad escape after invalid UTF-8", b'{"request":"\xd4\xb8\\\xd4\xb8"}\n', P),
     ("binary garbage", bytes(range(256)).replace(b"\n", b"") + b"\n", P),
     ("raw NUL bytes", b"\0\0\0\0\n", P),
     ("huge integer", b'{"id":123456789012345678901234567890,"request":"status"}\n', P),
