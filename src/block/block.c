@@ -206,7 +206,7 @@ static int block_check_iov(const struct rv_block *b, uint64_t offset, const stru
 
 int rv_block_readv(struct rv_block *b, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
-    uint64_t len;
+    uint64_t len = 0;
     int rc = block_check_iov(b, offset, iov, iovcnt, &len);
     if (rc < 0 || len == 0)
         return rc;
@@ -217,7 +217,7 @@ int rv_block_writev(struct rv_block *b, uint64_t offset, const struct iovec *iov
 {
     if (b->readonly)
         return rv_error_set(-EROFS, "%s: the disk is read-only", b->path);
-    uint64_t len;
+    uint64_t len = 0;
     int rc = block_check_iov(b, offset, iov, iovcnt, &len);
     if (rc < 0 || len == 0)
         return rc;

@@ -25,7 +25,7 @@ e2e_init() {
         { cat "$tmp/fetch.log"; fail "guest/fetch-debian.sh"; finish; }
     # Debian's OpenSBI by default: with rvisor's built-in SBI, Linux leaves scounteren.TM
     # clear (it sets it in its SBI PMU driver), so user-mode rdtime (the vDSO's clock) traps.
-    if [ "${E2E_BIOS:-opensbi}" = builtin ]; then
+    if [ "${E2E_BIOS:-builtin}" = builtin ]; then
         bios=""
     else
         bios="--bios $guest/opensbi/fw_dynamic.bin"
