@@ -62,12 +62,12 @@ fuzz-diff: build
 	tests/diff/run-diff.sh --build $(BUILD) --seeds 100000-$$((100000 + $(SEEDS) - 1)) \
 	    --accel $(DIFF_ACCEL)
 
-# Unit, isa and diff tests under AddressSanitizer + UndefinedBehaviorSanitizer (the boot tests
-# would take too long instrumented; they run in `make check`).
+# Unit, isa, diff, sbi, api, block and net tests under AddressSanitizer + UndefinedBehaviorSanitizer
+# (the guest boot, e2e and SMP stress tests would take too long instrumented; `make check` runs them).
 asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRV_SANITIZE=ON -DCMAKE_C_COMPILER=$(CC)
 	cmake --build build-asan -j$(JOBS)
-	cd build-asan && ctest --output-on-failure -j$(JOBS) -E "^boot/"
+	cd build-asan && ctest --output-on-failure -j$(JOBS) -E "^(boot|e2e|smp)/"
 
 # libFuzzer targets (clang) for every parser of untrusted input, each run for a short while.
 fuzz: deps
