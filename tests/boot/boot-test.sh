@@ -60,6 +60,10 @@ fi
 # 2. The guest's exit status reaches the host (syscon finisher).
 expect "exit status" 7 'rvisor-guest: exit 7' -- $K --append "$(cmd 'exit%207')"
 
+# 2b. virtio-console and virtio-rng: the guest writes to /dev/hvc0 and reads the host's entropy.
+expect "virtio-console and virtio-rng" 0 '^hvc-ok' '^virtio_rng\.0' '^rng=16([^0-9]|$)' -- \
+    --virtio-console --rng $K --append "console=ttyS0 quiet rvisor.modules=virtio_mmio,virtio_rng rvisor.cmd=echo%20hvc-ok>/dev/hvc0;cat%20/sys/class/misc/hw_random/rng_current;echo%20rng=\$(head%20-c%2016%20/dev/hwrng|wc%20-c)"
+
 # 3. Firmware mode: Debian's OpenSBI (fw_dynamic) boots the same kernel.
 expect "boot (OpenSBI fw_dynamic)" 0 'OpenSBI v' '^riscv64' -- \
     --bios "$guest/opensbi/fw_dynamic.bin" $K --append "$(cmd 'uname%20-m')"
