@@ -42,3 +42,7 @@ row "native x86-64 (gcc -O2)" "$n_time"
 echo
 # (2) boot time against qemu-system-riscv64 -M virt
 "$(dirname "$0")/boot.sh" "$build"
+
+echo
+# (3) guest workloads (sha256sum, gzip, bzip2 in the Debian guest) vs qemu-system and native busybox
+"$(dirname "$0")/guest.sh" "$build"
