@@ -7,11 +7,11 @@
 # Input: text (seq 1 200000, first 1 MiB, repeated to 32 MiB; 16 MiB = its first half), made in
 # the guest's tmpfs. busybox xz only decompresses; the row is skipped then and bzip2 -9 of the
 # 16 MiB file is timed instead.
-# Usage: bench/guest.sh [BUILD_DIR]    env: BENCH_INTERP=0 skips the (slow) interpreter runs,
+# Usage: bench/guest.sh [BUILD_DIR]    env: BENCH_INTERP=1 adds the (very slow) interpreter runs,
 #        BENCH_SMP="1 2" hart counts.
 set -eu
 build=${1:-build}
-interp=${BENCH_INTERP:-1}
+interp=${BENCH_INTERP:-0}
 smps=${BENCH_SMP:-1 2}
 guest=$(guest/fetch-debian.sh --print-dir)
 K="$guest/Image"
