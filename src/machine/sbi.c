@@ -187,35 +187,13 @@ static struct sbiret sbi_hsm(struct rv_vcpu *v, unsigned long fid, const uint64_
         pthread_mutex_lock(&v->lock);
         v->hsm = HSM_SUSPENDED;
         pthread_mutex_unlock(&v->lock);
-        while (!(rv_hart_mip(h) & h->mie) && atomic_load(&vm->power) == VM_RUNNING) {
-            struct timespec ts = {0, 1000000};
-            pthread_mutex_lock(&v->lock);
-            if (!v->kicked) {
-                struct timespec abs;
-                clock_gettime(CLOCK_REALTIME, &abs);
-                abs.tv_nsec += ts.tv_nsec;
-                if (abs.tv_nsec >= 1000000000L) {
-                    abs.tv_sec++;
-                    abs.tv_nsec -= 1000000000L;
-                }
-                pthread_cond_timedwait(&v->cond, &v->lock, &abs);
-            }
-            v->kicked = false;
-            pthread_mutex_unlock(&v->lock);
-            rv_hart_do_flush(h);
-        }
+        while (!(rv_hart_mip(h) & h->mie) && atomic_load(&vm->power) == VM_RUNNING)
+            vm_wait_for_interrupt(v);
         pthread_mutex_lock(&v->lock);
         v->hsm = HSM_STARTED;
         pthread_mutex_unlock(&v->lock);
-        if (!retentive) {
-            /* Resume as if started: S-mode at resume_addr, a0 = hartid, a1 = opaque. */
-            h->pc = a[1];
-            h->x[10] = v->id;
-            h->x[11] = a[2];
-            h->satp = 0;
-            h->mstatus &= ~(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP);
-            rv_tlb_flush_all(h);
-            rv_hart_update_mmu_idx(h);
+        if (!retentive) { /* resume as if started at resume_addr */
+            vm_hart_enter_s(v, a[1], a[2]);
             return (struct sbiret){.error = SBI_SUCCESS, .no_return = true};
         }
         return sbiret(SBI_SUCCESS, 0);

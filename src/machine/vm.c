@@ -144,9 +144,21 @@ static bool vm_running(struct rv_vm *vm)
     return atomic_load_explicit(&vm->power, memory_order_acquire) == VM_RUNNING;
 }
 
-/* Sleeps while the hart is in WFI: until an enabled interrupt is pending, a kick, or the
- * next timer deadline. */
-static void vcpu_wait_for_interrupt(struct rv_vcpu *v)
+void vm_hart_enter_s(struct rv_vcpu *v, uint64_t pc, uint64_t opaque)
+{
+    /* SBI spec 9.2: S-mode at pc with a0 = hartid, a1 = opaque, satp = 0, interrupts off. */
+    struct rv_hart *h = v->hart;
+    h->pc = pc;
+    h->x[10] = v->id;
+    h->x[11] = opaque;
+    h->priv = RV_PRIV_S;
+    h->satp = 0;
+    h->mstatus &= ~(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP);
+    rv_tlb_flush_all(h);
+    rv_hart_update_mmu_idx(h);
+}
+
+void vm_wait_for_interrupt(struct rv_vcpu *v)
 {
     struct rv_hart *h = v->hart;
     pthread_mutex_lock(&v->lock);
@@ -185,16 +197,7 @@ static bool vcpu_wait_for_start(struct rv_vcpu *v)
     while (vm_running(v->vm) && v->hsm == HSM_STOPPED && !atomic_load(&v->vm->pause_req))
         pthread_cond_wait(&v->cond, &v->lock);
     if (v->hsm == HSM_START_PENDING) {
-        /* SBI spec 9.2: the hart starts in S-mode at start_addr with a0 = hartid,
-         * a1 = opaque, satp = 0 and interrupts disabled. */
-        h->pc = v->start_addr;
-        h->x[10] = v->id;
-        h->x[11] = v->start_opaque;
-        h->priv = RV_PRIV_S;
-        h->satp = 0;
-        h->mstatus &= ~(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP);
-        rv_tlb_flush_all(h);
-        rv_hart_update_mmu_idx(h);
+        vm_hart_enter_s(v, v->start_addr, v->start_opaque);
         v->hsm = HSM_STARTED;
     }
     pthread_mutex_unlock(&v->lock);
@@ -228,7 +231,7 @@ static void *vcpu_thread(void *arg)
         case RV_EXIT_STOP:
             break;
         case RV_EXIT_WFI:
-            vcpu_wait_for_interrupt(v);
+            vm_wait_for_interrupt(v);
             break;
         case RV_EXIT_ECALL:
             sbi_handle(v);

@@ -110,6 +110,11 @@ struct rv_vm {
 uint64_t vm_time(struct rv_vm *vm);
 uint64_t vm_hart_time(void *opaque); /* vm_time() as a struct rv_hart time source */
 void vm_kick(struct rv_vcpu *v);
+/* Sleeps while the hart waits for an interrupt (WFI, SBI suspend): until an enabled interrupt
+ * is pending, a kick, or the next timer deadline. */
+void vm_wait_for_interrupt(struct rv_vcpu *v);
+/* Puts the hart in the state SBI HSM start and non-retentive resume give it. */
+void vm_hart_enter_s(struct rv_vcpu *v, uint64_t pc, uint64_t opaque);
 void vm_power(struct rv_vm *vm, enum vm_power action, int status);
 void vm_fatal(struct rv_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* vm_control.c: parks the calling hart thread while a pause is requested */
