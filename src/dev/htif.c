@@ -60,7 +60,7 @@ static void htif_syscall(struct rv_htif *t, uint64_t block)
         break;
     case SYS_EXIT:
     case SYS_EXIT_GROUP:
-        t->host.exit(t->host.opaque, (int)args[1]);
+        t->host.finish(t->host.opaque, (int)args[1]);
         ret = 0;
         break;
     }
@@ -75,7 +75,7 @@ static void htif_request(struct rv_htif *t, uint64_t req)
     uint64_t response = 0;
     if (device == 0 && cmd == 0) {
         if (payload & 1) {
-            t->host.exit(t->host.opaque, (int)(payload >> 1));
+            t->host.finish(t->host.opaque, (int)(payload >> 1));
             return; /* no response: the program is over */
         }
         htif_syscall(t, payload);

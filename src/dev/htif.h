@@ -12,7 +12,7 @@ struct rv_htif;
 
 struct rv_htif_host {
     struct rv_bus *bus;                       /* guest RAM, for syscall argument blocks */
-    void (*exit)(void *opaque, int status);   /* the program finished */
+    void (*finish)(void *opaque, int status); /* the program finished with `status` */
     void *opaque;
     struct rv_console console;                /* where console output goes */
 };

@@ -45,7 +45,7 @@ static int load_bios(struct rv_vm *vm, uint64_t *end)
         *end = info.high;
         if (info.tohost && !vm->htif) {
             struct rv_htif_host host = {
-                .bus = &vm->bus, .exit = htif_exit, .opaque = vm, .console = vm->console,
+                .bus = &vm->bus, .finish = htif_exit, .opaque = vm, .console = vm->console,
             };
             rc = rv_htif_create(&vm->iomap, &host, info.tohost, info.fromhost, &vm->htif);
             if (rc)
