@@ -1,17 +1,14 @@
 /* `rvisor ctl SOCKET REQUEST [KEY=VALUE ...]`: builds one request from the schema
  * (hv/api_schema.h), sends it, prints the result as JSON. Exit status: 0 ok, 1 error reply,
  * 2 usage error or no answer. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "cli/ctl.h"
+#include "hv/api_client.h"
 #include "hv/api_schema.h"
+#include "rvisor/vm.h"
 
 #define REPLY_TIMEOUT_S 60
 
@@ -33,61 +30,20 @@ static void ctl_usage(FILE *out)
     }
 }
 
-static int ctl_connect(const char *path)
+int rv_cli_print_reply(json_t *r)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path)) {
-        fprintf(stderr, "rvisor: %s: socket path too long\n", path);
-        return -1;
+    if (json_is_true(json_object_get(r, "ok"))) {
+        char *out = json_dumps(json_object_get(r, "result"), JSON_INDENT(2) | JSON_SORT_KEYS);
+        if (out)
+            printf("%s\n", out);
+        free(out);
+        return out ? 0 : 2;
     }
-    strcpy(addr.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-        connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        fprintf(stderr, "rvisor: %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Sends `line` and reads the reply line into a malloc'd string. */
-static char *ctl_exchange(int fd, const char *line)
-{
-    size_t len = strlen(line);
-    while (len) {
-        ssize_t n = send(fd, line, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return NULL;
-        line += n;
-        len -= (size_t)n;
-    }
-    size_t cap = 4096, got = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (got + 1 == cap) {
-            char *b = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!b)
-                break;
-            buf = b;
-            cap *= 2;
-        }
-        ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        buf[got] = 0;
-        if (memchr(buf, '\n', got))
-            return buf;
-    }
-    free(buf);
-    return NULL;
+    json_t *e = json_object_get(r, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    fprintf(stderr, "rvisor: %s: %s\n", code ? code : "?", msg ? msg : "?");
+    return 1;
 }
 
 int rv_cli_ctl(int argc, char **argv)
@@ -120,45 +76,12 @@ int rv_cli_ctl(int argc, char **argv)
         fprintf(stderr, "rvisor: %s\n", err.message);
         return 2;
     }
-    json_t *msg = json_pack("{s:i,s:s,s:o}", "id", 1, "request", req->name, "arguments", args);
-    char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
-    char *framed = line ? malloc(strlen(line) + 2) : NULL;
-    if (!framed) {
-        free(line);
-        fprintf(stderr, "rvisor: out of memory\n");
+    json_t *r;
+    if (rv_api_call(argv[0], req->name, args, REPLY_TIMEOUT_S * 1000, &r)) {
+        fprintf(stderr, "rvisor: %s\n", rv_error_get());
         return 2;
     }
-    sprintf(framed, "%s\n", line);
-    free(line);
-    int fd = ctl_connect(argv[0]);
-    char *reply = fd >= 0 ? ctl_exchange(fd, framed) : NULL;
-    free(framed);
-    if (fd >= 0)
-        close(fd);
-    if (!reply) {
-        if (fd >= 0)
-            fprintf(stderr, "rvisor: %s: no reply\n", argv[0]);
-        return 2;
-    }
-    json_error_t jerr;
-    json_t *r = json_loadb(reply, strcspn(reply, "\n"), 0, &jerr);
-    free(reply);
-    int status = 2;
-    if (!json_is_object(r)) {
-        fprintf(stderr, "rvisor: %s: malformed reply: %s\n", argv[0], jerr.text);
-    } else if (json_is_true(json_object_get(r, "ok"))) {
-        char *out = json_dumps(json_object_get(r, "result"), JSON_INDENT(2) | JSON_SORT_KEYS);
-        if (out)
-            printf("%s\n", out);
-        free(out);
-        status = out ? 0 : 2;
-    } else {
-        json_t *e = json_object_get(r, "error");
-        fprintf(stderr, "rvisor: %s: %s\n", json_string_value(json_object_get(e, "code")),
-                json_string_value(json_object_get(e, "message")));
-        status = 1;
-    }
+    int status = rv_cli_print_reply(r);
     json_decref(r);
     return status;
 }

@@ -11,6 +11,8 @@
 
 #include "cli/ctl.h"
 #include "cli/img.h"
+#include "cli/manage.h"
+#include "cli/run_managed.h"
 #include "hv/api.h"
 #include "rvisor/vm.h"
 
@@ -27,6 +29,8 @@ static void usage(FILE *out)
         "       rvisor img create|info|check ...   (disk images; rvisor img --help)\n"
         "       rvisor ctl SOCKET REQUEST [KEY=VALUE ...]   (control a running VM;\n"
         "                                                    rvisor ctl --help)\n"
+        "       rvisor serve|create|start|stop|kill|delete|info|list|console|vm ...\n"
+        "                                           (many VMs: rvisor serve --help)\n"
         "\n"
         "Boots a RISC-V virtual machine. Without --kernel and --bios it boots the default\n"
         "Debian guest (Debian's riscv64 kernel and a busybox initramfs, fetched on first use).\n"
@@ -43,7 +47,10 @@ static void usage(FILE *out)
         "  --smp N            number of harts (default 1, at most 8)\n"
         "  --accel MODE       jit (default): translate guest code to host code; interp: the\n"
         "                     interpreter only (also --accel=MODE)\n"
-        "  --console MODE     stdio (default), file:PATH (output only) or none\n"
+        "  --console MODE     stdio (default), file:PATH (output only), none, or\n"
+        "                     socket:PATH[,log=FILE] (served on a unix socket for\n"
+        "                     `rvisor console`; output also appended to FILE)\n"
+        "  --status-file PATH write the exit status to PATH when the run ends\n"
         "  --dump-dtb FILE    write the generated device tree blob to FILE and exit\n"
         "  --no-reboot        exit (status 124) when the guest reboots, instead of resetting\n"
         "  --disk SPEC        virtio-blk disk: PATH[,format=raw|qcow2][,readonly]\n"
@@ -141,7 +148,7 @@ static int default_guest(char *kernel, char *initrd, size_t size)
 static int cmd_run(int argc, char **argv)
 {
     struct rv_vm_config cfg = {.console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO};
-    const char *dump_dtb = NULL, *console = "stdio", *api_socket = NULL;
+    const char *dump_dtb = NULL, *console = "stdio", *api_socket = NULL, *status_file = NULL;
     bool escapes = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -196,6 +203,7 @@ static int cmd_run(int argc, char **argv)
         else if (strcmp(arg, "--dump-dtb") == 0) dump_dtb = val;
         else if (strcmp(arg, "--console") == 0) console = val;
         else if (strcmp(arg, "--api-socket") == 0) api_socket = val;
+        else if (strcmp(arg, "--status-file") == 0) status_file = val;
         else if (strcmp(arg, "--disk") == 0) {
             if (cfg.ndisks == RV_MAX_DISKS) {
                 fprintf(stderr, "rvisor: at most %d disks\n", RV_MAX_DISKS);
@@ -240,6 +248,7 @@ static int cmd_run(int argc, char **argv)
             cfg.append = DEFAULT_APPEND;
     }
     int out_file = -1;
+    struct rv_console_server *console_server = NULL;
     if (strcmp(console, "stdio") == 0) {
         cfg.console_escapes = escapes || isatty(STDIN_FILENO);
     } else if (strcmp(console, "none") == 0) {
@@ -252,13 +261,19 @@ static int cmd_run(int argc, char **argv)
         }
         cfg.console_in_fd = -1;
         cfg.console_out_fd = out_file;
+    } else if (strncmp(console, "socket:", 7) == 0) {
+        if (rv_cli_console_socket(console + 7, &cfg.console_in_fd, &cfg.console_out_fd,
+                                  &console_server))
+            return RV_STATUS_ERROR;
     } else {
-        fprintf(stderr, "rvisor: --console takes stdio, file:PATH or none\n");
+        fprintf(stderr, "rvisor: --console takes stdio, file:PATH, socket:PATH or none\n");
         return RV_STATUS_ERROR;
     }
     struct rv_vm *vm;
     if (rv_vm_create(&cfg, &vm)) {
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
+        rv_console_server_stop(console_server);
+        rv_cli_write_status(status_file, RV_STATUS_ERROR);
         return RV_STATUS_ERROR;
     }
     if (dump_dtb) {
@@ -266,12 +281,15 @@ static int cmd_run(int argc, char **argv)
         if (rc)
             fprintf(stderr, "rvisor: %s\n", rv_error_get());
         rv_vm_destroy(vm);
+        rv_console_server_stop(console_server);
         return rc ? RV_STATUS_ERROR : 0;
     }
     struct rv_api_server *api = NULL;
     if (api_socket && rv_api_server_start(vm, api_socket, &api)) {
         fprintf(stderr, "rvisor: control API: %s\n", rv_error_get());
         rv_vm_destroy(vm);
+        rv_console_server_stop(console_server);
+        rv_cli_write_status(status_file, RV_STATUS_ERROR);
         return RV_STATUS_ERROR;
     }
     running_vm = vm;
@@ -291,8 +309,10 @@ static int cmd_run(int argc, char **argv)
     rv_api_server_stop(api); /* before the VM it controls goes away */
     running_vm = NULL;
     rv_vm_destroy(vm);
+    rv_console_server_stop(console_server); /* after the VM: its last output is logged */
     if (out_file >= 0)
         close(out_file);
+    rv_cli_write_status(status_file, status);
     return status;
 }
 
@@ -304,6 +324,8 @@ int main(int argc, char **argv)
         return rv_cli_ctl(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "img") == 0)
         return rv_cli_img(argc - 2, argv + 2);
+    if (argc >= 2 && rv_cli_is_manage_command(argv[1]))
+        return rv_cli_manage(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return 0;

@@ -28,7 +28,8 @@ struct api_client {
 };
 
 struct rv_api_server {
-    struct rv_vm *vm;
+    rv_api_handler *handle;
+    void *ctx;
     char *path;
     int listen_fd, epoll_fd, stop_fd;
     pthread_t thread;
@@ -240,7 +241,7 @@ static void client_readable(struct rv_api_server *s, struct api_client *c)
         if (len && c->buf[len - 1] == '\r')
             len--;
         c->len = 0;
-        if (!client_reply(s, c, rv_api_handle_line(s->vm, c->buf, len)))
+        if (!client_reply(s, c, s->handle(s->ctx, c->buf, len)))
             return;
     }
 }
@@ -307,7 +308,7 @@ static int add_fd(struct rv_api_server *s, int fd, uint32_t tag)
     return 0;
 }
 
-static int open_socket(struct rv_api_server *s, const char *path)
+int rv_api_listen(const char *path, int backlog)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(addr.sun_path))
@@ -320,18 +321,37 @@ static int open_socket(struct rv_api_server *s, const char *path)
             return rv_error_set(-EEXIST, "%s: exists and is not a socket", path);
         unlink(path); /* left behind by an earlier run */
     }
-    s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (s->listen_fd < 0)
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
         return rv_error_set(-errno, "socket: %s", strerror(errno));
-    if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        return rv_error_set(-errno, "%s: %s", path, strerror(errno));
-    s->path = strdup(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int rc = rv_error_set(-errno, "%s: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
     /* Nobody can connect before listen(), so the socket is never reachable with the umask's
      * mode: the API is for the socket owner only. */
-    if (!s->path || chmod(path, 0600) < 0)
-        return rv_error_set(-errno, "%s: chmod: %s", path, strerror(errno));
-    if (listen(s->listen_fd, RV_API_MAX_CLIENTS) < 0)
-        return rv_error_set(-errno, "%s: listen: %s", path, strerror(errno));
+    int rc = 0;
+    if (chmod(path, 0600) < 0)
+        rc = rv_error_set(-errno, "%s: chmod: %s", path, strerror(errno));
+    else if (listen(fd, backlog) < 0)
+        rc = rv_error_set(-errno, "%s: listen: %s", path, strerror(errno));
+    if (rc) {
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    return fd;
+}
+
+static int open_socket(struct rv_api_server *s, const char *path)
+{
+    s->listen_fd = rv_api_listen(path, RV_API_MAX_CLIENTS);
+    if (s->listen_fd < 0)
+        return s->listen_fd;
+    s->path = strdup(path);
+    if (!s->path)
+        return rv_error_set(-ENOMEM, "out of memory");
     return 0;
 }
 
@@ -354,12 +374,24 @@ static void server_free(struct rv_api_server *s)
     free(s);
 }
 
+static char *vm_handler(void *vm, const char *line, size_t len)
+{
+    return rv_api_handle_line(vm, line, len);
+}
+
 int rv_api_server_start(struct rv_vm *vm, const char *path, struct rv_api_server **out)
+{
+    return rv_api_server_start_handler(vm_handler, vm, path, out);
+}
+
+int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *path,
+                                struct rv_api_server **out)
 {
     struct rv_api_server *s = calloc(1, sizeof(*s));
     if (!s)
         return rv_error_set(-ENOMEM, "out of memory");
-    s->vm = vm;
+    s->handle = handle;
+    s->ctx = ctx;
     s->listen_fd = s->epoll_fd = s->stop_fd = -1;
     int rc = 0;
     for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {

@@ -17,6 +17,18 @@ struct rv_api_server;
  * rv_error_get() set. */
 int rv_api_server_start(struct rv_vm *vm, const char *path, struct rv_api_server **out);
 
+/* The same server for another protocol of the same framing (the manager's): `handle` gets each
+ * request line (without its newline) on the server's thread and returns the reply line
+ * (malloc'd, newline-ended) or NULL when out of memory. */
+typedef char *rv_api_handler(void *ctx, const char *line, size_t len);
+int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *path,
+                                struct rv_api_server **out);
+
+/* Creates a listening unix stream socket at `path` (mode 0600, non-blocking, close-on-exec;
+ * a stale socket file is replaced, any other file is an error). Returns it, or a negative
+ * errno with rv_error_get() set. */
+int rv_api_listen(const char *path, int backlog);
+
 /* Stops the thread, closes every connection and removes the socket file. Call before
  * rv_vm_destroy(). */
 void rv_api_server_stop(struct rv_api_server *s);

@@ -69,15 +69,21 @@ const struct rv_api_error_code rv_api_error_codes[] = {
 };
 const size_t rv_api_nerror_codes = sizeof(rv_api_error_codes) / sizeof(rv_api_error_codes[0]);
 
-static const char *const type_names[] = {
-    [RV_API_INTEGER] = "integer", [RV_API_BOOLEAN] = "boolean", [RV_API_STRING] = "string"};
+const struct rv_api_schema rv_api_vm_schema = {
+    rv_api_requests, sizeof(rv_api_requests) / sizeof(rv_api_requests[0]), rv_api_error_codes,
+    sizeof(rv_api_error_codes) / sizeof(rv_api_error_codes[0])};
+
+static const char *const type_names[] = {[RV_API_INTEGER] = "integer",
+                                         [RV_API_BOOLEAN] = "boolean",
+                                         [RV_API_STRING] = "string",
+                                         [RV_API_OBJECT] = "object"};
 static const char *const needs_names[] = {
     [RV_API_ANY] = "any", [RV_API_LIVE] = "running or paused", [RV_API_RUNNING] = "running",
-    [RV_API_PAUSED] = "paused"};
+    [RV_API_PAUSED] = "paused", [RV_API_DOWN] = "defined, stopped or failed"};
 
-static int fail(struct rv_api_error *err, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct rv_api_error *err, const char *code, const char *fmt, ...)
+#define fail rv_api_fail
+
+int rv_api_fail(struct rv_api_error *err, const char *code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -105,12 +111,17 @@ static const char *printable(const char *s, char *buf, size_t size)
     return buf;
 }
 
+const struct rv_api_request *rv_api_schema_find(const struct rv_api_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->nrequests; i++)
+        if (strcmp(s->requests[i].name, name) == 0)
+            return &s->requests[i];
+    return NULL;
+}
+
 const struct rv_api_request *rv_api_find(const char *name)
 {
-    for (size_t i = 0; i < rv_api_nrequests; i++)
-        if (strcmp(rv_api_requests[i].name, name) == 0)
-            return &rv_api_requests[i];
-    return NULL;
+    return rv_api_schema_find(&rv_api_vm_schema, name);
 }
 
 static const struct rv_api_arg *find_arg(const struct rv_api_request *req, const char *name)
@@ -133,17 +144,25 @@ int rv_api_check_args(const struct rv_api_request *req, json_t *args, struct rv_
                         printable(key, nb, sizeof(nb)));
         bool ok = (a->type == RV_API_INTEGER && json_is_integer(v)) ||
                   (a->type == RV_API_BOOLEAN && json_is_boolean(v)) ||
-                  (a->type == RV_API_STRING && json_is_string(v));
+                  (a->type == RV_API_STRING && json_is_string(v)) ||
+                  (a->type == RV_API_OBJECT && json_is_object(v));
         if (!ok)
             return fail(err, "invalid-argument", "%s: '%s' must be a JSON %s", req->name,
                         a->name, type_names[a->type]);
-        int64_t n = a->type == RV_API_INTEGER ? (int64_t)json_integer_value(v)
+        int64_t n = a->type == RV_API_INTEGER  ? (int64_t)json_integer_value(v)
                     : a->type == RV_API_STRING ? (int64_t)json_string_length(v)
+                    : a->type == RV_API_OBJECT ? (int64_t)json_object_size(v)
                                                : 0;
         if (a->type != RV_API_BOOLEAN && (n < a->min || n > a->max))
             return fail(err, "invalid-argument", "%s: '%s' must be %s%lld..%lld", req->name,
-                        a->name, a->type == RV_API_STRING ? "a string of length " : "",
+                        a->name,
+                        a->type == RV_API_STRING   ? "a string of length "
+                        : a->type == RV_API_OBJECT ? "an object with a number of members in "
+                                                   : "",
                         (long long)a->min, (long long)a->max);
+        if (a->type == RV_API_STRING && strlen(json_string_value(v)) != json_string_length(v))
+            return fail(err, "invalid-argument", "%s: '%s' must not contain NUL characters",
+                        req->name, a->name);
     }
     for (const struct rv_api_arg *a = req->args; a < req->args + RV_API_MAX_ARGS && a->name; a++)
         if (a->required && !json_object_get(args, a->name))
@@ -154,6 +173,12 @@ int rv_api_check_args(const struct rv_api_request *req, json_t *args, struct rv_
 
 int rv_api_parse(const char *line, size_t len, struct rv_api_call *call,
                  struct rv_api_error *err)
+{
+    return rv_api_parse_schema(&rv_api_vm_schema, line, len, call, err);
+}
+
+int rv_api_parse_schema(const struct rv_api_schema *s, const char *line, size_t len,
+                        struct rv_api_call *call, struct rv_api_error *err)
 {
     char nb[48];
     *call = (struct rv_api_call){0};
@@ -192,7 +217,7 @@ int rv_api_parse(const char *line, size_t len, struct rv_api_call *call,
         rc = fail(err, "invalid-request", "'request' must be a string naming the request");
         goto out;
     }
-    call->req = rv_api_find(json_string_value(name));
+    call->req = rv_api_schema_find(s, json_string_value(name));
     if (!call->req || strlen(json_string_value(name)) != json_string_length(name)) {
         rc = fail(err, "unknown-request", "unknown request '%s' (the schema request lists them)",
                   printable(json_string_value(name), nb, sizeof(nb)));
@@ -224,6 +249,17 @@ int64_t rv_api_arg_int(const struct rv_api_call *call, const char *name, int64_t
 {
     json_t *v = json_object_get(call->args, name);
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+bool rv_api_arg_bool(const struct rv_api_call *call, const char *name, bool dflt)
+{
+    json_t *v = json_object_get(call->args, name);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+const char *rv_api_arg_str(const struct rv_api_call *call, const char *name)
+{
+    return json_string_value(json_object_get(call->args, name));
 }
 
 int rv_api_args_from_words(const struct rv_api_request *req, int n, char **words, json_t **out,
@@ -259,6 +295,15 @@ int rv_api_args_from_words(const struct rv_api_request *req, int n, char **words
                           a->name);
             else
                 v = json_integer(x);
+        } else if (a->type == RV_API_OBJECT) {
+            json_error_t jerr;
+            v = json_loads(val, JSON_REJECT_DUPLICATES, &jerr);
+            if (!json_is_object(v)) {
+                json_decref(v);
+                v = NULL;
+                rc = fail(err, "invalid-argument", "%s: '%s' must be a JSON object", req->name,
+                          a->name);
+            }
         } else if (a->type == RV_API_BOOLEAN) {
             if (strcmp(val, "true") && strcmp(val, "false"))
                 rc = fail(err, "invalid-argument", "%s: '%s' must be true or false", req->name,
@@ -314,11 +359,26 @@ char *rv_api_reply_error(json_t *id, const struct rv_api_error *err)
                                "error", "code", err->code, "message", err->message));
 }
 
+static const char *needs_text(const struct rv_api_request *r)
+{
+    return needs_names[r->needs];
+}
+
 json_t *rv_api_schema_json(void)
 {
+    return rv_api_schema_to_json(&rv_api_vm_schema);
+}
+
+char *rv_api_schema_markdown(void)
+{
+    return rv_api_schema_to_markdown(&rv_api_vm_schema);
+}
+
+json_t *rv_api_schema_to_json(const struct rv_api_schema *s)
+{
     json_t *reqs = json_array();
-    for (size_t i = 0; reqs && i < rv_api_nrequests; i++) {
-        const struct rv_api_request *r = &rv_api_requests[i];
+    for (size_t i = 0; reqs && i < s->nrequests; i++) {
+        const struct rv_api_request *r = &s->requests[i];
         json_t *args = json_array();
         for (const struct rv_api_arg *a = r->args;
              args && a < r->args + RV_API_MAX_ARGS && a->name; a++)
@@ -327,12 +387,12 @@ json_t *rv_api_schema_json(void)
                                                   a->required, "min", (json_int_t)a->min,
                                                   "max", (json_int_t)a->max));
         json_array_append_new(reqs, json_pack("{s:s,s:s,s:o*}", "name", r->name, "needs",
-                                              needs_names[r->needs], "arguments", args));
+                                              needs_text(r), "arguments", args));
     }
     return json_pack("{s:o*}", "requests", reqs);
 }
 
-char *rv_api_schema_markdown(void)
+char *rv_api_schema_to_markdown(const struct rv_api_schema *s)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -341,24 +401,29 @@ char *rv_api_schema_markdown(void)
         return NULL;
     fprintf(f, "| request | needs a VM that is | arguments | result |\n"
                "|---|---|---|---|\n");
-    for (size_t i = 0; i < rv_api_nrequests; i++) {
-        const struct rv_api_request *r = &rv_api_requests[i];
-        fprintf(f, "| `%s` | %s | ", r->name, needs_names[r->needs]);
+    for (size_t i = 0; i < s->nrequests; i++) {
+        const struct rv_api_request *r = &s->requests[i];
+        fprintf(f, "| `%s` | %s | ", r->name, needs_text(r));
         if (!r->args[0].name)
             fprintf(f, "none");
         for (const struct rv_api_arg *a = r->args; a < r->args + RV_API_MAX_ARGS && a->name;
              a++)
-            fprintf(f, "%s`%s`: %s %lld..%lld, %s (%s)", a == r->args ? "" : "; ", a->name,
-                    type_names[a->type], (long long)a->min, (long long)a->max,
-                    a->required ? "required" : "optional", a->doc);
+        {
+            fprintf(f, "%s`%s`: %s", a == r->args ? "" : "; ", a->name, type_names[a->type]);
+            if (a->type == RV_API_OBJECT)
+                fprintf(f, " of up to %lld members", (long long)a->max);
+            else if (a->type != RV_API_BOOLEAN)
+                fprintf(f, " %lld..%lld", (long long)a->min, (long long)a->max);
+            fprintf(f, ", %s (%s)", a->required ? "required" : "optional", a->doc);
+        }
         fprintf(f, " | %s |\n", r->result);
     }
     fprintf(f, "\n");
-    for (size_t i = 0; i < rv_api_nrequests; i++)
-        fprintf(f, "- `%s`: %s\n", rv_api_requests[i].name, rv_api_requests[i].doc);
+    for (size_t i = 0; i < s->nrequests; i++)
+        fprintf(f, "- `%s`: %s\n", s->requests[i].name, s->requests[i].doc);
     fprintf(f, "\nError codes:\n\n");
-    for (size_t i = 0; i < rv_api_nerror_codes; i++)
-        fprintf(f, "- `%s`: %s\n", rv_api_error_codes[i].code, rv_api_error_codes[i].doc);
+    for (size_t i = 0; i < s->nerrors; i++)
+        fprintf(f, "- `%s`: %s\n", s->errors[i].code, s->errors[i].doc);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

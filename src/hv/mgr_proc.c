@@ -1,0 +1,98 @@
+/* VM processes of the manager (mgr_proc.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "hv/mgr_proc.h"
+
+int rv_mgr_spawn(const char *exe, char *const argv[], const char *dir, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    /* The manager blocks the signals its signalfd takes; the VM must not inherit that. */
+    int rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                                 POSIX_SPAWN_SETSIGDEF);
+    rc = rc ? rc : posix_spawnattr_setsigmask(&attr, &none);
+    rc = rc ? rc : posix_spawnattr_setsigdefault(&attr, &all);
+    rc = rc ? rc : posix_spawn_file_actions_addchdir_np(&fa, dir);
+    rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 2, RV_MGR_RUN_LOG,
+                                                    O_WRONLY | O_CREAT | O_APPEND, 0600);
+    rc = rc ? rc : posix_spawn(pid, exe, &fa, &attr, argv, NULL);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc)
+        return rv_error_set(-rc, "cannot start %s: %s", exe, strerror(rc));
+    return 0;
+}
+
+uint64_t rv_mgr_proc_starttime(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    /* proc(5): the command name (field 2) is in parentheses and may hold anything, so count
+     * fields from the last ')': field 3 follows it, the start time is field 22. */
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static bool cmdline_is_vm(pid_t pid)
+{
+    char path[64], buf[8192];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    bool run = false, api = false;
+    const char *prev = NULL;
+    int i = 0;
+    for (const char *a = buf; a < buf + n; a += strlen(a) + 1, i++) {
+        if (i == 1)
+            run = strcmp(a, "run") == 0;
+        if (prev && strcmp(prev, "--api-socket") == 0 && strcmp(a, RV_MGR_API_SOCK) == 0)
+            api = true;
+        prev = a;
+    }
+    return run && api;
+}
+
+bool rv_mgr_proc_is_vm(pid_t pid, uint64_t starttime, const char *dir)
+{
+    if (pid <= 0 || !starttime || rv_mgr_proc_starttime(pid) != starttime)
+        return false;
+    char path[64], cwd[PATH_MAX], want[PATH_MAX];
+    snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+    ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
+    if (n <= 0 || !realpath(dir, want))
+        return false;
+    cwd[n] = 0;
+    return strcmp(cwd, want) == 0 && cmdline_is_vm(pid);
+}
