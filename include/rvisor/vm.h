@@ -78,7 +78,7 @@ enum rv_vm_state {
 };
 
 /* Exit reasons counted per hart (the cpu layer's enum rv_exit, in that order). */
-#define RV_VM_EXIT_REASONS 5
+#define RV_VM_EXIT_REASONS 6
 extern const char *const rv_vm_exit_names[RV_VM_EXIT_REASONS]; /* "budget", "ecall", ... */
 
 struct rv_vm_info {
@@ -90,16 +90,41 @@ struct rv_vm_info {
     bool balloon;         /* a virtio-balloon device is present */
 };
 
+/* SBI calls are counted by extension: base, time, ipi, rfence, hsm, srst, dbcn, legacy (the
+ * v0.1 calls), other (anything unsupported). */
+#define RV_VM_SBI_EXTS 9
+extern const char *const rv_vm_sbi_ext_names[RV_VM_SBI_EXTS];
+
+/* Trap causes counted one by one; causes from RV_VM_TRAP_CAUSES - 1 up share the last slot. */
+#define RV_VM_TRAP_CAUSES 24
+/* Names of exception and interrupt causes (priv spec table 3.6); NULL for reserved ones. */
+extern const char *const rv_vm_exception_names[RV_VM_TRAP_CAUSES];
+extern const char *const rv_vm_interrupt_names[RV_VM_TRAP_CAUSES];
+
+#define RV_VM_MAX_DEVICES 64
+
 struct rv_vm_hart_stats {
     uint64_t instret;                     /* instructions retired since the last reset */
     uint64_t exits[RV_VM_EXIT_REASONS];   /* exits of the hart's run loop, by reason */
+    uint64_t exceptions[RV_VM_TRAP_CAUSES]; /* exceptions taken, by cause */
+    uint64_t interrupts[RV_VM_TRAP_CAUSES]; /* interrupts taken, by cause */
+    uint64_t tlb_misses;                  /* TLB fills (page walks for the TLB) */
     bool jit;                             /* the jit_* fields are valid */
     uint64_t jit_blocks, jit_guest_insns, jit_code_bytes, jit_flushes, jit_invalidations;
+};
+
+struct rv_vm_device_stats {
+    const char *name;     /* the device model's name ("uart", "plic", "virtio-mmio" ...) */
+    uint64_t base;        /* guest-physical address of its registers */
+    uint64_t reads, writes; /* MMIO accesses by the harts */
 };
 
 struct rv_vm_stats {
     unsigned nharts;
     struct rv_vm_hart_stats harts[RV_MAX_HARTS];
+    uint64_t sbi_calls[RV_VM_SBI_EXTS];   /* SBI calls answered by rvisor, by extension */
+    unsigned ndevices;
+    struct rv_vm_device_stats devices[RV_VM_MAX_DEVICES];
     bool balloon;         /* the balloon_* fields are valid */
     uint64_t balloon_target_pages, balloon_actual_pages, balloon_released_pages;
 };

@@ -13,6 +13,9 @@
 #include "cli/img.h"
 #include "cli/manage.h"
 #include "cli/run_managed.h"
+#include "cli/stats.h"
+#include "debug/gdbstub.h"
+#include "debug/trace.h"
 #include "hv/api.h"
 #include "rvisor/vm.h"
 
@@ -62,6 +65,14 @@ static void usage(FILE *out)
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
         "  --escapes          interpret C-a escapes even when stdin is not a terminal\n"
         "  --api-socket PATH  serve the control API (docs/api.md) on a unix socket at PATH\n"
+        "  --gdb tcp:HOST:PORT  serve the GDB remote protocol (docs/debugging.md); -s is\n"
+        "                     --gdb tcp:127.0.0.1:1234\n"
+        "  --gdb-wait, -S     hold the harts at reset until the debugger continues them\n"
+        "  --trace=WHAT[,file=PATH]  trace insn, exits, mmio and/or sbi (comma-separated)\n"
+        "                     to stderr or PATH\n"
+        "  --symbols FILE     symbols for traces: an ELF or a System.map/kallsyms file\n"
+        "                     (default: the --bios or --kernel ELF's own)\n"
+        "  --stats            print exit statistics (SBI calls, MMIO, traps, TLB) on exit\n"
         "\n"
         "Console escapes (stdio): C-a x quits, C-a c opens the monitor (balloon, quit),\n"
         "C-a h lists the escapes.\n"
@@ -150,6 +161,7 @@ static int cmd_run(int argc, char **argv)
     struct rv_vm_config cfg = {.console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO};
     const char *dump_dtb = NULL, *console = "stdio", *api_socket = NULL, *status_file = NULL;
     bool escapes = false;
+    struct cli_debug dbg = {0};
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -171,6 +183,22 @@ static int cmd_run(int argc, char **argv)
         }
         if (strcmp(arg, "--escapes") == 0) {
             escapes = true;
+            continue;
+        }
+        if (strcmp(arg, "-s") == 0) {
+            dbg.gdb = "tcp:127.0.0.1:1234";
+            continue;
+        }
+        if (strcmp(arg, "-S") == 0 || strcmp(arg, "--gdb-wait") == 0) {
+            dbg.wait = true;
+            continue;
+        }
+        if (strcmp(arg, "--stats") == 0) {
+            dbg.stats = true;
+            continue;
+        }
+        if (strncmp(arg, "--trace=", 8) == 0) {
+            dbg.trace = arg + 8;
             continue;
         }
         if (strncmp(arg, "--accel", 7) == 0 && (arg[7] == '=' || (arg[7] == 0 && val))) {
@@ -204,6 +232,9 @@ static int cmd_run(int argc, char **argv)
         else if (strcmp(arg, "--console") == 0) console = val;
         else if (strcmp(arg, "--api-socket") == 0) api_socket = val;
         else if (strcmp(arg, "--status-file") == 0) status_file = val;
+        else if (strcmp(arg, "--gdb") == 0) dbg.gdb = val;
+        else if (strcmp(arg, "--trace") == 0) dbg.trace = val;
+        else if (strcmp(arg, "--symbols") == 0) dbg.symbols = val;
         else if (strcmp(arg, "--disk") == 0) {
             if (cfg.ndisks == RV_MAX_DISKS) {
                 fprintf(stderr, "rvisor: at most %d disks\n", RV_MAX_DISKS);
@@ -292,6 +323,15 @@ static int cmd_run(int argc, char **argv)
         rv_cli_write_status(status_file, RV_STATUS_ERROR);
         return RV_STATUS_ERROR;
     }
+    if (cli_debug_start(&dbg, vm, &cfg)) {
+        dbg.stats = false;
+        cli_debug_finish(&dbg, vm, RV_STATUS_ERROR);
+        rv_api_server_stop(api);
+        rv_vm_destroy(vm);
+        rv_console_server_stop(console_server);
+        rv_cli_write_status(status_file, RV_STATUS_ERROR);
+        return RV_STATUS_ERROR;
+    }
     running_vm = vm;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
@@ -306,6 +346,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
     else if (status == RV_STATUS_PANIC)
         fprintf(stderr, "rvisor: the guest kernel panicked\n");
+    cli_debug_finish(&dbg, vm, status); /* stats, the debugger told, trace closed */
     rv_api_server_stop(api); /* before the VM it controls goes away */
     running_vm = NULL;
     rv_vm_destroy(vm);

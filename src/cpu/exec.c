@@ -554,14 +554,11 @@ static bool handle_events(struct rv_hart *h, enum rv_exit *exit)
     return false;
 }
 
-/* One iteration of the run loop: pending events (interrupts, stop, flush requests), then one
- * instruction executed or its trap taken. Returns true with *exit set if the hart must leave. */
-static inline __attribute__((always_inline)) bool step(struct rv_hart *h, enum rv_exit *exit)
+/* One instruction executed or its trap taken. Returns true with *exit set if the hart must
+ * leave. */
+static inline __attribute__((always_inline)) bool step_insn(struct rv_hart *h,
+                                                            enum rv_exit *exit)
 {
-    if (__builtin_expect(atomic_load_explicit(&h->events, memory_order_relaxed) != 0, 0)) {
-        if (handle_events(h, exit))
-            return true;
-    }
     uint32_t raw;
     int exc = rv_mem_fetch(h, h->pc, &raw);
     if (__builtin_expect(exc != RV_EXC_NONE, 0))
@@ -584,6 +581,17 @@ static inline __attribute__((always_inline)) bool step(struct rv_hart *h, enum r
         return true;
     }
     return raise_exception(h, r, in, raw, exit);
+}
+
+/* One iteration of the run loop: pending events (interrupts, stop, flush requests), then one
+ * instruction. */
+static inline __attribute__((always_inline)) bool step(struct rv_hart *h, enum rv_exit *exit)
+{
+    if (__builtin_expect(atomic_load_explicit(&h->events, memory_order_relaxed) != 0, 0)) {
+        if (handle_events(h, exit))
+            return true;
+    }
+    return step_insn(h, exit);
 }
 
 bool rv_hart_timers_armed(const struct rv_hart *h)
@@ -617,6 +625,11 @@ enum rv_exit rv_hart_run(struct rv_hart *h, uint64_t budget)
 bool rv_hart_step(struct rv_hart *h, enum rv_exit *exit)
 {
     return step(h, exit);
+}
+
+bool rv_hart_step_insn(struct rv_hart *h, enum rv_exit *exit)
+{
+    return step_insn(h, exit);
 }
 
 int rv_hart_exec(struct rv_hart *h, const struct rv_insn *in)

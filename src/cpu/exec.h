@@ -22,6 +22,10 @@ int rv_exec_fp(struct rv_hart *h, const struct rv_insn *in);
  * with *exit set if the hart must leave. */
 bool rv_hart_step(struct rv_hart *h, enum rv_exit *exit);
 
+/* rv_hart_step() without the events: the instruction at pc executed and retired, or its trap
+ * taken, and no interrupt before it (a debugger's single step). */
+bool rv_hart_step_insn(struct rv_hart *h, enum rv_exit *exit);
+
 /* Executes the decoded instruction `in` located at h->pc, without retiring it (instret is the
  * caller's). Returns -1 (done, pc advanced), -2 (WFI with nothing pending: an exit) or the
  * exception cause, with h->fault_va set for memory faults. */

@@ -165,6 +165,7 @@ bool rv_hart_trap(struct rv_hart *h, uint64_t cause, bool is_irq, uint64_t tval,
 {
     uint64_t deleg = is_irq ? h->mideleg : h->medeleg;
     uint64_t xcause = cause | (is_irq ? 1ull << 63 : 0);
+    (is_irq ? h->stat_irq : h->stat_exc)[cause < RV_STAT_CAUSES ? cause : RV_STAT_CAUSES - 1]++;
     /* A reservation does not survive a trap (permitted by the A chapter, "LR/SC"). */
     h->resv_valid = false;
     if (h->priv <= RV_PRIV_S && ((deleg >> cause) & 1)) {

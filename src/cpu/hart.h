@@ -46,6 +46,9 @@ enum rv_mmu_idx {
 #define RV_TLB_CODE 2ull /* tag bit (WRITE entries): direct RAM page holding translated code;
                              stores take the slow path, which tells the translator */
 
+/* Trap causes counted one by one (larger ones, all custom, are counted in the last slot). */
+#define RV_STAT_CAUSES 24
+
 struct rv_tlb_entry {
     uint64_t tag;     /* virtual page address; | RV_TLB_IO for I/O pages, | RV_TLB_CODE (see
                          there); RV_TLB_INVALID if empty */
@@ -62,6 +65,8 @@ enum rv_exit {
     RV_EXIT_MTRAP,  /* any other trap that targets M while the monitor is M; exit_cause/tval */
     RV_EXIT_WFI,    /* WFI with no interrupt pending; pc points past the WFI */
     RV_EXIT_STOP,   /* rv_hart_request_stop() was called (device halt, pause, debugger) */
+    RV_EXIT_DEBUG,  /* a debugger event: breakpoint, watchpoint or the end of a single step
+                       (only rv_debug_run(), src/debug/debug.h, returns it) */
 };
 
 struct rv_hart {
@@ -128,6 +133,12 @@ struct rv_hart {
                                             empty when lo > hi */
     uint8_t tlb_page_shift[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* log2 of the size of
                                             the page each TLB entry is a piece of (12: 4 KiB) */
+
+    /* --- statistics: written by the hart's thread only, read by others with relaxed atomic
+     * loads (a whole value, possibly one slice old); cleared by rv_hart_reset() --- */
+    uint64_t stat_exc[RV_STAT_CAUSES]; /* exceptions taken (delivered or exits), by cause */
+    uint64_t stat_irq[RV_STAT_CAUSES]; /* interrupts taken, by cause */
+    uint64_t stat_tlb_misses;          /* TLB fills: page walks on behalf of the TLB */
 };
 
 /* events bits */

@@ -34,8 +34,9 @@ static const uint64_t access_perm[RV_ACCESS_COUNT] = {RV_PTE_R, RV_PTE_W, RV_PTE
  * on any non-leaf above it; untranslated regimes count as global since no ASID applies) and
  * *page_shift (log2 of the page size: 12 for 4 KiB and NAPOT pages, 21/30/39/48 for
  * superpages). */
-static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
-                    uint64_t *pa, bool *global, unsigned *page_shift)
+static inline __attribute__((always_inline)) int
+mmu_walk_common(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
+                uint64_t *pa, bool *global, unsigned *page_shift, bool debug)
 {
     unsigned mode = (unsigned)(h->satp >> SATP_MODE_SHIFT);
 
@@ -109,7 +110,9 @@ static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned
         /* Step 5: permissions. U-mode needs U=1; S-mode may touch U=1 pages only for loads
          * and stores with SUM, and never executes them (10.3.1, 3.1.6.3). MXR makes
          * executable pages readable. */
-        if (pte & RV_PTE_U) {
+        if (debug) {
+            /* a debugger sees every valid mapping, whatever its permissions */
+        } else if (pte & RV_PTE_U) {
             if (mmu_idx != RV_MMU_U && (acc == RV_ACCESS_EXEC || mmu_idx != RV_MMU_S_SUM))
                 return pf;
         } else if (mmu_idx == RV_MMU_U) {
@@ -118,7 +121,7 @@ static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned
         uint64_t perms = pte;
         if ((h->mstatus & MSTATUS_MXR) && (pte & RV_PTE_X))
             perms |= RV_PTE_R;
-        if (!(perms & access_perm[acc]))
+        if (!debug && !(perms & access_perm[acc]))
             return pf;
 
         /* Step 6: a superpage must be physically aligned to its size. */
@@ -128,7 +131,7 @@ static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned
         /* Step 7: A, and D for stores. Svadu (menvcfg.ADUE=1) sets them atomically, with
          * the same PTE value the checks above passed on; Svade faults. */
         const uint64_t need = RV_PTE_A | (acc == RV_ACCESS_WRITE ? RV_PTE_D : 0);
-        if ((pte & need) != need) {
+        if (!debug && (pte & need) != need) {
             if (!(h->menvcfg & ENVCFG_ADUE))
                 return pf;
             uint64_t expected = pte;
@@ -150,6 +153,20 @@ static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned
     return pf;
 }
 
+static int mmu_walk(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
+                    uint64_t *pa, bool *global, unsigned *page_shift)
+{
+    return mmu_walk_common(h, va, acc, mmu_idx, pa, global, page_shift, false);
+}
+
+int rv_mmu_debug_translate(struct rv_hart *h, uint64_t va, uint64_t *pa)
+{
+    bool global;
+    unsigned page_shift;
+    unsigned idx = h->priv == RV_PRIV_M ? RV_MMU_PHYS : RV_MMU_S;
+    return mmu_walk_common(h, va, RV_ACCESS_READ, idx, pa, &global, &page_shift, true);
+}
+
 int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
                      uint64_t *pa, bool *pte_global)
 {
@@ -167,6 +184,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
     uint64_t pa;
     bool global;
     unsigned page_shift;
+    h->stat_tlb_misses++;
     int exc = mmu_walk(h, va, acc, mmu_idx, &pa, &global, &page_shift);
     if (exc != RV_EXC_NONE)
         return exc;

@@ -35,6 +35,10 @@
 int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
                      uint64_t *pa, bool *pte_global);
 
+/* The debugger's view: translates `va` as the hart's current privilege and satp would (M-mode
+ * or Bare: physical), ignoring permissions, without setting A/D bits or touching the TLB. */
+int rv_mmu_debug_translate(struct rv_hart *h, uint64_t va, uint64_t *pa);
+
 /* TLB miss path: translates `va` in the regime the access uses (fetch_mmu_idx for EXEC,
  * data_mmu_idx otherwise) and fills the TLB entry. Returns RV_EXC_NONE and the entry, or an
  * exception cause. Access faults for addresses that are neither RAM nor I/O are reported by

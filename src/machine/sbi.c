@@ -266,6 +266,18 @@ static struct sbiret sbi_legacy(struct rv_vcpu *v, unsigned long eid, const uint
     return sbiret(SBI_ERR_NOT_SUPPORTED, 0);
 }
 
+/* Exit statistics: calls by extension (rv_vm_sbi_ext_names). */
+static void count_call(struct rv_vm *vm, unsigned long eid)
+{
+    static const unsigned long ids[] = {EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE,
+                                        EXT_HSM,  EXT_SRST, EXT_DBCN};
+    unsigned k = eid <= LEGACY_SHUTDOWN ? 7 : 8;
+    for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        if (ids[i] == eid)
+            k = i;
+    atomic_fetch_add_explicit(&vm->sbi_calls[k], 1, memory_order_relaxed);
+}
+
 void sbi_handle(struct rv_vcpu *v)
 {
     struct rv_hart *h = v->hart;
@@ -305,6 +317,9 @@ void sbi_handle(struct rv_vcpu *v)
             rv_debug("hart %u: unsupported SBI call eid 0x%lx fid %lu", v->id, eid, fid);
         }
     }
+    count_call(v->vm, eid);
+    if (v->vm->tracer.mask & RV_TRACE_SBI)
+        v->vm->tracer.sbi(v->vm->tracer.opaque, h, eid, fid, a, ret.error, ret.value);
     if (ret.no_return)
         return;
     h->x[10] = (uint64_t)ret.error;

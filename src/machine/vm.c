@@ -46,6 +46,10 @@ static int vm_io_read(void *opaque, uint64_t paddr, unsigned size, uint64_t *val
     struct rv_region *r = rv_iomap_find(&vm->iomap, paddr, size);
     if (r) {
         *value = r->ops->read ? r->ops->read(r->dev, paddr - r->base, size) : 0;
+        vm->mmio_reads[r - vm->iomap.regions]++;
+        if (vm->tracer.mask & RV_TRACE_MMIO)
+            vm->tracer.mmio(vm->tracer.opaque, r->ops->name, paddr, paddr - r->base, size,
+                            *value, false);
     } else if (rv_bus_in_ram(&vm->bus, paddr, size)) {
         /* RAM that shares a page with device registers (HTIF's tohost). */
         uint64_t v = 0;
@@ -65,6 +69,10 @@ static int vm_io_write(void *opaque, uint64_t paddr, unsigned size, uint64_t val
     pthread_mutex_lock(&vm->dev_lock);
     struct rv_region *r = rv_iomap_find(&vm->iomap, paddr, size);
     if (r) {
+        vm->mmio_writes[r - vm->iomap.regions]++;
+        if (vm->tracer.mask & RV_TRACE_MMIO)
+            vm->tracer.mmio(vm->tracer.opaque, r->ops->name, paddr, paddr - r->base, size,
+                            value, true);
         if (r->ops->write)
             r->ops->write(r->dev, paddr - r->base, value, size);
         if (r->dev == (void *)vm->rtc) {
@@ -194,7 +202,7 @@ static bool vcpu_wait_for_start(struct rv_vcpu *v)
 {
     struct rv_hart *h = v->hart;
     pthread_mutex_lock(&v->lock);
-    while (vm_running(v->vm) && v->hsm == HSM_STOPPED && !atomic_load(&v->vm->pause_req))
+    while (vm_running(v->vm) && v->hsm == HSM_STOPPED && !vm_should_park(v))
         pthread_cond_wait(&v->cond, &v->lock);
     if (v->hsm == HSM_START_PENDING) {
         vm_hart_enter_s(v, v->start_addr, v->start_opaque);
@@ -211,7 +219,7 @@ static void *vcpu_thread(void *arg)
     struct rv_vm *vm = v->vm;
     struct rv_hart *h = v->hart;
     while (vm_running(vm)) {
-        if (atomic_load_explicit(&vm->pause_req, memory_order_acquire)) {
+        if (vm_should_park(v)) {
             vm_park(v);
             continue;
         }
@@ -219,19 +227,30 @@ static void *vcpu_thread(void *arg)
         enum vcpu_hsm hsm = v->hsm;
         pthread_mutex_unlock(&v->lock);
         if (hsm != HSM_STARTED && hsm != HSM_SUSPENDED) {
+            if (vm_debug_stepping(v)) { /* nothing to step: the hart waits for HSM start */
+                vm_debug_step_done(v);
+                continue;
+            }
             if (!vcpu_wait_for_start(v))
                 break;
             continue;
         }
-        enum rv_exit e = v->jit ? rv_jit_run(v->jit, RUN_BUDGET) : rv_hart_run(h, RUN_BUDGET);
+        bool stepping = false;
+        enum rv_exit e = vm_debug_active(vm) ? vm_debug_run(v, RUN_BUDGET, &stepping)
+                         : v->jit          ? rv_jit_run(v->jit, RUN_BUDGET)
+                                           : rv_hart_run(h, RUN_BUDGET);
         if ((unsigned)e < RV_VM_EXIT_REASONS)
             atomic_fetch_add_explicit(&v->exits[e], 1, memory_order_relaxed);
+        if (vm->tracer.mask & RV_TRACE_EXITS)
+            vm->tracer.exit(vm->tracer.opaque, h, e);
         switch (e) {
         case RV_EXIT_BUDGET:
         case RV_EXIT_STOP:
+        case RV_EXIT_DEBUG:
             break;
         case RV_EXIT_WFI:
-            vm_wait_for_interrupt(v);
+            if (!stepping) /* a WFI may complete at any time (priv spec 3.3.3) */
+                vm_wait_for_interrupt(v);
             break;
         case RV_EXIT_ECALL:
             sbi_handle(v);
@@ -243,6 +262,8 @@ static void *vcpu_thread(void *arg)
                      (unsigned long long)h->exit_epc);
             break;
         }
+        if (stepping && e != RV_EXIT_DEBUG)
+            vm_debug_step_done(v);
     }
     return NULL;
 }

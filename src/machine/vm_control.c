@@ -16,9 +16,35 @@
 
 const char *const rv_vm_exit_names[RV_VM_EXIT_REASONS] = {
     [RV_EXIT_BUDGET] = "budget", [RV_EXIT_ECALL] = "ecall", [RV_EXIT_MTRAP] = "mtrap",
-    [RV_EXIT_WFI] = "wfi",       [RV_EXIT_STOP] = "stop",
+    [RV_EXIT_WFI] = "wfi",       [RV_EXIT_STOP] = "stop",   [RV_EXIT_DEBUG] = "debug",
 };
-_Static_assert(RV_EXIT_STOP + 1 == RV_VM_EXIT_REASONS, "exit reasons of cpu/hart.h");
+_Static_assert(RV_EXIT_DEBUG + 1 == RV_VM_EXIT_REASONS, "exit reasons of cpu/hart.h");
+
+const char *const rv_vm_sbi_ext_names[RV_VM_SBI_EXTS] = {
+    "base", "time", "ipi", "rfence", "hsm", "srst", "dbcn", "legacy", "other",
+};
+
+/* Privileged spec table 3.6 (mcause values). */
+const char *const rv_vm_exception_names[RV_VM_TRAP_CAUSES] = {
+    "insn_misaligned", "insn_access_fault", "illegal_insn", "breakpoint",
+    "load_misaligned", "load_access_fault", "store_misaligned", "store_access_fault",
+    "ecall_u", "ecall_s", NULL, "ecall_m", "insn_page_fault", "load_page_fault", NULL,
+    "store_page_fault", NULL, NULL, "software_check", "hardware_error",
+};
+const char *const rv_vm_interrupt_names[RV_VM_TRAP_CAUSES] = {
+    NULL, "supervisor_software", NULL, "machine_software", NULL, "supervisor_timer", NULL,
+    "machine_timer", NULL, "supervisor_external", NULL, "machine_external", NULL,
+    "counter_overflow",
+};
+_Static_assert(RV_VM_TRAP_CAUSES == RV_STAT_CAUSES, "trap counters of cpu/hart.h");
+
+bool vm_should_park(struct rv_vcpu *v)
+{
+    struct rv_vm *vm = v->vm;
+    return atomic_load_explicit(&vm->pause_req, memory_order_acquire) ||
+           (atomic_load_explicit(&vm->dbg_halt, memory_order_acquire) &&
+            atomic_load(&vm->dbg_step_hart) != (int)v->id);
+}
 
 void vm_park(struct rv_vcpu *v)
 {
@@ -26,7 +52,7 @@ void vm_park(struct rv_vcpu *v)
     pthread_mutex_lock(&vm->power_lock);
     vm->parked++;
     pthread_cond_broadcast(&vm->power_cond);
-    while (atomic_load(&vm->pause_req) && atomic_load(&vm->power) == VM_RUNNING)
+    while (vm_should_park(v) && atomic_load(&vm->power) == VM_RUNNING)
         pthread_cond_wait(&vm->power_cond, &vm->power_lock);
     vm->parked--;
     pthread_mutex_unlock(&vm->power_lock);
@@ -153,6 +179,11 @@ void rv_vm_get_stats(struct rv_vm *vm, struct rv_vm_stats *out)
         struct rv_vm_hart_stats *hs = &out->harts[i];
         /* The hart thread owns instret; a relaxed atomic load reads a whole value. */
         hs->instret = __atomic_load_n(&v->hart->instret, __ATOMIC_RELAXED);
+        for (unsigned c = 0; c < RV_VM_TRAP_CAUSES; c++) {
+            hs->exceptions[c] = __atomic_load_n(&v->hart->stat_exc[c], __ATOMIC_RELAXED);
+            hs->interrupts[c] = __atomic_load_n(&v->hart->stat_irq[c], __ATOMIC_RELAXED);
+        }
+        hs->tlb_misses = __atomic_load_n(&v->hart->stat_tlb_misses, __ATOMIC_RELAXED);
         for (unsigned e = 0; e < RV_VM_EXIT_REASONS; e++)
             hs->exits[e] = atomic_load_explicit(&v->exits[e], memory_order_relaxed);
         if (v->jit) {
@@ -166,6 +197,16 @@ void rv_vm_get_stats(struct rv_vm *vm, struct rv_vm_stats *out)
             hs->jit_invalidations = js.invalidations;
         }
     }
+    for (unsigned e = 0; e < RV_VM_SBI_EXTS; e++)
+        out->sbi_calls[e] = atomic_load_explicit(&vm->sbi_calls[e], memory_order_relaxed);
+    pthread_mutex_lock(&vm->dev_lock);
+    for (unsigned i = 0; i < vm->iomap.count && i < RV_VM_MAX_DEVICES; i++) {
+        const struct rv_region *r = &vm->iomap.regions[i];
+        out->devices[i] = (struct rv_vm_device_stats){r->ops->name, r->base, vm->mmio_reads[i],
+                                                      vm->mmio_writes[i]};
+        out->ndevices = i + 1;
+    }
+    pthread_mutex_unlock(&vm->dev_lock);
     if (vm->balloon) {
         out->balloon = true;
         out->balloon_target_pages = rv_virtio_balloon_target(vm->balloon);

@@ -12,6 +12,7 @@
 #include "cpu/hart.h"
 #include "jit/jit.h"
 #include "dev/device.h"
+#include "machine/vm_debug.h"
 #include "rvisor/vm.h"
 
 /* QEMU virt memory map (hw/riscv/virt.c) */
@@ -48,6 +49,8 @@ struct rv_vcpu {
     uint64_t start_addr, start_opaque; /* for HSM_START_PENDING */
     uint32_t intc_phandle;  /* device-tree phandle of this hart's interrupt controller */
     _Atomic uint64_t exits[RV_VM_EXIT_REASONS]; /* run-loop exits by enum rv_exit */
+    bool dbg_watch_stop;    /* the last debug run stopped at a watchpoint, at dbg_watch_pc */
+    uint64_t dbg_watch_pc;
 };
 
 enum vm_power { VM_RUNNING, VM_POWER_OFF, VM_RESET, VM_FATAL };
@@ -104,6 +107,22 @@ struct rv_vm {
     pthread_mutex_t out_lock;  /* serializes console output and the panic matcher */
     unsigned panic_match;      /* characters of PANIC_TEXT matched so far */
     _Atomic uint64_t panic_at; /* CLOCK_MONOTONIC ns when the guest printed a panic, or 0 */
+
+    /* debugger (vm_debug.c); the fields below dbg_halt are under power_lock */
+    bool dbg_enabled;
+    _Atomic bool dbg_halt;     /* harts park as for pause_req, except dbg_step_hart */
+    _Atomic int dbg_step_hart; /* the hart executing one instruction while halted, or -1 */
+    _Atomic bool dbg_active;   /* run with rv_debug_run(): points set, a step or an insn trace */
+    bool dbg_stop_pending;     /* dbg_stop holds a stop not yet taken */
+    struct rv_vm_stop dbg_stop;
+    int dbg_notify_fd;
+    struct rv_debug_points dbg_points; /* changed only while every hart is parked */
+
+    /* tracing and exit statistics */
+    struct rv_vm_tracer tracer;
+    _Atomic uint64_t sbi_calls[RV_VM_SBI_EXTS];   /* by extension (rv_vm_sbi_ext_names) */
+    uint64_t mmio_reads[RV_MAX_REGIONS];         /* by iomap region, under dev_lock */
+    uint64_t mmio_writes[RV_MAX_REGIONS];
 };
 
 /* vm.c */
@@ -117,8 +136,18 @@ void vm_wait_for_interrupt(struct rv_vcpu *v);
 void vm_hart_enter_s(struct rv_vcpu *v, uint64_t pc, uint64_t opaque);
 void vm_power(struct rv_vm *vm, enum vm_power action, int status);
 void vm_fatal(struct rv_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* vm_control.c: parks the calling hart thread while a pause is requested */
+/* vm_control.c: parks the calling hart thread while a pause or a debugger halt holds it */
+bool vm_should_park(struct rv_vcpu *v);
 void vm_park(struct rv_vcpu *v);
+
+/* vm_debug.c: runs the hart under rv_debug_run() (breakpoints, watchpoints, step, trace) and
+ * reports debugger stops; *stepping tells whether this was a single step. */
+bool vm_debug_active(struct rv_vm *vm);
+enum rv_exit vm_debug_run(struct rv_vcpu *v, uint64_t budget, bool *stepping);
+/* The end of a single step that ended another way than RV_EXIT_DEBUG (an SBI call, WFI, a
+ * hart not started). */
+void vm_debug_step_done(struct rv_vcpu *v);
+bool vm_debug_stepping(struct rv_vcpu *v);
 
 /* board.c: builds devices and the device tree for the configuration */
 int board_create(struct rv_vm *vm);
