@@ -84,8 +84,7 @@ static int relay(int sock, bool tty)
             unsigned char buf[4096];
             ssize_t n = recv(sock, buf, sizeof(buf), 0);
             if (n <= 0) {
-                fprintf(stderr, "%srvisor: the console closed (the VM ended)\r\n",
-                        tty ? "\r\n" : "");
+                fprintf(stderr, "%srvisor: the console closed\r\n", tty ? "\r\n" : "");
                 return 0;
             }
             if (!write_all(STDOUT_FILENO, buf, (size_t)n))

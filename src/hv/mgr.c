@@ -288,10 +288,12 @@ int mgr_vm_start(struct rv_mgr *m, struct mgr_vm *vm)
     vm->started_ms = wall_ms();
     json_decref(vm->exit);
     vm->exit = NULL;
-    if (vm_write(m, vm, "pid.json",
-                 json_pack("{s:i,s:I,s:I}", "pid", (int)pid, "starttime",
-                           (json_int_t)vm->starttime, "started_ms", (json_int_t)vm->started_ms)))
+    json_t *pidinfo = json_pack("{s:i,s:I,s:I}", "pid", (int)pid, "starttime",
+                                (json_int_t)vm->starttime, "started_ms",
+                                (json_int_t)vm->started_ms);
+    if (vm_write(m, vm, "pid.json", pidinfo))
         rv_warn("manager: %s: %s (the VM will not be re-adopted)", vm->name, rv_error_get());
+    json_decref(pidinfo);
     rv_info("manager: %s started, pid %d", vm->name, (int)pid);
     return 0;
 }

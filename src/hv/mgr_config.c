@@ -276,9 +276,12 @@ int rv_mgr_config_from_options(int argc, char **argv, const char *cwd, json_t **
             break;
         }
         if (!o->max_items) {
-            rc = json_object_get(cfg, o->name)
-                     ? rv_api_fail(err, "invalid-argument", "--%s given twice", o->name)
-                     : json_object_set_new(cfg, o->name, v);
+            if (json_object_get(cfg, o->name)) {
+                json_decref(v);
+                rc = rv_api_fail(err, "invalid-argument", "--%s given twice", o->name);
+                break;
+            }
+            rc = json_object_set_new(cfg, o->name, v);
             if (rc && !err->code)
                 rc = rv_api_fail(err, "internal", "out of memory");
             continue;

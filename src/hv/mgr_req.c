@@ -173,9 +173,12 @@ static int req_delete(struct rv_mgr *m, struct mgr_vm *vm, const struct rv_api_c
         vm->stop_asked = true;
         vm->state = MGR_STOPPING;
         mgr_vm_signal(vm, SIGKILL);
-        struct pollfd p = {vm->pidfd, POLLIN, 0};
+        /* A copy: the event loop may reap the VM (and close its pidfd) while this waits. */
+        struct pollfd p = {fcntl(vm->pidfd, F_DUPFD_CLOEXEC, 0), POLLIN, 0};
         pthread_mutex_unlock(&m->lock);
-        int ready = poll(&p, 1, KILL_WAIT_MS);
+        int ready = p.fd >= 0 ? poll(&p, 1, KILL_WAIT_MS) : -1;
+        if (p.fd >= 0)
+            close(p.fd);
         pthread_mutex_lock(&m->lock);
         if (ready > 0)
             mgr_vm_reap(m, vm); /* unless the event loop did meanwhile */

@@ -106,10 +106,24 @@ check "vm2's guest clock went on ($t2 -> $(last_tick vm2))" \
 # The console: attach (output replayed and live), a second attach is refused.
 timeout 4 "$rvisor" console vm1 </dev/null >"$tmp/console1" 2>&1
 check "console attach shows the guest's output" grep -q '^tick ' "$tmp/console1"
-(sleep 3 | "$rvisor" console vm1 >/dev/null 2>&1 &)
+(timeout 3 "$rvisor" console vm1 </dev/null >/dev/null 2>&1 &)
 sleep 1
 timeout 2 "$rvisor" console vm1 </dev/null >"$tmp/console2" 2>&1
 check "a second console client is refused" grep -q "attached elsewhere" "$tmp/console2"
+sleep 2.5 # the first client is gone
+
+(sleep 1; printf 'x\035') | timeout 10 "$rvisor" console vm1 >/dev/null 2>"$tmp/detach"; rc=$?
+check "Ctrl-] detaches (exit $rc)" sh -c "[ $rc = 0 ] && grep -q detached '$tmp/detach'"
+(sleep 1; printf '\001x') | timeout 10 "$rvisor" console vm1 >/dev/null 2>"$tmp/detach"; rc=$?
+check "Ctrl-A X detaches (exit $rc)" sh -c "[ $rc = 0 ] && grep -q detached '$tmp/detach'"
+check "vm1 runs on after the detaches" wait_for 20 more_ticks vm1 $(($(ticks vm1) + 3))
+
+# A VM whose process fails at once (no such kernel) is reported failed with rvisor's message.
+"$rvisor" create broken --kernel /nonexistent/Image --mem 64 >/dev/null
+"$rvisor" start broken >/dev/null
+check "a VM that cannot boot is reported failed" wait_for 20 is_state broken failed
+check "its reason quotes rvisor's error" sh -c "'$rvisor' info broken | grep -q 'rvisor failed: .*nonexistent'"
+"$rvisor" delete broken >/dev/null
 
 # Bad requests on the manager socket while the three VMs run: each refused, nothing changes.
 "$python" "$here/bad-requests.py" "$RVISOR_MANAGER" "$state" >"$tmp/bad" 2>&1; rc=$?
