@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "hv/api_client.h"
 #include "hv/mgr_config.h"
 #include "hv/mgr_internal.h"
 #include "hv/mgr_proc.h"
@@ -306,7 +307,19 @@ static void vm_adopt(struct rv_mgr *m, struct mgr_vm *vm, json_t *pidinfo)
     mgr_path(m, vm, NULL, dir, sizeof(dir));
     pid_t pid = (pid_t)json_integer_value(json_object_get(pidinfo, "pid"));
     uint64_t start = (uint64_t)json_integer_value(json_object_get(pidinfo, "starttime"));
-    if (rv_mgr_proc_is_vm(pid, start, dir) && watch_process(m, vm, pid, false) == 0) {
+    bool in_dir;
+    bool is_vm = rv_mgr_proc_is_vm(pid, start, dir, &in_dir);
+    if (is_vm && !in_dir) {
+        /* Its working folder is not visible from here (another mount namespace, e.g. a
+         * sandbox): the VM's API answering at its socket identifies it instead. */
+        char api[PATH_MAX];
+        json_t *r = NULL;
+        mgr_path(m, vm, RV_MGR_API_SOCK, api, sizeof(api));
+        is_vm = rv_api_call(api, "status", NULL, 2000, &r) == 0 &&
+                json_is_true(json_object_get(r, "ok"));
+        json_decref(r);
+    }
+    if (is_vm && watch_process(m, vm, pid, false) == 0) {
         vm->starttime = start;
         vm->started_ms = json_integer_value(json_object_get(pidinfo, "started_ms"));
         rv_info("manager: %s re-adopted, pid %d", vm->name, (int)pid);

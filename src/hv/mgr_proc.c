@@ -84,15 +84,17 @@ static bool cmdline_is_vm(pid_t pid)
     return run && api;
 }
 
-bool rv_mgr_proc_is_vm(pid_t pid, uint64_t starttime, const char *dir)
+bool rv_mgr_proc_is_vm(pid_t pid, uint64_t starttime, const char *dir, bool *in_dir)
 {
-    if (pid <= 0 || !starttime || rv_mgr_proc_starttime(pid) != starttime)
+    *in_dir = false;
+    if (pid <= 0 || !starttime || rv_mgr_proc_starttime(pid) != starttime || !cmdline_is_vm(pid))
         return false;
     char path[64], cwd[PATH_MAX], want[PATH_MAX];
     snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
     ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
-    if (n <= 0 || !realpath(dir, want))
-        return false;
-    cwd[n] = 0;
-    return strcmp(cwd, want) == 0 && cmdline_is_vm(pid);
+    if (n > 0 && realpath(dir, want)) {
+        cwd[n] = 0;
+        *in_dir = strcmp(cwd, want) == 0;
+    }
+    return true;
 }

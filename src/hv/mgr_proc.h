@@ -24,8 +24,9 @@ int rv_mgr_spawn(const char *exe, char *const argv[], const char *dir, pid_t *pi
 /* The process's start time (/proc/PID/stat field 22, clock ticks since boot), 0 if gone. */
 uint64_t rv_mgr_proc_starttime(pid_t pid);
 
-/* True when `pid` is still the managed VM process of folder `dir`: same start time (so not a
- * reused pid), working folder `dir`, and a command line `... run ... --api-socket api.sock`. */
-bool rv_mgr_proc_is_vm(pid_t pid, uint64_t starttime, const char *dir);
+/* True when `pid` is still a managed VM process: same start time (so not a reused pid) and a
+ * command line `... run ... --api-socket api.sock`. *in_dir tells whether its working folder
+ * is `dir` as seen from here (a process in another mount namespace may not show it). */
+bool rv_mgr_proc_is_vm(pid_t pid, uint64_t starttime, const char *dir, bool *in_dir);
 
 #endif
