@@ -8,7 +8,9 @@ Measures, for rvisor (VMs started through `rvisor serve`) and for QEMU (TCG):
     first userspace line ("rvisor-guest: userspace up"), best and median of RUNS;
   - memory of idle VMs, 1 and COUNT at a time: per process RSS and PSS (smaps_rollup), the
     guest RAM actually touched (RSS of the anonymous mapping of exactly the guest RAM size),
-    and the monitor overhead = PSS - guest RAM touched;
+    and the monitor overhead = RSS (or PSS) - guest RAM touched. PSS is the fairer figure:
+    RSS counts rvisor's code cache twice (one memfd mapped writable and executable) and
+    counts libraries shared with other VMs in full;
   - the density: how many such idle VMs fit in 8 GiB, from the measured PSS per VM.
 The Debian kernel (31 MB Image) does not boot in 64 MiB (it runs out of memory while
 unpacking the initramfs); MEM defaults to 96 MiB, the smallest size it boots in, and the
@@ -231,8 +233,8 @@ def report(hv, args, ram_kb):
         pss = statistics.mean(r[1] for r in rows)
         guest = statistics.mean(r[2] for r in rows)
         print(f"{count:2d} idle VM(s): per VM RSS {mib(rss):6.1f} MiB, PSS {mib(pss):6.1f} MiB, "
-              f"guest RAM touched {mib(guest):5.1f} MiB, monitor overhead (PSS - guest) "
-              f"{mib(pss - guest):5.1f} MiB")
+              f"guest RAM touched {mib(guest):5.1f} MiB; monitor overhead: RSS - guest "
+              f"{mib(rss - guest):5.1f} MiB, PSS - guest {mib(pss - guest):5.1f} MiB")
         per_vm = (pss, guest)
     pss, guest = per_vm
     overhead = pss - guest
