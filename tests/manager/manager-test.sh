@@ -169,6 +169,12 @@ check "vm2's process is gone" gone "$pid2"
 # Restart a stopped VM, then delete: refused while running, forced, and for a stopped one.
 "$rvisor" start vm1 >/dev/null
 check "a stopped VM starts again" wait_for 300 sh -c "grep -c '^tick ' '$(log_of vm1)' | awk '{exit !(\$1 > $(ticks vm1))}'"
+check "stop --timeout 0 kills at once" test "$("$rvisor" stop vm1 --timeout 0)" = "vm1: stopped"
+check "a stop by kill is recorded as stopped, with the signal" \
+    sh -c "'$rvisor' info vm1 | grep -q 'killed by signal 9'"
+n1=$(ticks vm1)
+"$rvisor" start vm1 >/dev/null
+check "and starts again" wait_for 300 more_ticks vm1 $((n1 + 3))
 "$rvisor" delete vm1 2>"$tmp/err" >/dev/null; rc=$?
 check "delete of a running VM refused without --force" sh -c "[ $rc = 1 ] && grep -q invalid-state '$tmp/err'"
 pid1=$(pid_of vm1)
