@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "block/block_int.h"
+#include "block/volume/vol_block.h"
 #include "core/iov.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -142,6 +143,8 @@ int rv_block_open_internal(const char *path, const struct rv_block_opts *opts, u
     *out = NULL;
     if (!path || !*path)
         return rv_error_set(-EINVAL, "no image file name");
+    if (strncmp(path, "vol:", 4) == 0)
+        return rv_vol_block_open(path + 4, opts, out);
     enum rv_block_format format = opts->format;
     if (format == RV_BLOCK_AUTO) {
         int rc = block_probe(path, &format);
@@ -172,7 +175,7 @@ void rv_block_close(struct rv_block *b)
 
 uint64_t rv_block_size(const struct rv_block *b)
 {
-    return b->size;
+    return __atomic_load_n(&b->size, __ATOMIC_ACQUIRE);
 }
 
 bool rv_block_readonly(const struct rv_block *b)
@@ -187,7 +190,8 @@ bool rv_block_can_discard(const struct rv_block *b)
 
 static int block_check_range(const struct rv_block *b, uint64_t offset, uint64_t len)
 {
-    if (offset > b->size || len > b->size - offset)
+    uint64_t size = __atomic_load_n(&b->size, __ATOMIC_ACQUIRE); /* grows online (volumes) */
+    if (offset > size || len > size - offset)
         return rv_error_set(-EINVAL, "%s: request [%" PRIu64 ", +%" PRIu64 ") beyond the end "
                             "of the disk (%" PRIu64 " bytes)", b->path, offset, len, b->size);
     return 0;

@@ -1,5 +1,6 @@
 /* Block backends: what a virtual disk is stored in (DESIGN.md "block/"). The virtio-blk device
- * sees only this interface; raw files and qcow2 images (and, later, volumes) implement it.
+ * sees only this interface; raw files, qcow2 images and logical volumes ("vol:VG/LV",
+ * src/block/volume/) implement it.
  *
  * All offsets and lengths are in bytes. Calls may come from several threads but never at the
  * same time for one device (the disk's worker serializes them). Functions return 0 or a
@@ -37,6 +38,11 @@ int rv_block_flush(struct rv_block *b);
 int rv_block_discard(struct rv_block *b, uint64_t offset, uint64_t len);
 /* Makes [offset, offset+len) read as zeros; may deallocate when `may_unmap`. */
 int rv_block_write_zeroes(struct rv_block *b, uint64_t offset, uint64_t len, bool may_unmap);
+
+/* Called from another thread when the disk's size changes underneath (a logical volume
+ * resized online by `rvisor vol lv-resize`). Set it once, before requests start. */
+void rv_block_set_resize_handler(struct rv_block *b, void (*fn)(void *ctx, uint64_t size),
+                                 void *ctx);
 
 /* A stable identifier for VIRTIO_BLK_T_GET_ID (up to 20 bytes, not NUL-terminated if 20). */
 void rv_block_id(const struct rv_block *b, char id[20]);

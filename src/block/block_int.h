@@ -40,7 +40,12 @@ struct rv_block {
     bool can_discard;
     char id[20];
     char *path;           /* as given to open (for messages) */
+    void (*resize_fn)(void *ctx, uint64_t size); /* rv_block_set_resize_handler */
+    void *resize_ctx;
 };
+
+/* A backend reports a new size (already stored in b->size) to the handler, if any. */
+void rv_block_notify_resize(struct rv_block *b, uint64_t size);
 
 /* Identity of one image file, for backing-chain loop detection. */
 struct rv_block_chain {

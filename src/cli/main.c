@@ -16,6 +16,7 @@
 #include "cli/stats.h"
 #include "debug/gdbstub.h"
 #include "debug/trace.h"
+#include "cli/vol.h"
 #include "hv/api.h"
 #include "rvisor/vm.h"
 
@@ -34,6 +35,7 @@ static void usage(FILE *out)
         "                                                    rvisor ctl --help)\n"
         "       rvisor serve|create|start|stop|kill|delete|info|list|console|vm ...\n"
         "                                           (many VMs: rvisor serve --help)\n"
+        "       rvisor vol COMMAND ...   (volume manager: PVs, VGs, LVs, NBD; rvisor vol --help)\n"
         "\n"
         "Boots a RISC-V virtual machine. Without --kernel and --bios it boots the default\n"
         "Debian guest (Debian's riscv64 kernel and a busybox initramfs, fetched on first use).\n"
@@ -57,6 +59,7 @@ static void usage(FILE *out)
         "  --dump-dtb FILE    write the generated device tree blob to FILE and exit\n"
         "  --no-reboot        exit (status 124) when the guest reboots, instead of resetting\n"
         "  --disk SPEC        virtio-blk disk: PATH[,format=raw|qcow2][,readonly]\n"
+        "                     or vol:VG/LV (a logical volume, docs/volumes.md)\n"
         "                     [,cache=writeback|none|unsafe] (repeatable, up to 4)\n"
         "  --net SPEC         virtio-net NIC: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...\n"
         "                     or tap,ifname=NAME; add ,mac=52:54:00:xx:xx:xx (up to 2)\n"
@@ -367,6 +370,8 @@ int main(int argc, char **argv)
         return rv_cli_img(argc - 2, argv + 2);
     if (argc >= 2 && rv_cli_is_manage_command(argv[1]))
         return rv_cli_manage(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "vol") == 0)
+        return rv_cli_vol(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return 0;

@@ -194,7 +194,8 @@ int rv_virtio_blk_parse_spec(const char *spec, char **path_out, struct rv_block_
 
 static bool range_ok(const struct rv_virtio_blk *b, uint64_t sector, uint64_t nsect)
 {
-    return sector <= b->capacity && nsect <= b->capacity - sector;
+    uint64_t cap = __atomic_load_n(&b->capacity, __ATOMIC_ACQUIRE); /* grows online */
+    return sector <= cap && nsect <= cap - sector;
 }
 
 static uint8_t io_status(const char *what, int rc)
@@ -563,6 +564,21 @@ static int blk_start_worker(struct rv_virtio_blk *b)
     return 0;
 }
 
+/* The backend changed size (a volume resized online): new capacity in the configuration space,
+ * then a configuration change notification (virtio 1.2, 4.2.2.1 and 5.2.4), upon which Linux
+ * re-reads the capacity. */
+static void blk_resized(void *opaque, uint64_t size)
+{
+    struct rv_virtio_blk *b = opaque;
+    pthread_mutex_lock(b->dev_lock);
+    pthread_mutex_lock(rv_virtio_lock(b->vd));
+    __atomic_store_n(&b->capacity, size / SECTOR, __ATOMIC_RELEASE);
+    put_le64(b->config + CFG_CAPACITY, size / SECTOR);
+    pthread_mutex_unlock(rv_virtio_lock(b->vd));
+    rv_virtio_config_changed(b->vd);
+    pthread_mutex_unlock(b->dev_lock);
+}
+
 int rv_virtio_blk_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base,
                          const struct rv_irq *irq, pthread_mutex_t *dev_lock, struct rv_bus *bus,
                          const char *spec, struct rv_virtio_blk **out)
@@ -608,11 +624,12 @@ int rv_virtio_blk_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base
         blk_free(b, true);
         return rc;
     }
+    rv_block_set_resize_handler(b->disk, blk_resized, b);
     *out = b;
     return 0;
 }
 
 uint64_t rv_virtio_blk_capacity(const struct rv_virtio_blk *b)
 {
-    return b->capacity;
+    return __atomic_load_n(&b->capacity, __ATOMIC_ACQUIRE);
 }

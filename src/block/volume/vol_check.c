@@ -1,0 +1,149 @@
+/* `vol check` and `vol repair`: every listed device's label and both metadata slots, then each
+ * VG's newest metadata (which the parser validates in full), missing PVs, PVs holding an older
+ * copy, stale mirror legs. Repair rewrites the newest metadata to every present PV (as a new
+ * version) and resyncs stale mirror legs whose PVs are all back. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block/volume/vol.h"
+#include "core/error.h"
+
+struct checker {
+    void (*report)(void *ctx, const char *msg);
+    void *ctx;
+    struct vol_check_result *res;
+};
+
+static void say(struct checker *c, unsigned *counter, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(struct checker *c, unsigned *counter, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (counter)
+        (*counter)++;
+    if (c->report)
+        c->report(c->ctx, msg);
+}
+
+static void check_scan(struct checker *c, struct vol_scan_pv *s, unsigned n, const char *vg)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct vol_scan_pv *p = &s[i];
+        if (vg && (!p->meta || strcmp(p->meta->name, vg) != 0) && !p->error &&
+            (p->slot_msg[0][0] == 0 && p->slot_msg[1][0] == 0))
+            continue;
+        if (p->error == -ENOENT && p->fd < 0) {
+            say(c, &c->res->warnings, "warning: %s", p->msg);
+            continue;
+        }
+        if (p->error) {
+            say(c, &c->res->errors, "error: %s", p->msg);
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (!p->slot_msg[k][0])
+                continue;
+            if (p->meta)
+                say(c, &c->res->warnings, "warning: %s (the other slot, sequence %" PRIu64
+                    ", is valid and in use)", p->slot_msg[k], p->seq);
+            else
+                say(c, &c->res->errors, "error: %s", p->slot_msg[k]);
+        }
+        if (!p->meta && (p->slot_msg[0][0] || p->slot_msg[1][0]))
+            say(c, &c->res->errors, "error: %s: no valid metadata in either slot", p->path);
+    }
+}
+
+static void check_vg(struct checker *c, struct vol_vg *vg)
+{
+    for (uint32_t i = 0; i < vg->npvs; i++) {
+        struct vol_pv *pv = &vg->pvs[i];
+        if (pv->fd < 0)
+            say(c, &c->res->warnings, "warning: %s: PV %s is missing", vg->name, pv->path);
+        else if (pv->disk_seq != vg->seq)
+            say(c, &c->res->warnings, "warning: %s: %s holds an older metadata version (%" PRIu64
+                " < %" PRIu64 "): an interrupted update; repair or the next change rewrites it",
+                vg->name, pv->path, pv->disk_seq, vg->seq);
+    }
+    for (uint32_t l = 0; l < vg->nlvs; l++)
+        for (uint32_t a = 0; a < vg->lvs[l].nareas; a++)
+            if (vg->lvs[l].areas[a].stale)
+                say(c, &c->res->warnings, "warning: %s/%s: mirror leg %" PRIu32 " is out of sync",
+                    vg->name, vg->lvs[l].name, a);
+}
+
+static int repair_vg(struct checker *c, const char *devices, const char *name)
+{
+    struct vol_vg *vg;
+    int rc = vol_vg_open(devices, name, VOL_OPEN_WRITE, &vg);
+    if (rc)
+        return rc;
+    rc = vol_vg_commit(vg);
+    if (!rc)
+        say(c, &c->res->repaired, "repaired: %s: metadata version %" PRIu64 " written to every "
+            "present PV", name, vg->seq);
+    for (uint32_t l = 0; l < vg->nlvs && !rc; l++) {
+        struct vol_lv *lv = &vg->lvs[l];
+        if (lv->type != VOL_MIRROR || !(lv->areas[0].stale || lv->areas[1].stale))
+            continue;
+        int r = vol_mirror_resync(vg, lv);
+        if (r)
+            say(c, &c->res->errors, "error: %s", rv_error_get());
+        else
+            say(c, &c->res->repaired, "repaired: %s/%s: mirror legs in sync again", name,
+                lv->name);
+    }
+    vol_vg_close(vg);
+    return rc;
+}
+
+int vol_check(const char *devices, const char *vgname, bool repair,
+              void (*report)(void *ctx, const char *msg), void *ctx,
+              struct vol_check_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    devices = vol_devices_path(devices);
+    struct checker c = {report, ctx, res};
+    struct vol_scan_pv *s;
+    unsigned n;
+    int rc = vol_scan(devices, &s, &n);
+    if (rc)
+        return rc;
+    check_scan(&c, s, n, vgname);
+    /* The distinct VG names seen (or just the one asked for). */
+    char names[VOL_MAX_PVS * 4][VOL_NAME_MAX + 1];
+    unsigned nn = 0;
+    if (vgname)
+        snprintf(names[nn++], sizeof(names[0]), "%s", vgname);
+    for (unsigned i = 0; i < n && !vgname; i++) {
+        bool dup = !s[i].meta;
+        for (unsigned k = 0; k < nn && !dup; k++)
+            dup = strcmp(names[k], s[i].meta->name) == 0;
+        if (!dup && nn < sizeof(names) / sizeof(names[0]))
+            snprintf(names[nn++], sizeof(names[0]), "%s", s[i].meta->name);
+    }
+    vol_scan_free(s, n);
+    for (unsigned k = 0; k < nn; k++) {
+        struct vol_vg *vg;
+        if (vol_vg_open(devices, names[k], VOL_OPEN_READ, &vg)) {
+            say(&c, &res->errors, "error: %s", rv_error_get());
+            continue;
+        }
+        check_vg(&c, vg);
+        say(&c, NULL, "%s: metadata version %" PRIu64 ", %" PRIu32 " PVs, %" PRIu32 " LVs: "
+            "consistent", vg->name, vg->seq, vg->npvs, vg->nlvs);
+        vol_vg_close(vg);
+        if (repair && repair_vg(&c, devices, names[k]))
+            say(&c, &res->errors, "error: repair of %s: %s", names[k], rv_error_get());
+    }
+    return 0;
+}
