@@ -1,0 +1,79 @@
+#!/bin/bash
+# The Debian guest on logical volumes: its root file system on a striped LV (3 PVs), a second VM
+# at the same time on a linear LV of the same VG, a second writer of the busy LV refused, and an
+# online lv-resize that the running guest sees (virtio-blk configuration change interrupt).
+# Afterwards e2fsck finds both file systems clean and the guest's writes are there.
+# usage: vol-guest-test.sh RVISOR BLKCAT
+. "$(dirname "$0")/../e2e/lib.sh"
+e2e_init "$1"
+blkcat=$(realpath "$2")
+cd "$tmp" || exit 1
+export RVISOR_VOL_DEVICES=$tmp/devices
+vol() { "$rvisor" vol "$@"; }
+
+for i in 0 1 2; do truncate -s 96M pv$i.img; done
+mk() { "$src/guest/mkdisk.sh" --size 48M --marker "$2" "$1" >mkdisk.log 2>&1 || cat mkdisk.log; }
+if vol pv-create pv0.img pv1.img pv2.img && vol vg-create vg0 pv0.img pv1.img pv2.img \
+    --extent-size 1M && vol lv-create vg0/root --size 48M --stripes 3 --stripe-size 64K &&
+    vol lv-create vg0/data --size 48M && mk root.img striped-root && mk data.img linear-data; then
+    pass "VG with a striped and a linear LV, two ext4 images"
+else
+    fail "setting up the VG"; finish
+fi
+# Copy the images in through the NBD server (qemu-img as the client).
+port=$((20000 + RANDOM % 20000))
+"$rvisor" vol serve --nbd 127.0.0.1:$port 2>serve.log &
+server=$!
+e2e_pids="$e2e_pids $server"
+for _ in $(seq 50); do grep -q serving serve.log && break; sleep 0.1; done
+qemu-img convert -n -f raw -O raw root.img "nbd://127.0.0.1:$port/vg0/root" &&
+    qemu-img convert -n -f raw -O raw data.img "nbd://127.0.0.1:$port/vg0/data" &&
+    pass "images written to the LVs over NBD" || fail "qemu-img convert to NBD"
+kill "$server"; wait "$server" 2>/dev/null
+
+# VM A: root on the striped LV; reports its disk size, then waits for it to change.
+script_a='echo E2E marker $(cat /etc/rvisor-disk); s0=$(cat /sys/block/vda/size)
+echo E2E size0 $s0; echo from-vm-a > /written-a; sync; echo E2E ready
+i=0; while [ $i -lt 6000 ] && [ "$(cat /sys/block/vda/size)" = "$s0" ]; do sleep 0.1; i=$((i+1)); done
+echo E2E size1 $(cat /sys/block/vda/size)'
+e2e_run a.out 1200 --mem 192M --disk vol:vg0/root \
+    --append "$(e2e_append "$script_a" rvisor.root=/dev/vda)" &
+vm_a=$!
+for _ in $(seq 3000); do grep -q '^E2E ready' a.out.raw 2>/dev/null && break; sleep 0.2; done
+if [ "$(value a.out.raw marker)" = striped-root ] && [ "$(value a.out.raw size0)" = 98304 ]; then
+    pass "VM A booted with root on the striped LV (48M)"
+else
+    fail "VM A did not come up"; show a.out.raw
+fi
+
+# A second writer of vg0/root is refused while VM A runs.
+"$rvisor" run --kernel "$guest/Image" --disk vol:vg0/root </dev/null >second.out 2>&1
+st=$?
+[ "$st" = 125 ] && grep -q 'in use' second.out && pass "second VM on the same LV refused (in use)" ||
+    { fail "second writer: status $st"; cat second.out; }
+
+# VM B on another LV of the same VG, while VM A runs.
+script_b='echo E2E marker $(cat /etc/rvisor-disk); echo from-vm-b > /written-b; sync; echo E2E done'
+e2e_run b.out 900 --mem 192M --disk vol:vg0/data \
+    --append "$(e2e_append "$script_b" rvisor.root=/dev/vda)"
+st=$?
+[ "$st" = 0 ] && [ "$(value b.out marker)" = linear-data ] && grep -q '^E2E done' b.out &&
+    pass "VM B on vg0/data ran beside VM A" || { fail "VM B: status $st"; show b.out; }
+
+# Online grow: VM A sees 66M (whole stripes) without a restart.
+vol lv-resize vg0/root --size 66M && pass "lv-resize while VM A runs" || fail "lv-resize"
+wait "$vm_a"
+st=$?
+[ "$st" = 0 ] && [ "$(value a.out size1)" = 135168 ] &&
+    pass "VM A saw the new capacity (135168 sectors) through the config change interrupt" ||
+    { fail "VM A: status $st, size1 '$(value a.out size1)'"; show a.out; }
+
+# Both file systems clean, both writes there.
+"$blkcat" vol:vg0/root | head -c 48M >root.back && "$blkcat" vol:vg0/data >data.back
+check "e2fsck of the striped LV" fsck_clean root.back
+check "e2fsck of the linear LV" fsck_clean data.back
+[ "$(sha_in_image root.back /written-a)" = "$(echo from-vm-a | sha256sum | cut -d' ' -f1)" ] &&
+    [ "$(sha_in_image data.back /written-b)" = "$(echo from-vm-b | sha256sum | cut -d' ' -f1)" ] &&
+    pass "the guests' writes are on the LVs" || fail "guest writes missing"
+check "vol check clean" vol check
+finish
