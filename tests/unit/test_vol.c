@@ -199,11 +199,11 @@ static void test_on_disk(void)
     r = check(false);
     CHECK(r.errors >= 2);
     /* A truncated PV: the label is intact but the metadata area is cut off. */
-    CHECK(truncate(pv[1], 4096 + 1000) == 0); /* slot 0 fits, slot 1 does not */
+    CHECK(truncate(pv[1], 4096 + 1000) == 0); /* the metadata area is cut off */
     struct vol_scan_pv *s;
     unsigned n;
     CHECK(vol_scan(devices, &s, &n) == 0 && n == 2);
-    CHECK(s[1].meta == NULL && strstr(s[1].slot_msg[1], "truncated") != NULL);
+    CHECK(s[1].meta == NULL && s[1].error == -EINVAL && strstr(s[1].msg, "truncated") != NULL);
     vol_scan_free(s, n);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -29,6 +29,8 @@
 #define VOL_SLOT_HDR 512u
 #define VOL_MDA_OFFSET 4096u
 #define VOL_MDA_DEFAULT (2u << 20)  /* two 1 MiB slots */
+#define VOL_MDA_MAX (256u << 20)
+#define VOL_MAX_EXTENTS (1ull << 32) /* per PV */
 #define VOL_PE_ALIGN (1u << 20)
 #define VOL_EXTENT_DEFAULT (4u << 20)
 #define VOL_EXTENT_MIN 4096u

@@ -97,7 +97,7 @@ int vol_label_decode(const uint8_t *buf, size_t len, const char *what, struct vo
     /* Each slot holds a header and at least 512 bytes of payload; everything 512-aligned;
      * the areas in order label < metadata < data, all inside the device. */
     if (l->mda_offset < VOL_LABEL_SIZE || l->mda_offset % 512 || l->mda_size % 1024 ||
-        l->mda_size < 4 * VOL_SLOT_HDR || l->mda_size > (1ull << 32) ||
+        l->mda_size < 4 * VOL_SLOT_HDR || l->mda_size > VOL_MDA_MAX ||
         l->mda_offset > (1ull << 40) || l->pe_start % 512 ||
         l->pe_start < l->mda_offset + l->mda_size || l->pe_start > l->dev_size)
         return rv_error_set(-EINVAL, "%s: PV label has an inconsistent layout (metadata "

@@ -174,10 +174,11 @@ static int parse_pv(json_t *j, struct vol_pv *pv, uint64_t extent_size, unsigned
         return rv_error_set(-ENOMEM, "out of memory");
     int rc = get_u64(j, "pe_start", 1ull << 40, &pv->pe_start, what);
     if (!rc)
-        rc = get_u64(j, "pe_count", ((1ull << 62) - pv->pe_start) / extent_size, &pv->pe_count,
-                     what);
+        rc = get_u64(j, "pe_count", VOL_MAX_EXTENTS, &pv->pe_count, what);
     if (!rc && pv->pe_start % 512)
         rc = rv_error_set(-EINVAL, "metadata: %s: unaligned data area", what);
+    if (!rc && pv->pe_count * extent_size > (1ull << 62)) /* both bounded: no overflow */
+        rc = rv_error_set(-EINVAL, "metadata: %s: data area too large", what);
     return rc;
 }
 

@@ -180,6 +180,13 @@ static void scan_one(struct vol_scan_pv *p)
         snprintf(p->msg, sizeof(p->msg), "%s", rv_error_get());
         return;
     }
+    uint64_t size = (uint64_t)lseek(p->fd, 0, SEEK_END);
+    if (size < p->label.mda_offset + p->label.mda_size) {
+        p->error = -EINVAL;
+        snprintf(p->msg, sizeof(p->msg), "%s: truncated: %" PRIu64 " bytes, but its metadata area "
+                 "ends at %" PRIu64, p->path, size, p->label.mda_offset + p->label.mda_size);
+        return;
+    }
     p->cur_slot = -1;
     vol_pv_peek_seq(p->fd, &p->label, &p->peek_seq);
     for (int i = 0; i < 2; i++) {
