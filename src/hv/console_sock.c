@@ -2,6 +2,7 @@
  * pipes, the listening socket, at most one attached client and the log file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -161,6 +162,12 @@ static void attach(struct rv_console_server *s)
     int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
         return;
+    if (s->client >= 0) {
+        /* A client that just hung up may not have been seen yet: it is not in the way. */
+        struct pollfd p = {s->client, POLLRDHUP, 0};
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            client_drop(s);
+    }
     if (s->client >= 0) {
         static const char busy[] = "rvisor: this console is attached elsewhere\r\n";
         if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
