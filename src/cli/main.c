@@ -283,6 +283,9 @@ static int cmd_run(int argc, char **argv)
     }
     int out_file = -1;
     struct rv_console_server *console_server = NULL;
+    int status_fd = rv_cli_status_open(status_file);
+    if (status_fd == -2)
+        return RV_STATUS_ERROR;
     if (strcmp(console, "stdio") == 0) {
         cfg.console_escapes = escapes || isatty(STDIN_FILENO);
     } else if (strcmp(console, "none") == 0) {
@@ -307,7 +310,7 @@ static int cmd_run(int argc, char **argv)
     if (rv_vm_create(&cfg, &vm)) {
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
         rv_console_server_stop(console_server);
-        rv_cli_write_status(status_file, RV_STATUS_ERROR);
+        rv_cli_status_write(status_fd, RV_STATUS_ERROR);
         return RV_STATUS_ERROR;
     }
     if (dump_dtb) {
@@ -323,7 +326,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "rvisor: control API: %s\n", rv_error_get());
         rv_vm_destroy(vm);
         rv_console_server_stop(console_server);
-        rv_cli_write_status(status_file, RV_STATUS_ERROR);
+        rv_cli_status_write(status_fd, RV_STATUS_ERROR);
         return RV_STATUS_ERROR;
     }
     if (cli_debug_start(&dbg, vm, &cfg)) {
@@ -332,7 +335,7 @@ static int cmd_run(int argc, char **argv)
         rv_api_server_stop(api);
         rv_vm_destroy(vm);
         rv_console_server_stop(console_server);
-        rv_cli_write_status(status_file, RV_STATUS_ERROR);
+        rv_cli_status_write(status_fd, RV_STATUS_ERROR);
         return RV_STATUS_ERROR;
     }
     running_vm = vm;
@@ -356,7 +359,7 @@ static int cmd_run(int argc, char **argv)
     rv_console_server_stop(console_server); /* after the VM: its last output is logged */
     if (out_file >= 0)
         close(out_file);
-    rv_cli_write_status(status_file, status);
+    rv_cli_status_write(status_fd, status);
     return status;
 }
 

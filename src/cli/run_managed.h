@@ -10,7 +10,12 @@
 int rv_cli_console_socket(const char *spec, int *in_fd, int *out_fd,
                           struct rv_console_server **out);
 
-/* Writes "STATUS\n" to `path` atomically (nothing if `path` is NULL). */
-void rv_cli_write_status(const char *path, int status);
+/* The status file is created empty when the run starts (before any sandbox closes the file
+ * system) and gets "STATUS\n" in one write when it ends: a reader sees nothing (still running,
+ * or killed) or the whole status. Returns the descriptor, -1 for no file (`path` NULL), or
+ * -2 after printing an error. */
+int rv_cli_status_open(const char *path);
+/* Writes the status and closes the descriptor (nothing if fd < 0). */
+void rv_cli_status_write(int fd, int status);
 
 #endif
