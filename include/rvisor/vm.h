@@ -9,7 +9,7 @@ struct rv_vm;
 
 #define RV_MAX_HARTS 8
 #define RV_MAX_DISKS 4
-#define RV_MAX_NICS 2
+#define RV_MAX_NICS 4
 
 /* How harts execute guest code. */
 enum rv_accel {
@@ -33,7 +33,7 @@ struct rv_vm_config {
     /* virtio devices (virtio-mmio slots 0x10001000 + 0x1000 * i, PLIC sources 1..8) */
     const char *disks[RV_MAX_DISKS]; /* "PATH[,format=raw|qcow2][,readonly][,cache=MODE]" */
     unsigned ndisks;
-    const char *nics[RV_MAX_NICS];   /* "user[,hostfwd=...][,mac=..]" or "tap,ifname=..." */
+    const char *nics[RV_MAX_NICS];   /* "user[,hostfwd=..][,mac=..]", "tap,ifname=..", "switch:NAME" */
     unsigned nnics;
     bool rng;            /* virtio-rng (entropy from the host's getrandom) */
     bool balloon;        /* virtio-balloon */

@@ -12,6 +12,7 @@
 #include "cli/ctl.h"
 #include "cli/img.h"
 #include "cli/manage.h"
+#include "cli/net.h"
 #include "cli/run_managed.h"
 #include "cli/stats.h"
 #include "debug/gdbstub.h"
@@ -36,6 +37,8 @@ static void usage(FILE *out)
         "       rvisor serve|create|start|stop|kill|delete|info|list|console|vm ...\n"
         "                                           (many VMs: rvisor serve --help)\n"
         "       rvisor vol COMMAND ...   (volume manager: PVs, VGs, LVs, NBD; rvisor vol --help)\n"
+        "       rvisor net create|list|delete|stats|capture ...   (virtual networks;\n"
+        "                                                    rvisor net --help)\n"
         "\n"
         "Boots a RISC-V virtual machine. Without --kernel and --bios it boots the default\n"
         "Debian guest (Debian's riscv64 kernel and a busybox initramfs, fetched on first use).\n"
@@ -62,7 +65,8 @@ static void usage(FILE *out)
         "                     or vol:VG/LV (a logical volume, docs/volumes.md)\n"
         "                     [,cache=writeback|none|unsafe] (repeatable, up to 4)\n"
         "  --net SPEC         virtio-net NIC: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...\n"
-        "                     or tap,ifname=NAME; add ,mac=52:54:00:xx:xx:xx (up to 2)\n"
+        "                     or tap,ifname=NAME, or switch:NETWORK (rvisor net); add\n"
+        "                     ,mac=52:54:00:xx:xx:xx (up to 4)\n"
         "  --rng              virtio-rng: entropy from the host (on for the default guest)\n"
         "  --balloon          virtio-balloon: the guest can return memory to the host\n"
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
@@ -369,6 +373,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
         return rv_cli_ctl(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "net") == 0)
+        return rv_cli_net(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "img") == 0)
         return rv_cli_img(argc - 2, argv + 2);
     if (argc >= 2 && rv_cli_is_manage_command(argv[1]))

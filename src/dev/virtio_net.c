@@ -447,6 +447,7 @@ int rv_virtio_net_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base
         net_free(d);
         return rc;
     }
+    rv_net_get_mac(d->net, d->mac); /* the switch backend assigns the port's MAC */
     uint64_t features = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_MAC |
                         1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_STATUS;
     rc = rv_virtio_create(map, fdt, base, irq, dev_lock, bus, &net_ops, d, features, &d->vd);

@@ -18,7 +18,8 @@
 #define VIRTIO_SLOT_SIZE 0x1000ull
 #define VIRTIO_FIRST_IRQ 1
 
-/* Splits ",mac=xx:xx:xx:xx:xx:xx" out of a --net spec (the rest goes to the backend). */
+/* Splits ",mac=xx:xx:xx:xx:xx:xx" out of a --net spec (the rest goes to the backend). The
+ * switch backend keeps it: the switch assigns the MAC, the one asked for or its own choice. */
 static int take_mac(const char *spec, char *rest, size_t rest_size, uint8_t mac[6], unsigned index)
 {
     /* QEMU's default prefix 52:54:00 (locally administered), then 12:34:56 + index */
@@ -31,7 +32,7 @@ static int take_mac(const char *spec, char *rest, size_t rest_size, uint8_t mac[
     while (*p) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > 4 && strncmp(p, "mac=", 4) == 0) {
+        if (len > 4 && strncmp(p, "mac=", 4) == 0 && strncmp(spec, "switch:", 7) != 0) {
             unsigned b[6];
             char tail;
             char buf[32];

@@ -18,12 +18,19 @@ int rv_net_open(const char *spec, const uint8_t mac[6], const struct rv_net_clie
     const char *opts = spec[name_len] == ',' ? spec + name_len + 1 : spec + name_len;
     if (mac[0] & 1)
         return rv_error_set(-EINVAL, "net: MAC address is a multicast address");
+    if (!strncmp(spec, "switch:", 7))
+        return rv_net_switch_open(spec + 7, mac, client, out);
     if (name_len == 4 && !strncmp(spec, "user", 4))
         return rv_net_user_open(opts, mac, client, out);
     if (name_len == 3 && !strncmp(spec, "tap", 3))
         return rv_net_tap_open(opts, mac, client, out);
-    return rv_error_set(-EINVAL, "net: unknown backend '%.*s' (expected user or tap)",
+    return rv_error_set(-EINVAL, "net: unknown backend '%.*s' (expected user, tap or switch:NAME)",
                         (int)(name_len > 32 ? 32 : name_len), spec);
+}
+
+void rv_net_get_mac(const struct rv_net *n, uint8_t mac[6])
+{
+    memcpy(mac, n->mac, 6);
 }
 
 void rv_net_close(struct rv_net *n)

@@ -73,5 +73,7 @@ int rv_net_user_open(const char *opts, const uint8_t mac[6], const struct rv_net
                      struct rv_net **out);
 int rv_net_tap_open(const char *opts, const uint8_t mac[6], const struct rv_net_client *client,
                     struct rv_net **out);
+int rv_net_switch_open(const char *opts, const uint8_t mac[6], const struct rv_net_client *client,
+                       struct rv_net **out);
 
 #endif
