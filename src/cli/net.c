@@ -137,7 +137,7 @@ static int cmd_create(int argc, char **argv)
         return ERR;
     }
     vsw_config_default(&c, name);
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t v;
         int rc = 0;
@@ -165,7 +165,6 @@ static int cmd_create(int argc, char **argv)
             fprintf(stderr, "rvisor: %s\n", rv_error_get());
             return ERR;
         }
-        i++;
     }
     snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
     if (access(cfg, F_OK) == 0) {

@@ -6,7 +6,8 @@
  *
  * The switch assigns the port's MAC (the one asked for, else one of its own choosing) and
  * forwards only frames with that source MAC. The connection is made, and the MAC known,
- * before open returns; later only read, sendmsg, poll and eventfd writes are used.
+ * before open returns (before any sandbox); later only send (sendto), recv (recvfrom), poll
+ * and eventfd reads and writes are used.
  *
  * A reading thread delivers frames to the client; when the client has no room it keeps that
  * frame and stops reading (the socket buffer fills, then the switch queues and finally drops
@@ -42,6 +43,8 @@ struct net_switch {
     atomic_bool gone_logged;
     /* Owned by the reading thread. */
     uint8_t *buf;            /* RV_NET_MAX_FRAME bytes */
+    pthread_mutex_t tx_lock; /* guards tx_buf */
+    uint8_t *tx_buf;         /* RV_NET_MAX_FRAME bytes: gathered frames are copied here */
     size_t pending_len;      /* a frame the client refused, waiting in buf; 0: none */
     bool eof;                /* the switch went away */
 };
@@ -125,23 +128,36 @@ static void *sw_thread(void *opaque)
     return NULL;
 }
 
+/* send() (sendto), not sendmsg: one contiguous frame, and a system call the VM sandbox allows
+ * anyway. Gathered frames are copied first (virtio-net hands over one buffer). */
 static int sw_send(struct rv_net *n, const struct iovec *iov, int iovcnt)
 {
     struct net_switch *s = to_sw(n);
-    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
-    for (;;) {
-        if (sendmsg(s->fd, &mh, MSG_NOSIGNAL) >= 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        int e = errno;
-        if (e == EPIPE || e == ECONNRESET || e == ENOTCONN)
-            sw_gone(s);
-        if (e == EAGAIN)
-            return rv_error_set(-EAGAIN, "net switch %s: the switch does not take frames",
-                                s->name);
-        return rv_error_set(-e, "net switch %s: send: %s", s->name, strerror(e));
+    const void *frame = iov[0].iov_base;
+    size_t len = iov[0].iov_len;
+    if (iovcnt != 1) {
+        long total = rv_net_iov_len(iov, iovcnt);
+        pthread_mutex_lock(&s->tx_lock);
+        size_t off = 0;
+        for (int i = 0; i < iovcnt; off += iov[i].iov_len, i++)
+            memcpy(s->tx_buf + off, iov[i].iov_base, iov[i].iov_len);
+        frame = s->tx_buf;
+        len = (size_t)total; /* rv_net_send checked it: at most RV_NET_MAX_FRAME */
     }
+    ssize_t rc;
+    do
+        rc = send(s->fd, frame, len, MSG_NOSIGNAL);
+    while (rc < 0 && errno == EINTR);
+    int e = errno;
+    if (iovcnt != 1)
+        pthread_mutex_unlock(&s->tx_lock);
+    if (rc >= 0)
+        return 0;
+    if (e == EPIPE || e == ECONNRESET || e == ENOTCONN)
+        sw_gone(s);
+    if (e == EAGAIN)
+        return rv_error_set(-EAGAIN, "net switch %s: the switch does not take frames", s->name);
+    return rv_error_set(-e, "net switch %s: send: %s", s->name, strerror(e));
 }
 
 static void sw_rx_ready(struct rv_net *n)
@@ -164,6 +180,8 @@ static void sw_close(struct rv_net *n)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     free(s->buf);
+    free(s->tx_buf);
+    pthread_mutex_destroy(&s->tx_lock);
     free(s);
 }
 
@@ -270,9 +288,11 @@ int rv_net_switch_open(const char *opts, const uint8_t mac[6], const struct rv_n
     s->base.client = *client;
     s->fd = s->wake_fd = -1;
     memcpy(s->name, name, sizeof(name));
+    pthread_mutex_init(&s->tx_lock, NULL);
     s->buf = malloc(RV_NET_MAX_FRAME);
+    s->tx_buf = malloc(RV_NET_MAX_FRAME);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!s->buf || s->wake_fd < 0) {
+    if (!s->buf || !s->tx_buf || s->wake_fd < 0) {
         sw_close(&s->base);
         return rv_error_set(-ENOMEM, "net switch: out of memory or descriptors");
     }

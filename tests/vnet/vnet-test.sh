@@ -158,7 +158,7 @@ check "the transfer during D's flood completes intact (sha256)" '[ -n "$sumB" ] 
 "$rvisor" net stats red --json >"$tmp/red-flood.json"
 vm_say D stop
 t1=$(field A GOT1) t2=$(field A GOT2)
-echo "transfer of 3 MB A->B: $(echo "$t1" | awk -F- '{printf "%.2f s", $2 - $1}') alone, $(echo "$t2" | awk -F- '{printf "%.2f s", $2 - $1}') during the flood"
+echo "transfer of 3 MB B->A: $(echo "$t1" | awk -F- '{printf "%.2f s", $2 - $1}') alone, $(echo "$t2" | awk -F- '{printf "%.2f s", $2 - $1}') during the flood"
 
 # --- oversize and forged frames from A ---
 wait_line D 'STOPPED' 60
@@ -179,6 +179,7 @@ for p in json.load(open(sys.argv[1]))["ports"]:
 macD=$(field D MAC)
 check "A's oversize frames were dropped and counted" 'grep -q BIG-LOST "$tmp/A.out" && [ "$(port red "$macA" drops.oversize)" -ge 2 ]'
 check "A's frames with a forged source MAC were dropped and counted" 'grep -q SPOOF-LOST "$tmp/A.out" && [ "$(port red "$macA" drops.spoofed_mac)" -ge 3 ]'
+echo "flooder D: $(port red-flood "$macD" in_frames) frames accepted, $(port red-flood "$macD" drops.flood_limit) dropped by its flood limit; A: $(port red-flood "$macA" drops.queue_full) dropped for A's full queue"
 check "D's flood was cut by its flood limit (counted)" '[ "$(port red-flood "$macD" drops.flood_limit)" -gt 0 ]'
 check "net stats shows the ports' leases" 'grep -q "$macA *$ipA" "$tmp/red.txt"'
 
