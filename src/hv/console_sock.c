@@ -26,8 +26,6 @@ struct rv_console_server {
     int in_r, in_w;     /* guest input: the VM reads in_r */
     int client;         /* the attached client, or -1 */
     int log_fd;         /* -1: no log */
-    char *path, *log_path;
-    uint64_t log_size;
     uint8_t ring[RV_CONSOLE_REPLAY]; /* the last output, replayed on attach */
     size_t ring_pos;
     bool ring_full;
@@ -44,21 +42,11 @@ static void watch(struct rv_console_server *s, int op, int fd, uint32_t events, 
         rv_warn("console socket: epoll_ctl: %s", strerror(errno));
 }
 
+/* Only write(): the log is opened before a sandbox closes the file system, and the manager
+ * rotates it from outside (copy and truncate; O_APPEND keeps this writer at the end). */
 static void log_write(struct rv_console_server *s, const uint8_t *buf, size_t len)
 {
-    if (s->log_fd < 0)
-        return;
-    if (s->log_size + len > RV_CONSOLE_LOG_MAX) {
-        char old[4200];
-        snprintf(old, sizeof(old), "%s.1", s->log_path);
-        close(s->log_fd);
-        rename(s->log_path, old);
-        s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-        s->log_size = 0;
-        if (s->log_fd < 0)
-            return;
-    }
-    while (len) {
+    while (s->log_fd >= 0 && len) {
         ssize_t n = write(s->log_fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -66,7 +54,6 @@ static void log_write(struct rv_console_server *s, const uint8_t *buf, size_t le
             return; /* a full disk loses log lines, not the VM */
         buf += n;
         len -= (size_t)n;
-        s->log_size += (uint64_t)n;
     }
 }
 
@@ -218,10 +205,6 @@ static void server_free(struct rv_console_server *s)
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    if (s->path)
-        unlink(s->path);
-    free(s->path);
-    free(s->log_path);
     free(s);
 }
 
@@ -239,18 +222,13 @@ static int server_open(struct rv_console_server *s, const char *path, const char
         (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         return rv_error_set(-errno, "console socket: %s", strerror(errno));
     if (log_path) {
-        s->log_path = strdup(log_path);
         s->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (!s->log_path || s->log_fd < 0)
+        if (s->log_fd < 0)
             return rv_error_set(-errno, "%s: %s", log_path, strerror(errno));
-        s->log_size = (uint64_t)lseek(s->log_fd, 0, SEEK_END);
     }
     s->listen_fd = rv_api_listen(path, 4);
     if (s->listen_fd < 0)
         return s->listen_fd;
-    s->path = strdup(path);
-    if (!s->path)
-        return rv_error_set(-ENOMEM, "out of memory");
     watch(s, EPOLL_CTL_ADD, s->listen_fd, EPOLLIN, TAG_LISTEN);
     watch(s, EPOLL_CTL_ADD, s->out_r, EPOLLIN, TAG_OUTPUT);
     watch(s, EPOLL_CTL_ADD, s->stop_fd, EPOLLIN, TAG_STOP);

@@ -3,14 +3,18 @@
  * `rvisor console`. The guest's output is also appended to a log file and the last
  * RV_CONSOLE_REPLAY bytes are replayed to each client when it attaches. One client at a
  * time; the guest never waits for a slow client (output it cannot take is dropped for it,
- * never for the log). */
+ * never for the log).
+ *
+ * Once started, the server makes only the system calls a sandboxed VM process may (docs/
+ * sandbox.md): no opening, renaming or unlinking of files. So the log is not rotated here (the
+ * manager does it from outside) and the socket file stays after the run (the next listener
+ * on the path replaces it; the manager removes it when the VM ends). */
 #ifndef RV_HV_CONSOLE_SOCK_H
 #define RV_HV_CONSOLE_SOCK_H
 
 #include <stdint.h>
 
 #define RV_CONSOLE_REPLAY 8192
-#define RV_CONSOLE_LOG_MAX (4u << 20) /* the log is renamed to LOG.1 when it reaches this */
 
 struct rv_console_server;
 
@@ -21,8 +25,7 @@ struct rv_console_server;
 int rv_console_server_start(const char *path, const char *log_path, int *in_fd, int *out_fd,
                             struct rv_console_server **out);
 
-/* Takes the output still queued, closes everything and removes the socket. Call after the VM
- * is destroyed. */
+/* Takes the output still queued and closes everything. Call after the VM is destroyed. */
 void rv_console_server_stop(struct rv_console_server *s);
 
 #endif

@@ -503,8 +503,23 @@ static void check_deadlines(struct rv_mgr *m)
     }
 }
 
+/* Console logs of running VMs are rotated from here: the VM process may be sandboxed and
+ * unable to rename or open files (console_sock.h). */
+static void rotate_logs(struct rv_mgr *m)
+{
+    for (struct mgr_vm *vm = m->vms; vm; vm = vm->next) {
+        int fd = vm->pidfd >= 0 ? vm_dirfd(m, vm) : -1;
+        if (fd < 0)
+            continue;
+        if (rv_mgr_rotate_log(fd, RV_MGR_CONSOLE_LOG, RV_MGR_CONSOLE_LOG_MAX) < 0)
+            rv_warn("manager: %s: %s", vm->name, rv_error_get());
+        close(fd);
+    }
+}
+
 int rv_mgr_run(struct rv_mgr *m)
 {
+    int64_t next_rotation = 0;
     for (;;) {
         struct epoll_event evs[16];
         int n = epoll_wait(m->epfd, evs, 16, 200);
@@ -522,6 +537,10 @@ int rv_mgr_run(struct rv_mgr *m)
                     mgr_vm_reap(m, vm);
         }
         check_deadlines(m);
+        if (mgr_now_ms() >= next_rotation) {
+            rotate_logs(m);
+            next_rotation = mgr_now_ms() + 2000;
+        }
         pthread_mutex_unlock(&m->lock);
     }
 }

@@ -13,6 +13,7 @@
 #define RV_MGR_API_SOCK "api.sock"
 #define RV_MGR_CONSOLE_SOCK "console.sock"
 #define RV_MGR_CONSOLE_LOG "console.log"
+#define RV_MGR_CONSOLE_LOG_MAX ((off_t)4 << 20) /* rotated to console.log.1 beyond this */
 #define RV_MGR_STATUS_FILE "status"
 #define RV_MGR_RUN_LOG "run.log"
 

@@ -129,3 +129,50 @@ int rv_mgr_remove_dir(int parent, const char *name)
         return rv_error_set(-errno, "%s: %s", name, strerror(errno));
     return 0;
 }
+
+int rv_mgr_rotate_log(int dirfd, const char *name, off_t max)
+{
+    int fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= max) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    char old[300];
+    snprintf(old, sizeof(old), "%s.1", name);
+    char *buf = malloc(1 << 16);
+    size_t cap = 1 << 16, len = 0;
+    int rc = 0;
+    /* The copy goes through memory in pieces: read a chunk, append it to the new NAME.1. */
+    char tmp[310];
+    snprintf(tmp, sizeof(tmp), "%s" RV_MGR_TMP_SUFFIX, old);
+    int out = buf ? openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (out < 0)
+        rc = rv_error_set(buf ? -errno : -ENOMEM, "%s: cannot rotate", name);
+    for (off_t off = 0; !rc;) {
+        ssize_t n = pread(fd, buf, cap, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len = (size_t)n;
+        if (write(out, buf, len) != (ssize_t)len)
+            rc = rv_error_set(-EIO, "%s: write failed", tmp);
+        off += n;
+    }
+    if (out >= 0) {
+        if (!rc && fsync(out) < 0)
+            rc = rv_error_set(-errno, "%s: fsync: %s", tmp, strerror(errno));
+        close(out);
+        if (!rc && renameat(dirfd, tmp, dirfd, old) < 0)
+            rc = rv_error_set(-errno, "%s: rename: %s", old, strerror(errno));
+        if (rc)
+            unlinkat(dirfd, tmp, 0);
+    }
+    if (!rc && ftruncate(fd, 0) < 0)
+        rc = rv_error_set(-errno, "%s: truncate: %s", name, strerror(errno));
+    free(buf);
+    close(fd);
+    return rc ? rc : 1;
+}

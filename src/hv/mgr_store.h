@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define RV_MGR_TMP_SUFFIX ".tmp"
 
@@ -19,6 +20,12 @@ json_t *rv_mgr_read_json(int dirfd, const char *name);
 
 /* The last line of a text file (at most size - 1 bytes of it, printable ASCII), or "". */
 void rv_mgr_last_line(int dirfd, const char *name, char *buf, size_t size);
+
+/* Rotates a log file another process appends to (O_APPEND) once it is larger than `max`:
+ * its content is copied to NAME.1 (atomically replaced), then it is truncated, so the writer
+ * carries on at its start ("copytruncate": output written between the copy and the truncation
+ * is lost). Returns 1 if rotated, 0 if not needed, or a negative errno with rv_error_get(). */
+int rv_mgr_rotate_log(int dirfd, const char *name, off_t max);
 
 /* Removes every file in the folder `name` of `parent` (not recursing: a VM folder holds
  * files only), then the folder. Returns 0 or a negative errno with rv_error_get() set. */

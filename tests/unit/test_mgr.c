@@ -295,6 +295,28 @@ static void test_restart(void)
     rv_mgr_close(m);
 }
 
+/* copytruncate rotation of a log another descriptor appends to */
+static void test_rotate(void)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    int w = openat(dfd, "t.log", O_WRONLY | O_CREAT | O_APPEND, 0600);
+    static char chunk[4096];
+    memset(chunk, 'a', sizeof(chunk));
+    CHECK_EQ(write(w, chunk, sizeof(chunk)), sizeof(chunk));
+    CHECK(rv_mgr_rotate_log(dfd, "t.log", 8192) == 0); /* small enough: untouched */
+    CHECK_EQ(write(w, chunk, sizeof(chunk)), sizeof(chunk));
+    CHECK_EQ(write(w, "z", 1), 1);
+    CHECK(rv_mgr_rotate_log(dfd, "t.log", 8192) == 1);
+    struct stat st;
+    CHECK(fstatat(dfd, "t.log.1", &st, 0) == 0 && st.st_size == 8193);
+    CHECK(fstatat(dfd, "t.log", &st, 0) == 0 && st.st_size == 0);
+    CHECK_EQ(write(w, "new", 3), 3); /* O_APPEND: the writer carries on at the start */
+    CHECK(fstatat(dfd, "t.log", &st, 0) == 0 && st.st_size == 3);
+    CHECK(rv_mgr_rotate_log(dfd, "missing.log", 1) == 0);
+    close(w);
+    close(dfd);
+}
+
 static void test_doc_in_sync(void)
 {
     FILE *f = fopen(RV_SOURCE_DIR "/docs/api.md", "r");
@@ -335,6 +357,7 @@ int main(void)
         test_requests(m);
         rv_mgr_close(m);
         test_restart();
+        test_rotate();
     }
     char cmd[100];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
