@@ -18,6 +18,8 @@
  * old is compared with guest memory before its blocks run again. */
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -72,6 +74,28 @@ static struct jit_page *page_find(struct rv_jit *j, uint64_t ppage)
         if (p->paddr == ppage)
             return p;
     return NULL;
+}
+
+/* With RVISOR_PERF_MAP=1, every block is named in /tmp/perf-PID.map (perf's format for
+ * JIT code: "start size name" lines), so that `perf report` shows guest pcs. One write() per
+ * line on an O_APPEND descriptor: harts do not interleave. */
+static void perf_map_note(const struct rv_jit *j, const struct jit_block *b, uintptr_t code,
+                          uintptr_t end, const char *variant)
+{
+    if (j->group->perf_map < 0)
+        return;
+    char line[128];
+    int n = snprintf(line, sizeof(line), "%lx %lx rv%s:%llx@%llx%s\n", (unsigned long)code,
+                     (unsigned long)(end - code), j->hart->priv == RV_PRIV_U ? "u" : "k",
+                     (unsigned long long)b->va, (unsigned long long)b->paddr, variant);
+    if (n > 0 && (size_t)n < sizeof(line) && write(j->group->perf_map, line, (size_t)n) < 0)
+        return; /* a diagnostic aid only */
+}
+
+void jit_note_code(const struct rv_jit *j, const struct jit_block *b, uintptr_t code,
+                   uintptr_t end, bool counting)
+{
+    perf_map_note(j, b, code, end, counting ? "/c" : "");
 }
 
 void jit_register_block(struct rv_jit *j, struct jit_block *b)
@@ -548,6 +572,13 @@ int rv_jit_group_create(struct rv_bus *bus, struct rv_jit_group **out)
         return rv_error_set(-ENOMEM, "cannot map the translated-code page map");
     }
     pthread_mutex_init(&g->lock, NULL);
+    g->perf_map = -1;
+    const char *pm = getenv("RVISOR_PERF_MAP");
+    if (pm && strcmp(pm, "1") == 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+        g->perf_map = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    }
     bus->code_pages = map;
     bus->code_written = code_written;
     bus->code_opaque = g;
@@ -559,6 +590,8 @@ void rv_jit_group_destroy(struct rv_jit_group *g)
 {
     if (!g)
         return;
+    if (g->perf_map >= 0)
+        close(g->perf_map);
     munmap(g->bus->code_pages, g->npages);
     g->bus->code_pages = NULL;
     g->bus->code_written = NULL;

@@ -170,6 +170,7 @@ struct rv_jit_group {
     struct rv_bus *bus;
     size_t npages;
     pthread_mutex_t lock;
+    int perf_map;            /* /tmp/perf-PID.map for perf (RVISOR_PERF_MAP=1), or -1 */
     unsigned count;
     struct rv_jit *members[RV_JIT_MAX_HARTS];
 };
@@ -187,6 +188,9 @@ void jit_emit_trampoline(struct rv_jit *j);
 /* jit.c: metadata allocation (NULL when the arena is full) and block registration. */
 void *jit_alloc(struct rv_jit *j, size_t size);
 void jit_register_block(struct rv_jit *j, struct jit_block *b);
+/* jit.c: host code [code, end) was emitted for b (the perf map, RVISOR_PERF_MAP=1). */
+void jit_note_code(const struct rv_jit *j, const struct jit_block *b, uintptr_t code,
+                   uintptr_t end, bool counting);
 
 /* Offsets of the hart fields translated code uses; rbx = hart + JIT_HART_BIAS so that all of
  * x[0..31] are in reach of 8-bit displacements. */

@@ -176,9 +176,10 @@ static void emit_lookup(struct tr *t)
     x86_jmp_reg(a, RAX);
 }
 
-/* Continues at `target` after all n instructions retired: a link to a block of the same page
- * (patched once that block exists), or a lookup. */
-static void goto_pc(struct tr *t, uint64_t target)
+/* Continues at `target` after all n instructions retired, always (cc < 0) or if condition
+ * cc holds: a link to a block of the same page (the jmp or jcc is patched once that block
+ * exists), or a lookup. */
+static void goto_pc_if(struct tr *t, int cc, uint64_t target)
 {
     jit_rc_flush(t);
     if ((target & ~0xfffull) == (t->b->va & ~0xfffull)) {
@@ -189,13 +190,23 @@ static void goto_pc(struct tr *t, uint64_t target)
         }
         c->from = t->b;
         c->target = target;
-        c->field = x86_jmp_fwd(&t->a);
+        c->field = cc < 0 ? x86_jmp_fwd(&t->a) : x86_jcc_fwd(&t->a, (enum x86_cc)cc);
         struct cold *s = add_cold(t, COLD_CHAIN, c->field);
         s->chain = c;
         return;
     }
+    if (cc >= 0) {
+        struct cold *s = add_cold(t, COLD_LOOKUP, x86_jcc_fwd(&t->a, (enum x86_cc)cc));
+        s->pc = target;
+        return;
+    }
     x86_mov_ri(&t->a, RAX, target);
     emit_lookup(t);
+}
+
+static void goto_pc(struct tr *t, uint64_t target)
+{
+    goto_pc_if(t, -1, target);
 }
 
 /* --- memory --- */
@@ -207,7 +218,10 @@ static void emit_va(struct tr *t, unsigned rs1, int64_t imm)
         x86_mov_ri(&t->a, RSI, (uint64_t)imm);
         return;
     }
-    x86_lea(&t->a, RSI, x86_mem(jit_rc_get(t, rs1), (int32_t)imm));
+    if (imm == 0)
+        x86_mov_rr(&t->a, RSI, jit_rc_get(t, rs1));
+    else
+        x86_lea(&t->a, RSI, x86_mem(jit_rc_get(t, rs1), (int32_t)imm));
 }
 
 /* TLB fast path for a `size`-byte access at rsi: on a hit inside one page, rsi becomes the
@@ -237,8 +251,8 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
     uint8_t *miss = emit_tlb(t, size, false);
-    x86_load(&t->a, RAX, x86_mem(RSI, 0), size, sign);
-    store_x(t, RAX, in->rd);
+    /* straight into rd's host register (a miss leaves through the cold path before it) */
+    x86_load(&t->a, in->rd ? jit_rc_def(t, in->rd) : RAX, x86_mem(RSI, 0), size, sign);
     struct cold *c = add_cold(t, COLD_LOAD, miss);
     c->pre = pre;
     c->post = t->rc;
@@ -328,8 +342,14 @@ static void emit_cold(struct tr *t, const struct cold *c)
     x86_bind(a, c->jump2);
     switch (c->kind) {
     case COLD_ENTRY:
+        if (c->refund)
+            x86_alu_ri(a, X86_ADD, true, R13, (int32_t)c->refund);
         rc_write_back(t, &c->pre);
         exit_to(t, c->pc, JIT_EXIT_PC);
+        return;
+    case COLD_LOOKUP:
+        x86_mov_ri(a, RAX, c->pc);
+        emit_lookup(t);
         return;
     case COLD_CHAIN:
         x86_mov_ri(a, RAX, (uintptr_t)c->chain);
@@ -418,16 +438,19 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
         [RV_OP_BLT - RV_OP_BEQ] = X86_CC_L,  [RV_OP_BGE - RV_OP_BEQ] = X86_CC_GE,
         [RV_OP_BLTU - RV_OP_BEQ] = X86_CC_B, [RV_OP_BGEU - RV_OP_BEQ] = X86_CC_AE,
     };
-    load_x(t, RAX, in->rs1);
-    if (in->rs2 == 0)
-        x86_test_rr(a, true, RAX, RAX);
-    else
+    enum x86_cc c = cc[in->op - RV_OP_BEQ];
+    if (in->rs1 != 0 && in->rs2 != 0) {
+        x86_alu_rr(a, X86_CMP, true, jit_rc_get(t, in->rs1), jit_rc_get(t, in->rs2));
+    } else if (in->rs1 != 0) {
+        unsigned h = jit_rc_get(t, in->rs1);
+        x86_test_rr(a, true, h, h);
+    } else {
+        load_x(t, RAX, in->rs1);
         alu_x(t, X86_CMP, true, RAX, in->rs2);
+    }
     jit_rc_flush(t); /* stores only: the flags stay */
-    uint8_t *taken = x86_jcc_fwd(a, cc[in->op - RV_OP_BEQ]);
+    goto_pc_if(t, (int)c, target);
     goto_pc(t, next);
-    x86_bind(a, taken);
-    goto_pc(t, target);
 }
 
 /* --- the trampoline --- */
@@ -550,11 +573,10 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         t->k = 0;
         t->pc = b->va;
         x86_alu_mi(a, X86_CMP, false, HART(events), 0);
-        struct cold *busy = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_NE));
+        add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_NE));
         if (!counting) {
-            x86_alu_ri(a, X86_CMP, true, R13, (int32_t)n);
-            busy->jump2 = x86_jcc_fwd(a, X86_CC_B);
             x86_alu_ri(a, X86_SUB, true, R13, (int32_t)n);
+            add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_B))->refund = n;
         }
         uint64_t pc = b->va;
         for (unsigned k = 0; k < n; k++) {
@@ -592,6 +614,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     }
     if (a->overflow || t->fail)
         return 0;
+    jit_note_code(j, b, entry, x86_here(a), counting);
     j->code_free = (uint8_t *)(((uintptr_t)a->p + 15) & ~(uintptr_t)15);
     return entry;
 }

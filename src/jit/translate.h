@@ -31,12 +31,14 @@ struct regcache {
 };
 
 /* Out-of-line code, emitted after the block's main path. */
-enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN };
+enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP };
 
 struct cold {
     enum cold_kind kind;
     uint8_t *jump, *jump2;   /* rel32 fields of the jumps into this code */
-    uint64_t pc;             /* the instruction's address (ENTRY: where to continue) */
+    uint64_t pc;             /* the instruction's address (ENTRY: where to continue; LOOKUP:
+                                the jump's target) */
+    unsigned refund;         /* ENTRY: budget units to give back first */
     uintptr_t resume;        /* LOAD/STORE: where the main path continues */
     uint32_t site;           /* LOAD/STORE: JIT_SITE() */
     unsigned size, rd;       /* LOAD */
@@ -103,11 +105,11 @@ static inline void store_x(struct tr *t, unsigned reg, unsigned rd)
         x86_mov_rr(&t->a, h, reg);
 }
 
-/* x[rd] = sign-extended low 32 bits of reg */
+/* x[rd] = sign-extended low 32 bits of reg (nothing for rd = 0) */
 static inline void store_x_w(struct tr *t, unsigned reg, unsigned rd)
 {
-    x86_extend_rr(&t->a, reg, reg, 4, true);
-    store_x(t, reg, rd);
+    if (rd)
+        x86_extend_rr(&t->a, jit_rc_def(t, rd), reg, 4, true);
 }
 
 /* host register dst op= x[r] */

@@ -15,14 +15,49 @@ static void alu_imm(struct tr *t, enum x86_alu op, const struct rv_insn *in)
         }
         return;
     }
+    if (in->rs1 != 0) { /* rd = rs1 op imm, in rd's host register */
+        unsigned h1 = jit_rc_get(t, in->rs1), hd = jit_rc_def(t, in->rd);
+        if (op == X86_ADD) {
+            x86_lea(a, hd, x86_mem(h1, (int32_t)in->imm));
+        } else {
+            x86_mov_rr(a, hd, h1);
+            x86_alu_ri(a, op, true, hd, (int32_t)in->imm);
+        }
+        return;
+    }
     load_x(t, RAX, in->rs1);
     x86_alu_ri(a, op, true, RAX, (int32_t)in->imm);
     store_x(t, RAX, in->rd);
 }
 
+static bool commutes(enum x86_alu op)
+{
+    return op == X86_ADD || op == X86_AND || op == X86_OR || op == X86_XOR;
+}
+
 /* x[rd] = x[rs1] op x[rs2], 64 or 32 bits */
 static void alu_reg(struct tr *t, enum x86_alu op, bool wide, const struct rv_insn *in)
 {
+    struct x86_asm *a = &t->a;
+    if (wide && in->rs1 != 0 && in->rs2 != 0) {
+        /* two-address form in the host registers of the cache (the two sources are the most
+         * recently used slots, so defining rd never evicts them) */
+        unsigned h1 = jit_rc_get(t, in->rs1), h2 = jit_rc_get(t, in->rs2);
+        if (in->rd == in->rs1) {
+            x86_alu_rr(a, op, true, jit_rc_def(t, in->rd), h2);
+            return;
+        }
+        if (in->rd == in->rs2 && commutes(op)) {
+            x86_alu_rr(a, op, true, jit_rc_def(t, in->rd), h1);
+            return;
+        }
+        if (in->rd != in->rs2) {
+            unsigned hd = jit_rc_def(t, in->rd);
+            x86_mov_rr(a, hd, h1);
+            x86_alu_rr(a, op, true, hd, h2);
+            return;
+        }
+    }
     if (wide)
         load_x(t, RAX, in->rs1);
     else
@@ -51,6 +86,13 @@ static void set_cc(struct tr *t, enum x86_cc cc, bool imm, const struct rv_insn 
 static void shift_imm(struct tr *t, enum x86_shift op, bool wide, const struct rv_insn *in)
 {
     if (wide) {
+        if (in->rs1 != 0) { /* in rd's host register */
+            unsigned h1 = jit_rc_get(t, in->rs1), hd = jit_rc_def(t, in->rd);
+            if (hd != h1)
+                x86_mov_rr(&t->a, hd, h1);
+            x86_shift_ri(&t->a, op, true, hd, (unsigned)in->imm);
+            return;
+        }
         load_x(t, RAX, in->rs1);
         x86_shift_ri(&t->a, op, true, RAX, (unsigned)in->imm);
         store_x(t, RAX, in->rd);
