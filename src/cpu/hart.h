@@ -39,7 +39,7 @@ enum rv_mmu_idx {
 #define RV_DCACHE_BITS 12
 #define RV_DCACHE_SIZE (1u << RV_DCACHE_BITS)
 
-#define RV_TLB_BITS 8
+#define RV_TLB_BITS 10
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_TLB_INVALID UINT64_MAX
 #define RV_TLB_IO 1ull /* tag bit: page translates to I/O; `paddr` holds the physical page */

@@ -365,6 +365,7 @@ static struct jit_block *lookup_block(struct rv_jit *j)
 static uintptr_t helper_lookup(struct rv_jit *j)
 {
     struct rv_hart *h = j->hart;
+    j->stats.lookups++;
     uint64_t va = h->pc;
     struct rv_tlb_entry *e = rv_tlb_entry(h, h->fetch_mmu_idx, RV_ACCESS_EXEC, va);
     if (e->tag != (va & ~0xfffull))
@@ -409,6 +410,7 @@ static struct jit_ret done(struct rv_jit *j, uint32_t site, uint64_t pc, uint64_
 static struct jit_ret helper_load(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc)
 {
     uint64_t value;
+    j->stats.slow_loads++;
     int exc = rv_mem_load_slow(j->hart, va, JIT_SITE_SIZE(site), &value);
     if (exc != RV_EXC_NONE)
         return leave_exc(j, site, pc, exc, 0);
@@ -418,6 +420,7 @@ static struct jit_ret helper_load(struct rv_jit *j, uint64_t va, uint32_t site, 
 static struct jit_ret helper_store(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc,
                                    uint64_t value)
 {
+    j->stats.slow_stores++;
     int exc = rv_mem_store_slow(j->hart, va, JIT_SITE_SIZE(site), value);
     if (exc != RV_EXC_NONE)
         return leave_exc(j, site, pc, exc, 0);
@@ -428,11 +431,30 @@ static struct jit_ret helper_exec(struct rv_jit *j, const struct rv_insn *in, ui
                                   uint64_t pc)
 {
     struct rv_hart *h = j->hart;
+    j->stats.helper_execs++;
     h->pc = pc;
     int r = rv_hart_exec(h, in);
     if (r != -1)
         return leave_exc(j, site, pc, r, in->raw);
     return done(j, site, pc, 0);
+}
+
+/* After a CSR write that raised RV_EVENT_IRQ (enabling interrupts, as the kernel's
+ * local_irq_restore() does all the time): if nothing is deliverable now and no remote fence
+ * waits, the event is spent here, as the interpreter's check before the next instruction would
+ * spend it (instret counts the CSR instruction, as it would there), and the block goes on. */
+static void irq_check(struct rv_hart *h)
+{
+    if (atomic_load_explicit(&h->events, memory_order_relaxed) != RV_EVENT_IRQ)
+        return;
+    atomic_fetch_and_explicit(&h->events, ~RV_EVENT_IRQ, memory_order_acq_rel);
+    h->instret++;
+    bool busy = rv_hart_pending_irq(h) >= 0 ||
+                atomic_load_explicit(&h->tlb_flush_req, memory_order_acquire) !=
+                    atomic_load_explicit(&h->tlb_flush_done, memory_order_relaxed);
+    h->instret--;
+    if (busy)
+        atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
 }
 
 /* A CSR instruction, in the middle of a block: instret is brought up to date for it (the
@@ -448,6 +470,8 @@ static struct jit_ret helper_csr(struct rv_jit *j, const struct rv_insn *in, uin
     h->instret += j->budget - budget_left - (uint64_t)JIT_SITE_ADJ_EXC(site);
     h->pc = pc;
     int r = rv_hart_exec(h, in);
+    if (r == -1)
+        irq_check(h);
     h->instret = instret; /* the dispatcher counts the block's instructions */
     if (r != -1)
         return leave_exc(j, site, pc, r, in->raw);
@@ -500,6 +524,7 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
             if (!b || b->ninsns == 0) {
                 if (b && b->end_fence_i)
                     fence_i(j);
+                j->stats.interp_steps++;
                 chunk--;
                 if (rv_hart_step(h, &exit))
                     return exit;
@@ -522,6 +547,7 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
                                &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]);
             h->instret += chunk - j->budget; /* every unit used so far was a retirement */
             chunk = j->budget;
+            j->stats.exits[why < JIT_EXIT_COUNT ? why : 0]++;
             switch (why) {
             case JIT_EXIT_PC:
                 break;
@@ -539,6 +565,7 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
                     break;
                 if (why == JIT_EXIT_FENCE_I)
                     fence_i(j);
+                j->stats.interp_steps++;
                 chunk--;
                 if (rv_hart_step(h, &exit))
                     return exit;
@@ -669,10 +696,31 @@ int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out
     return 0;
 }
 
+static void print_stats(const struct rv_jit *j)
+{
+
+    const struct rv_jit_stats *s = &j->stats;
+    fprintf(stderr,
+            "jit hart %u: blocks %llu (%llu insns) flushes %llu invalidations %llu; exits pc %llu "
+            "chain %llu interp %llu fence.i %llu exc %llu; lookups %llu; slow loads %llu "
+            "stores %llu; helper execs %llu; interpreter steps %llu\n",
+            j->index, (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
+            (unsigned long long)s->flushes, (unsigned long long)s->invalidations,
+            (unsigned long long)s->exits[JIT_EXIT_PC], (unsigned long long)s->exits[JIT_EXIT_CHAIN],
+            (unsigned long long)s->exits[JIT_EXIT_INTERP],
+            (unsigned long long)s->exits[JIT_EXIT_FENCE_I], (unsigned long long)s->exits[JIT_EXIT_EXC],
+            (unsigned long long)s->lookups, (unsigned long long)s->slow_loads,
+            (unsigned long long)s->slow_stores, (unsigned long long)s->helper_execs,
+            (unsigned long long)s->interp_steps);
+}
+
 void rv_jit_destroy(struct rv_jit *j)
 {
     if (!j)
         return;
+    const char *env = getenv("RVISOR_JIT_STATS");
+    if (env && strcmp(env, "1") == 0)
+        print_stats(j);
     struct rv_jit_group *g = j->group;
     pthread_mutex_lock(&g->lock);
     if (g->members[j->index] == j)

@@ -33,6 +33,12 @@ struct rv_jit_stats {
     uint64_t flushes;       /* whole-cache flushes (overflow, rv_jit_flush) */
     uint64_t invalidations; /* pages whose translations were dropped */
     uint64_t fence_checks;  /* pages re-checked against guest memory after a FENCE.I */
+    /* where time goes (RVISOR_JIT_STATS=1 prints them when the translator is destroyed) */
+    uint64_t exits[5];      /* returns to the dispatcher, by reason (jit_internal.h) */
+    uint64_t lookups;       /* helper_lookup calls (jcache misses in translated code) */
+    uint64_t slow_loads, slow_stores; /* TLB misses, I/O and code pages */
+    uint64_t helper_execs;  /* instructions handed to the interpreter inside blocks */
+    uint64_t interp_steps;  /* instructions the dispatcher ran in the interpreter */
 };
 
 /* Creates the group for the harts using `bus` and hooks it into the bus. Returns 0, or a

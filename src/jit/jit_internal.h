@@ -22,6 +22,7 @@ enum jit_exit {
     JIT_EXIT_EXC,     /* the instruction at h->pc raised j->exc (not retired) */
     JIT_EXIT_COUNT
 };
+_Static_assert(JIT_EXIT_COUNT == 5, "struct rv_jit_stats.exits");
 
 /* What the helpers translated code calls return, in rax (value) and rdx (status). */
 struct jit_ret {
