@@ -4,37 +4,49 @@
 # same busybox version natively on the host (the physical limit), on 1 and 2 harts, in one run.
 # Each command is timed inside the guest (/proc/uptime, 10 ms resolution) and, as a check that
 # the guest clock follows host time, also on the host between the guest's marker lines.
-# Input: text (seq 1 200000, first 1 MiB, repeated to 32 MiB; 16 MiB = its first half), made in
-# the guest's tmpfs. busybox xz only decompresses; the row is skipped then and bzip2 -9 of the
-# 16 MiB file is timed instead.
+# Input (bench/extras.sh): 32 MiB of the guest's own files -- a tar of the kernel config, the
+# busybox initramfs (busybox, modules), xz with its libraries and the kernel Image, cut at
+# 32 MiB (gzip -9 makes 11 MiB of it); the 16 MiB file is its first half. Both are copied into
+# a tmpfs first. busybox xz only decompresses: xz -9 is Debian trixie's xz-utils, in the guest
+# (bench/extras.sh puts it into the initramfs) and natively (amd64, with its own libc).
+# dd: 32 MiB from /dev/zero into a tmpfs file (bs=1M).
+# The guests get 1 GiB of RAM (xz -9 needs 674 MiB).
 # Usage: bench/guest.sh [BUILD_DIR]    env: BENCH_INTERP=1 adds the (very slow) interpreter runs,
-#        BENCH_SMP="1 2" hart counts.
+#        BENCH_SMP="1 2" hart counts, BENCH_OPS="sha256 gzip xz9 bzip2 dd" workloads.
 set -eu
 build=${1:-build}
 interp=${BENCH_INTERP:-0}
 smps=${BENCH_SMP:-1 2}
-guest=$(guest/fetch-debian.sh --print-dir)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../guest/apt-private.sh"
+guest=$("$here/../guest/fetch-debian.sh" --print-dir)
+extras=$("$here/extras.sh")
 K="$guest/Image"
-I="$guest/initrd.img"
+I="$extras/initrd.img"
 cache=${RVISOR_CACHE:-$HOME/.cache/rvisor}
+mirror=${RVISOR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+keyring=${RVISOR_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 now() { date +%s.%N; }
-ops="sha256 gzip xz9 bzip2"
+ops=${BENCH_OPS:-sha256 gzip xz9 bzip2 dd}
 
 echo "host: $(nproc) CPUs; uptime:$(uptime)"
 
 # The guest script; prints "BB name" before and "BE name t0 t1" (guest /proc/uptime) after.
 script='t(){ read u x </proc/uptime;echo $u;}
 r(){ n=$1;shift;echo BB $n;a=$(t);"$@" >/dev/null;b=$(t);echo BE $n $a $b;}
-mount -t tmpfs -o size=128M tmpfs /tmp
-seq 1 200000|head -c 1048576 >/tmp/c
-for i in $(seq 32);do cat /tmp/c;done >/tmp/f
+mount -t tmpfs -o size=256M tmpfs /tmp
+cat /bench/input >/tmp/f
 head -c 16777216 /tmp/f >/tmp/h
-r sha256 sha256sum /tmp/f
-r gzip gzip -c /tmp/f
-if echo a|xz -9 -c >/dev/null 2>&1;then r xz9 xz -9 -c /tmp/h;else echo NOXZ;fi
-r bzip2 bzip2 -9 -c /tmp/h'
+X="/opt/debian/lib/ld-linux-riscv64-lp64d.so.1 --library-path /opt/debian/lib /opt/debian/bin/xz"
+for op in '"$ops"';do case $op in
+sha256) r sha256 sha256sum /tmp/f;;
+gzip) r gzip gzip -c /tmp/f;;
+xz9) r xz9 $X -9 -c /tmp/h;;
+bzip2) r bzip2 bzip2 -9 -c /tmp/h;;
+dd) r dd dd if=/dev/zero of=/tmp/z bs=1M count=32 2>/dev/null;rm /tmp/z;;
+esac;done'
 A="console=ttyS0 quiet rvisor.cmd64=$(printf '%s' "$script" | base64 -w0)"
 
 instret() { # sum of instret over harts, or empty
@@ -42,21 +54,30 @@ instret() { # sum of instret over harts, or empty
         awk '/"instret"/ { gsub(/[^0-9]/, ""); s += $0; n++ } END { if (n) printf "%.0f\n", s }'
 }
 
-# vm TAG SOCK CMD...: runs the VM, writes $tmp/TAG.res lines "op guest_s host_s insns".
+tck=$(getconf CLK_TCK)
+cpu() { # CPU seconds (user + system, all threads) used so far by process $1
+    awk -v t="$tck" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo -
+}
+
+# vm TAG SOCK CMD...: runs the VM, writes $tmp/TAG.res lines "op guest_s host_s insns cpu_s":
+# seconds in the guest, on the host between the marker lines, guest instructions (rvisor),
+# CPU seconds the VM process used meanwhile (the fair measure on a loaded host).
 vm() {
     tag=$1; sock=$2; shift 2
     : >"$tmp/$tag.res"
-    /usr/bin/time -f %M -o "$tmp/$tag.rss" timeout 1800 "$@" </dev/null 2>&1 |
+    pf="$tmp/$tag.pid"
+    /usr/bin/time -f %M -o "$tmp/$tag.rss" timeout 1800 \
+        sh -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" </dev/null 2>&1 |
     while IFS= read -r line; do
         line=$(printf '%s' "$line" | tr -d '\r')
         case "$line" in
-        "BB "*) h0=$(now); i0=""; [ -z "$sock" ] || i0=$(instret "$sock") ;;
+        "BB "*) h0=$(now); i0=""; [ -z "$sock" ] || i0=$(instret "$sock"); c0=$(cpu "$(cat "$pf")") ;;
         "BE "*)
-            h1=$(now); i1=""; [ -z "$sock" ] || i1=$(instret "$sock")
+            h1=$(now); i1=""; [ -z "$sock" ] || i1=$(instret "$sock"); c1=$(cpu "$(cat "$pf")")
             set -- $line
             ins=-; [ -z "$i0" ] || [ -z "$i1" ] || ins=$((i1 - i0))
-            echo "$2 $(echo "$4 - $3" | bc -l) $(echo "$h1 - $h0" | bc -l) $ins" >>"$tmp/$tag.res" ;;
-        NOXZ) echo "xz9 - - -" >>"$tmp/$tag.res" ;;
+            c=-; [ "$c0" = - ] || [ "$c1" = - ] || c=$(echo "$c1 - $c0" | bc -l)
+            echo "$2 $(echo "$4 - $3" | bc -l) $(echo "$h1 - $h0" | bc -l) $ins $c" >>"$tmp/$tag.res" ;;
         esac
     done
     rm -f "$sock"
@@ -64,116 +85,90 @@ vm() {
 
 for n in $smps; do
     s="$tmp/rv$n.sock"
-    vm "jit$n" "$s" "$build/rvisor" run --accel jit --smp "$n" --mem 512M --kernel "$K" \
+    vm "jit$n" "$s" "$build/rvisor" run --accel jit --smp "$n" --mem 1G --kernel "$K" \
         --initrd "$I" --api-socket "$s" --append "$A"
     if [ "$interp" != 0 ]; then
         s="$tmp/ri$n.sock"
-        vm "int$n" "$s" "$build/rvisor" run --accel interp --smp "$n" --mem 512M --kernel "$K" \
+        vm "int$n" "$s" "$build/rvisor" run --accel interp --smp "$n" --mem 1G --kernel "$K" \
             --initrd "$I" --api-socket "$s" --append "$A"
     fi
     if command -v qemu-system-riscv64 >/dev/null; then
-        vm "qemu$n" "" qemu-system-riscv64 -M virt -smp "$n" -m 512M -nographic -kernel "$K" \
+        vm "qemu$n" "" qemu-system-riscv64 -M virt -smp "$n" -m 1G -nographic -kernel "$K" \
             -initrd "$I" -append "$A"
     fi
 done
 
-# Native: Debian's amd64 busybox-static, the guest's version (trixie) if it can be fetched with a
-# private apt (as guest/fetch-debian.sh does), else the host's suite's version.
+# Native: Debian trixie's amd64 busybox-static (the guest's version) and xz-utils (run through
+# its own libc's loader), fetched with the same private apt setup as the guest; the host's
+# busybox and xz if that fails.
 gver=$(sed -n 's/^package busybox-static \([^ ]*\) .*/\1/p' "$guest/manifest")
-bb=""; bbnote=""
-if command -v busybox >/dev/null && busybox 2>&1 | head -1 | grep -q "Debian $gver)"; then
-    bb=$(command -v busybox)
+nd="$cache/native-trixie"
+if [ ! -x "$nd/busybox" ] || [ ! -x "$nd/xz" ]; then
+    (apt_private "$cache/apt-bench-amd64" amd64 "$keyring" "$mirror" trixie
+     mkdir -p "$tmp/ndl" "$tmp/nx" && apt-get -qq update && cd "$tmp/ndl" &&
+     apt-get -qq download "busybox-static=$gver" xz-utils liblzma5 libc6 &&
+     for d in ./*.deb; do dpkg-deb -x "$d" "$tmp/nx"; done && mkdir -p "$nd.new" &&
+     cp "$tmp/nx/usr/bin/busybox" "$tmp/nx/usr/bin/xz" "$nd.new/" &&
+     for lib in ld-linux-x86-64.so.2 libc.so.6 liblzma.so.5; do
+         cp -L "$(find "$tmp/nx" -name "$lib" | head -n 1)" "$nd.new/$lib" || exit 1
+     done && rm -rf "$nd" && mv "$nd.new" "$nd") >"$tmp/apt.log" 2>&1 || rm -rf "$nd.new"
 fi
-nd="$cache/native-busybox"
-if [ -z "$bb" ] && [ -x "$nd/bin/busybox" ]; then bb="$nd/bin/busybox"; fi
-if [ -z "$bb" ]; then
-    ad="$tmp/apt"
-    mkdir -p "$ad/lists/partial" "$ad/cache/archives/partial" "$ad/empty" "$ad/dl"
-    : >"$ad/status"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$ad/sources.list"
-    cat >"$ad/apt.conf" <<EOF
-Dir::Etc::Main "/dev/null";
-Dir::Etc::Parts "$ad/empty";
-Dir::Etc::SourceList "$ad/sources.list";
-Dir::Etc::SourceParts "$ad/empty";
-Dir::Etc::Preferences "/dev/null";
-Dir::Etc::PreferencesParts "$ad/empty";
-Dir::Etc::Trusted "/dev/null";
-Dir::Etc::TrustedParts "$ad/empty";
-Dir::State "$ad";
-Dir::State::Lists "$ad/lists";
-Dir::State::status "$ad/status";
-Dir::Cache "$ad/cache";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
-Acquire::Languages "none";
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-EOF
-    [ "$(id -u)" != 0 ] || echo 'APT::Sandbox::User "root";' >>"$ad/apt.conf"
-    if (export APT_CONFIG="$ad/apt.conf"; apt-get -qq update && cd "$ad/dl" &&
-        apt-get -qq download "busybox-static=$gver") >"$tmp/apt.log" 2>&1; then
-        mkdir -p "$nd" && dpkg-deb -x "$ad/dl"/busybox-static_*.deb "$tmp/bbx" &&
-            cp "$(ls "$tmp"/bbx/usr/bin/busybox "$tmp"/bbx/bin/busybox 2>/dev/null | head -n 1)" "$nd/bin.tmp" && mkdir -p "$nd/bin" &&
-            mv "$nd/bin.tmp" "$nd/bin/busybox" && bb="$nd/bin/busybox"
-    fi
-fi
-if [ -z "$bb" ]; then
-    bbnote="(host suite's version: trixie $gver could not be fetched)"
-    if (mkdir -p "$tmp/dl2" && cd "$tmp/dl2" && apt-get -qq download busybox-static) \
-        >>"$tmp/apt.log" 2>&1; then
-        dpkg-deb -x "$tmp/dl2"/busybox-static_*.deb "$tmp/bbx2" && bb=$(ls "$tmp"/bbx2/usr/bin/busybox "$tmp"/bbx2/bin/busybox 2>/dev/null | head -n 1)
-    fi
+if [ -x "$nd/busybox" ] && [ -x "$nd/xz" ]; then
+    bb="$nd/busybox"
+    nxz() { "$nd/ld-linux-x86-64.so.2" --library-path "$nd" "$nd/xz" "$@"; }
+    natnote="Debian trixie amd64 busybox-static $gver, xz-utils $(nxz --version | head -n 1 | sed 's/.* //')"
+else
+    bb=$(command -v busybox || true)
+    nxz() { xz "$@"; }
+    natnote="host's busybox and xz (trixie's amd64 packages could not be fetched: see below)"
 fi
 : >"$tmp/native.res"
 if [ -n "$bb" ]; then
     d="$tmp/nat"; mkdir -p "$d"
-    "$bb" seq 1 200000 | "$bb" head -c 1048576 >"$d/c"
-    for i in $("$bb" seq 32); do cat "$d/c"; done >"$d/f"
-    "$bb" head -c 16777216 "$d/f" >"$d/h"
-    nrun() { n=$1; shift; a=$(now); "$@" >/dev/null; b=$(now)
-        echo "$n $(echo "$b - $a" | bc -l) - -" >>"$tmp/native.res"; }
-    nrun sha256 "$bb" sha256sum "$d/f"
-    nrun gzip "$bb" gzip -c "$d/f"
-    if echo a | "$bb" xz -9 -c >/dev/null 2>&1; then nrun xz9 "$bb" xz -9 -c "$d/h"
-    else echo "xz9 - - -" >>"$tmp/native.res"; fi
-    nrun bzip2 "$bb" bzip2 -9 -c "$d/h"
-    bbver=$("$bb" 2>&1 | head -1 | sed 's/ multi-call.*//')
-else
-    bbver="native busybox unavailable: apt-get download busybox-static failed (see below)"
+    cp "$extras/input" "$d/f"
+    head -c 16777216 "$d/f" >"$d/h"
+    ccpu() { awk -v t="$tck" '{ printf "%.2f\n", ($16 + $17) / t }' "/proc/$$/stat"; }
+    nrun() { n=$1; shift; c0=$(ccpu); a=$(now); "$@" >/dev/null; b=$(now); c1=$(ccpu)
+        echo "$n $(echo "$b - $a" | bc -l) - - $(echo "$c1 - $c0" | bc -l)" >>"$tmp/native.res"; }
+    for op in $ops; do case $op in
+    sha256) nrun sha256 "$bb" sha256sum "$d/f" ;;
+    gzip) nrun gzip "$bb" gzip -c "$d/f" ;;
+    xz9) nrun xz9 nxz -9 -c "$d/h" ;;
+    bzip2) nrun bzip2 "$bb" bzip2 -9 -c "$d/h" ;;
+    dd) nrun dd "$bb" dd if=/dev/zero of=/dev/shm/rvisor-bench-dd bs=1M count=32 2>/dev/null
+        rm -f /dev/shm/rvisor-bench-dd ;;
+    esac; done
 fi
 
 # --- report -------------------------------------------------------------------------------
-get() { # get TAG OP FIELD(2 guest s, 3 host s, 4 insns)
+get() { # get TAG OP FIELD(2 guest s, 3 host s, 4 insns, 5 cpu s)
     [ -f "$tmp/$1.res" ] || { echo -; return; }
     v=$(awk -v o="$2" -v f="$3" '$1 == o { print $f }' "$tmp/$1.res")
     echo "${v:--}"
 }
-fmt() { case "$1" in -|"") printf '%9s' -;; *) printf '%9.2f' "$1";; esac; }
-ratio() { case "$1$2" in *-*|"") printf '%9s' -;; *) printf '%8.2fx' "$(echo "$1 / $2" | bc -l)";; esac; }
+fmt() { case "$1" in -|"") printf '%8s' -;; *) printf '%8.2f' "$1";; esac; }
+ratio() { case "$1$2" in *-*|"") printf '%8s' -;; *) printf '%7.2fx' "$(echo "$1 / $2" | bc -l)";; esac; }
 label() { case "$1" in sha256) echo "sha256sum 32M";; gzip) echo "gzip -c 32M";;
-    xz9) echo "xz -9 16M";; bzip2) echo "bzip2 -9 16M";; esac; }
+    xz9) echo "xz -9 16M";; bzip2) echo "bzip2 -9 16M";; dd) echo "dd 32M tmpfs";; esac; }
 
 echo
-echo "guest workload, Debian $(sed -n 's/^kernel-release //p' "$guest/manifest") kernel + busybox initramfs, 512M RAM, 1 run"
-echo "input: text (seq 1 200000, first 1 MiB repeated to 32 MiB; 16 MiB = first half) in tmpfs"
-echo "native: $bbver $bbnote"
-echo "seconds as measured inside the guest (/proc/uptime, 10 ms); ratios are time ratios (<1: rvisor faster)"
-printf '%-14s %4s %9s %9s %9s %9s %9s %9s %9s\n' workload harts rv-jit rv-interp qemu native \
-    jit/qemu jit/native jit-MIPS
+echo "guest workload, Debian $(sed -n 's/^kernel-release //p' "$guest/manifest") kernel + busybox initramfs, 1G RAM, 1 run"
+echo "input: 32 MiB tar of the guest's files (bench/extras.sh; 16 MiB = first half) in tmpfs"
+echo "guest xz: $(sed -n 's/^package xz-utils //p' "$extras/manifest"); native: $natnote"
+echo "s: seconds measured inside the guest (/proc/uptime, 10 ms; native: wall); cpu: CPU seconds"
+echo "the VM process used meanwhile; ratios are time ratios (<1: rvisor faster)"
+printf '%-13s %2s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s\n' workload n jit-s jit-cpu \
+    interp-s qemu-s qemu-cpu nat-s nat-cpu jit/qemu cpu:j/q cpu:j/nat MIPS
 for op in $ops; do
     for n in $smps; do
-        j=$(get "jit$n" "$op" 2); r=$(get "int$n" "$op" 2); q=$(get "qemu$n" "$op" 2)
-        nt=$(get native "$op" 2); ins=$(get "jit$n" "$op" 4)
-        if [ "$op" = xz9 ] && [ "$j" = - ]; then
-            printf '%-14s %4s   skipped: busybox xz cannot compress (decompression only)\n' \
-                "$(label "$op")" "$n"
-            continue
-        fi
+        j=$(get "jit$n" "$op" 2); jc=$(get "jit$n" "$op" 5); r=$(get "int$n" "$op" 2)
+        q=$(get "qemu$n" "$op" 2); qc=$(get "qemu$n" "$op" 5)
+        nt=$(get native "$op" 2); nc=$(get native "$op" 5); ins=$(get "jit$n" "$op" 4)
         mips=-; case "$ins$j" in *-*) ;; *) mips=$(echo "$ins / $j / 1000000" | bc -l);; esac
-        printf '%-14s %4s %s %s %s %s %s %s %s\n' "$(label "$op")" "$n" "$(fmt "$j")" \
-            "$(fmt "$r")" "$(fmt "$q")" "$(fmt "$nt")" "$(ratio "$j" "$q")" "$(ratio "$j" "$nt")" \
-            "$(case $mips in -) printf '%9s' -;; *) printf '%9.0f' "$mips";; esac)"
+        printf '%-13s %2s %s %s %s %s %s %s %s %s %s %s %s\n' "$(label "$op")" "$n" \
+            "$(fmt "$j")" "$(fmt "$jc")" "$(fmt "$r")" "$(fmt "$q")" "$(fmt "$qc")" "$(fmt "$nt")" \
+            "$(fmt "$nc")" "$(ratio "$j" "$q")" "$(ratio "$jc" "$qc")" "$(ratio "$jc" "$nc")" \
+            "$(case $mips in -) printf '%6s' -;; *) printf '%6.0f' "$mips";; esac)"
     done
 done
 echo
@@ -181,7 +176,7 @@ echo "guest clock check: guest-measured vs host-measured (between marker lines) 
 printf '%-14s %-8s %9s %9s\n' workload vm guest host
 for f in "$tmp"/*.res; do
     t=$(basename "$f" .res); [ "$t" != native ] || continue
-    while read -r op g h x; do
+    while read -r op g h x c; do
         [ "$g" != - ] || continue
         printf '%-14s %-8s %9.2f %9.2f\n' "$(label "$op")" "$t" "$g" "$h"
     done <"$f"
@@ -193,4 +188,4 @@ for f in "$tmp"/*.rss; do
     printf '%-8s %8s MiB\n' "$(basename "$f" .rss)" \
         "$(tail -n 1 "$f" | awk '{ printf "%.0f", $NF / 1024 }')"
 done
-[ -n "$bb" ] || { echo; cat "$tmp/apt.log"; }
+[ -x "$nd/busybox" ] || { echo; cat "$tmp/apt.log" 2>/dev/null || true; }

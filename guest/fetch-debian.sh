@@ -18,6 +18,8 @@ set -euo pipefail
 PROG=fetch-debian.sh
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 INIT_SCRIPT=$SCRIPT_DIR/initramfs/init
+# shellcheck source=guest/apt-private.sh
+. "$SCRIPT_DIR/apt-private.sh"
 
 CACHE=${RVISOR_CACHE:-$HOME/.cache/rvisor}
 OUT=$CACHE/debian
@@ -74,7 +76,7 @@ check_tools() {
 
 # A rebuild is due when the script or the init it packs changes.
 recipe_hash() {
-    cat "$0" "$INIT_SCRIPT" | sha256sum | cut -d' ' -f1
+    cat "$0" "$SCRIPT_DIR/apt-private.sh" "$INIT_SCRIPT" | sha256sum | cut -d' ' -f1
 }
 
 # True when every output listed in the manifest is present with its checksum and
@@ -92,37 +94,10 @@ outputs_valid() {
 
 # --- private apt -----------------------------------------------------------------
 
-# APT_CONFIG is read before any other configuration, so it can also switch off the
-# host's /etc/apt/apt.conf{,.d} (proxies still come from http_proxy).
+# guest/apt-private.sh: the private apt configuration, shared with the benchmarks.
 setup_apt() {
-    mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/empty" \
-             "$DEB_DIR"
-    : >"$APT_DIR/status"
-    echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" >"$APT_DIR/sources.list"
-    cat >"$APT_DIR/apt.conf" <<EOF
-Dir::Etc::Main "/dev/null";
-Dir::Etc::Parts "$APT_DIR/empty";
-Dir::Etc::SourceList "$APT_DIR/sources.list";
-Dir::Etc::SourceParts "$APT_DIR/empty";
-Dir::Etc::Preferences "/dev/null";
-Dir::Etc::PreferencesParts "$APT_DIR/empty";
-Dir::Etc::Trusted "/dev/null";
-Dir::Etc::TrustedParts "$APT_DIR/empty";
-Dir::State "$APT_DIR";
-Dir::State::Lists "$APT_DIR/lists";
-Dir::State::status "$APT_DIR/status";
-Dir::Cache "$APT_DIR/cache";
-APT::Architecture "riscv64";
-APT::Architectures { "riscv64"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-Acquire::Languages "none";
-Acquire::GzipIndexes "true";
-Debug::NoLocking "true";
-EOF
-    # As root apt would download as the _apt user, who cannot enter ~root.
-    [ "$(id -u)" != 0 ] || echo 'APT::Sandbox::User "root";' >>"$APT_DIR/apt.conf"
-    export APT_CONFIG=$APT_DIR/apt.conf
+    mkdir -p "$DEB_DIR"
+    apt_private "$APT_DIR" riscv64 "$KEYRING" "$MIRROR" "$SUITE"
 }
 
 apt_update() {

@@ -351,6 +351,15 @@ static void emit_cold(struct tr *t, const struct cold *c)
         x86_mov_ri(a, RAX, c->pc);
         emit_lookup(t);
         return;
+    case COLD_TAKEN:
+        /* a branch taken in the middle of the block: the instructions after it were counted
+         * on entry but not run */
+        rc_write_back(t, &c->pre);
+        if (c->refund)
+            x86_alu_ri(a, X86_ADD, true, R13, (int32_t)c->refund);
+        rc_init(&t->rc);
+        goto_pc(t, c->pc);
+        return;
     case COLD_CHAIN:
         x86_mov_ri(a, RAX, (uintptr_t)c->chain);
         x86_jmp(a, t->j->exit_chain);
@@ -390,6 +399,11 @@ enum op_class {
     OP_BRANCH, /* ends the block, translated */
     OP_INTERP, /* ends the block before it; the dispatcher runs it in the interpreter */
 };
+
+static bool is_cond_branch(unsigned op)
+{
+    return op >= RV_OP_BEQ && op <= RV_OP_BGEU;
+}
 
 static enum op_class classify(unsigned op)
 {
@@ -447,6 +461,19 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
     } else {
         load_x(t, RAX, in->rs1);
         alu_x(t, X86_CMP, true, RAX, in->rs2);
+    }
+    if (t->k + 1 < t->n) {
+        /* in the middle of the block (scan() went on at the fall-through): the taken side
+         * leaves through cold code, the register cache stays as it is */
+        struct cold *s = add_cold(t, COLD_TAKEN, x86_jcc_fwd(a, c));
+        s->pc = target;
+        s->refund = t->counting ? 0 : t->n - t->k - 1;
+        if (t->counting) { /* the budget was taken before the comparison */
+            x86_alu_ri(a, X86_CMP, true, R13, 0);
+            struct cold *e = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
+            e->pc = next;
+        }
+        return;
     }
     jit_rc_flush(t); /* stores only: the flags stay */
     goto_pc_if(t, (int)c, target);
@@ -538,7 +565,10 @@ static unsigned scan(const uint8_t *page, unsigned start, struct rv_insn *ins, u
         }
         off += ins[n].len;
         n++;
-        if (cls == OP_BRANCH) {
+        /* A conditional branch ends the block only at the end of the page or of the block:
+         * otherwise the block goes on at its fall-through (translate.c, emit_branch). */
+        if (cls == OP_BRANCH && (!is_cond_branch(ins[n - 1].op) || off >= 4096 ||
+                                 n == JIT_MAX_BLOCK_INSNS)) {
             *end = OP_BRANCH;
             break;
         }

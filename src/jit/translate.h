@@ -31,14 +31,14 @@ struct regcache {
 };
 
 /* Out-of-line code, emitted after the block's main path. */
-enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP };
+enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP, COLD_TAKEN };
 
 struct cold {
     enum cold_kind kind;
     uint8_t *jump, *jump2;   /* rel32 fields of the jumps into this code */
-    uint64_t pc;             /* the instruction's address (ENTRY: where to continue; LOOKUP:
-                                the jump's target) */
-    unsigned refund;         /* ENTRY: budget units to give back first */
+    uint64_t pc;             /* the instruction's address (ENTRY: where to continue; LOOKUP,
+                                TAKEN: the jump's target) */
+    unsigned refund;         /* ENTRY, TAKEN: budget units to give back first */
     uintptr_t resume;        /* LOAD/STORE: where the main path continues */
     uint32_t site;           /* LOAD/STORE: JIT_SITE() */
     unsigned size, rd;       /* LOAD */
@@ -48,7 +48,7 @@ struct cold {
     struct regcache post;    /* ... and where it resumes (LOAD, STORE) */
 };
 
-#define MAX_COLD (2 * JIT_MAX_BLOCK_INSNS + 4)
+#define MAX_COLD (3 * JIT_MAX_BLOCK_INSNS + 8)
 
 struct tr {
     struct rv_jit *j;

@@ -368,6 +368,23 @@ static bool emit(struct tr *t, const struct rv_insn *in)
     case RV_OP_RORW: shift_reg(t, X86_ROR, false, in); return true;
     case RV_OP_RORI: shift_imm(t, X86_ROR, true, in); return true;
     case RV_OP_RORIW: shift_imm(t, X86_ROR, false, in); return true;
+    case RV_OP_ORC_B:
+        /* per byte: bit 7 of ((x & 0x7f) + 0x7f) | x is set iff the byte is nonzero (no
+         * carry crosses bytes); that bit times 0xff is the byte of the result */
+        load_x(t, RAX, in->rs1);
+        x86_mov_ri(a, RDX, 0x7f7f7f7f7f7f7f7full);
+        x86_mov_rr(a, RCX, RAX);
+        x86_alu_rr(a, X86_AND, true, RCX, RDX);
+        x86_alu_rr(a, X86_ADD, true, RCX, RDX);
+        x86_alu_rr(a, X86_OR, true, RCX, RAX);
+        x86_f7(a, NOT, true, RDX);
+        x86_alu_rr(a, X86_AND, true, RCX, RDX);
+        x86_shift_ri(a, X86_SHR, true, RCX, 7);
+        x86_mov_rr(a, RAX, RCX);
+        x86_shift_ri(a, X86_SHL, true, RAX, 8);
+        x86_alu_rr(a, X86_SUB, true, RAX, RCX);
+        store_x(t, RAX, rd);
+        return true;
     case RV_OP_REV8:
         load_x(t, RAX, in->rs1);
         x86_bswap(a, RAX);
