@@ -58,6 +58,7 @@ pair() {
     pids="$pids $sp"
     sleep 1 # QEMU's listening side must be up before the connecting one
     timeout 900 "${c[@]}" </dev/null >"$tmp/$name.cli" 2>&1 || true
+    [ "$name" != rvisor ] || "$rvisor" net stats "$net" >"$tmp/stats" 2>&1 || true
     kill "$sp" 2>/dev/null
     wait "$sp" 2>/dev/null || true
     tr -d '\r' <"$tmp/$name.cli" | grep -E '^(RTT|TP) ' >"$tmp/$name" ||
@@ -71,7 +72,6 @@ pair rvisor "$rvisor" run --bios "$fw" --kernel "$guest/Image" --initrd "$guest/
     --mem 256M --net "switch:$net,mac=52:54:00:00:77:02" --append "$(app "$tmp/server")" -- \
     "$rvisor" run --bios "$fw" --kernel "$guest/Image" --initrd "$guest/initrd.img" \
     --mem 256M --net "switch:$net,mac=52:54:00:00:77:03" --append "$(app "$tmp/client")"
-"$rvisor" net stats "$net" >"$tmp/stats" 2>&1 || true
 if [ -n "$qemu" ]; then
     echo "qemu-system-riscv64: two VMs joined by -netdev socket..." >&2
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -86,12 +86,12 @@ else
 fi
 
 tp() { awk -v m="$mib" '$1 == "TP" && $4 > 0 && $3 > $2 { printf "%.1f", $4 / 1048576 * 1e9 / ($3 - $2); f = 1 } END { if (!f) printf "-" }' "$1"; }
-rtt() { awk -F'[/ ]+' '$1 == "RTT" { for (i = 1; i <= NF; i++) if ($i == "=") { printf "%s", $(i + 2); f = 1 } } END { if (!f) printf "-" }' "$1"; }
+rtt() { awk -F'[/ ]+' '$1 == "RTT" { for (i = 1; i <= NF; i++) if ($i == "=") { printf "%s / %s", $(i + 1), $(i + 2); f = 1 } } END { if (!f) printf "-" }' "$1"; }
 printf 'VM-to-VM on one virtual network (%s MiB, nc; ping x30), Debian %s, 1 hart each\n' \
     "$mib" "$(sed -n 's/^kernel-release //p' "$guest/manifest")"
-printf '%-34s %12s %12s\n' "" "rvisor" "qemu socket"
-printf '%-34s %12s %12s\n' "throughput, MiB/s" "$(tp "$tmp/rvisor")" "$(tp "$tmp/qemu")"
-printf '%-34s %12s %12s\n' "ping round trip, average ms" "$(rtt "$tmp/rvisor")" "$(rtt "$tmp/qemu")"
+printf '%-34s %16s %16s\n' "" "rvisor" "qemu socket"
+printf '%-34s %16s %16s\n' "throughput, MiB/s" "$(tp "$tmp/rvisor")" "$(tp "$tmp/qemu")"
+printf '%-34s %16s %16s\n' "ping round trip, min / avg ms" "$(rtt "$tmp/rvisor")" "$(rtt "$tmp/qemu")"
 [ -n "$qemu" ] || echo "qemu-system-riscv64 not installed (apt-get install qemu-system-misc)"
 echo "rvisor switch counters:"
 cat "$tmp/stats"
