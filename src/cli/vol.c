@@ -12,16 +12,17 @@
 
 #include "block/volume/nbd.h"
 #include "block/volume/vol.h"
+#include "block/volume/vol_thin.h"
 #include "core/error.h"
 
 struct vol_args {
     const char *devices;
     const char *pos[VOL_MAX_PVS + 2];
     int npos;
-    uint64_t size, extent_size, stripe_size, mda_size;
+    uint64_t size, extent_size, stripe_size, mda_size, chunk_size, meta_size;
     unsigned stripes, mirrors;
-    bool json, shrink, readonly;
-    const char *to, *lv, *nbd;
+    bool json, shrink, readonly, thin_pool, thin;
+    const char *to, *lv, *nbd, *pool, *name;
 };
 
 static void vol_usage(FILE *out)
@@ -32,6 +33,10 @@ static void vol_usage(FILE *out)
         "  vg-create VG PV... [--extent-size SIZE] (default 4M)\n"
         "  vg-extend VG PV...      vg-reduce VG PV      vg-remove VG\n"
         "  lv-create VG/LV --size SIZE [--stripes N [--stripe-size SIZE]] [--mirrors 1]\n"
+        "  lv-create VG/POOL --thin-pool --size SIZE [--chunk-size S] [--metadata-size S]\n"
+        "  lv-create VG/LV --thin --pool POOL --size VIRTUAL-SIZE   (allocated on write)\n"
+        "  lv-snapshot VG/LV --name SNAP [--pool POOL]  (thin: in its pool; others: --pool)\n"
+        "  lv-merge VG/SNAP        the origin takes the snapshot's contents; SNAP goes away\n"
         "  lv-remove VG/LV\n"
         "  lv-resize VG/LV --size SIZE [--shrink]  (online for growing: VMs see the new size)\n"
         "  pv-move VG PV [--to PV] [--lv LV]      (the LVs must not be in use)\n"
@@ -78,13 +83,18 @@ static int parse_args(int argc, char **argv, struct vol_args *a)
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool sized = strcmp(o, "--size") == 0 || strcmp(o, "--extent-size") == 0 ||
-                     strcmp(o, "--stripe-size") == 0 || strcmp(o, "--mda-size") == 0;
+                     strcmp(o, "--stripe-size") == 0 || strcmp(o, "--mda-size") == 0 ||
+                     strcmp(o, "--chunk-size") == 0 || strcmp(o, "--metadata-size") == 0;
         if (strcmp(o, "--json") == 0) {
             a->json = true;
         } else if (strcmp(o, "--shrink") == 0) {
             a->shrink = true;
         } else if (strcmp(o, "--readonly") == 0) {
             a->readonly = true;
+        } else if (strcmp(o, "--thin-pool") == 0) {
+            a->thin_pool = true;
+        } else if (strcmp(o, "--thin") == 0) {
+            a->thin = true;
         } else if (strncmp(o, "--", 2) != 0) {
             if (a->npos == (int)(sizeof(a->pos) / sizeof(a->pos[0])))
                 return rv_error_set(-E2BIG, "too many arguments");
@@ -94,7 +104,9 @@ static int parse_args(int argc, char **argv, struct vol_args *a)
         } else if (sized) {
             uint64_t *dst = strcmp(o, "--size") == 0 ? &a->size :
                             strcmp(o, "--extent-size") == 0 ? &a->extent_size :
-                            strcmp(o, "--stripe-size") == 0 ? &a->stripe_size : &a->mda_size;
+                            strcmp(o, "--stripe-size") == 0 ? &a->stripe_size :
+                            strcmp(o, "--chunk-size") == 0 ? &a->chunk_size :
+                            strcmp(o, "--metadata-size") == 0 ? &a->meta_size : &a->mda_size;
             if (parse_size(v, dst))
                 return rv_error_set(-EINVAL, "%s: bad size '%s'", o, v);
             i++;
@@ -106,9 +118,11 @@ static int parse_args(int argc, char **argv, struct vol_args *a)
             *(o[2] == 's' ? &a->stripes : &a->mirrors) = (unsigned)n;
             i++;
         } else if (strcmp(o, "--devices") == 0 || strcmp(o, "--to") == 0 ||
-                   strcmp(o, "--lv") == 0 || strcmp(o, "--nbd") == 0) {
-            *(o[2] == 'd' ? &a->devices : o[2] == 't' ? &a->to : o[2] == 'l' ? &a->lv
-                                                                               : &a->nbd) = v;
+                   strcmp(o, "--lv") == 0 || strcmp(o, "--nbd") == 0 ||
+                   strcmp(o, "--pool") == 0 || strcmp(o, "--name") == 0) {
+            *(strcmp(o, "--devices") == 0 ? &a->devices : strcmp(o, "--to") == 0 ? &a->to :
+              strcmp(o, "--lv") == 0 ? &a->lv : strcmp(o, "--nbd") == 0 ? &a->nbd :
+              strcmp(o, "--pool") == 0 ? &a->pool : &a->name) = v;
             i++;
         } else {
             return rv_error_set(-EINVAL, "unknown option '%s'", o);
@@ -150,6 +164,14 @@ static int cmd_lv_create(const struct vol_args *a)
         rc = rv_error_set(-EINVAL, "--stripes and --mirrors cannot be combined");
     if (!rc && a->mirrors > 1)
         rc = rv_error_set(-EINVAL, "--mirrors 1 (two legs) is the only mirror layout");
+    if (!rc && (a->thin_pool || a->thin) && (a->stripes || a->mirrors))
+        rc = rv_error_set(-EINVAL, "thin pools and thin volumes are neither striped nor mirrored");
+    if (!rc && a->thin_pool)
+        return vol_thin_pool_create(a->devices, vg, spec.name, a->size, a->chunk_size,
+                                    a->meta_size);
+    if (!rc && a->thin)
+        return a->pool ? vol_thin_create(a->devices, vg, spec.name, a->pool, a->size)
+                       : rv_error_set(-EINVAL, "--thin needs --pool POOL");
     if (a->stripes > 1)
         spec.type = VOL_STRIPED;
     if (a->mirrors == 1)
@@ -168,6 +190,11 @@ static int cmd_lv(const char *cmd, const struct vol_args *a)
         return rc;
     if (strcmp(cmd, "lv-remove") == 0)
         return vol_lv_remove(a->devices, vg, lv);
+    if (strcmp(cmd, "lv-merge") == 0)
+        return vol_snapshot_merge(a->devices, vg, lv);
+    if (strcmp(cmd, "lv-snapshot") == 0)
+        return a->name ? vol_snapshot_create(a->devices, vg, lv, a->name, a->pool)
+                       : rv_error_set(-EINVAL, "--name SNAPSHOT is required");
     if (!a->size)
         return rv_error_set(-EINVAL, "--size is required");
     return vol_lv_resize(a->devices, vg, lv, a->size, a->shrink);
@@ -221,7 +248,8 @@ static int dispatch(const char *cmd, struct vol_args *a)
         return need(a, 1, 1) ? -EINVAL : vol_vg_remove(a->devices, a->pos[0]);
     if (strcmp(cmd, "lv-create") == 0)
         return cmd_lv_create(a);
-    if (strcmp(cmd, "lv-remove") == 0 || strcmp(cmd, "lv-resize") == 0)
+    if (strcmp(cmd, "lv-remove") == 0 || strcmp(cmd, "lv-resize") == 0 ||
+        strcmp(cmd, "lv-snapshot") == 0 || strcmp(cmd, "lv-merge") == 0)
         return cmd_lv(cmd, a);
     if (strcmp(cmd, "pv-move") == 0)
         return need(a, 2, 2) ? -EINVAL : vol_pv_move(a->devices, a->pos[0], a->pos[1], a->to,

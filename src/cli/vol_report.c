@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "block/volume/vol.h"
+#include "block/volume/vol_thin.h"
 #include "cli/vol.h"
 #include "core/error.h"
 
@@ -57,6 +58,29 @@ static json_t *vg_row(const struct vol_vg *vg)
                      "free", (json_int_t)(free_sum * vg->extent_size));
 }
 
+/* Pool usage (data chunks in use), a thin volume's pool and origin, frozen origins. */
+static void thin_fields(const struct vol_vg *vg, const struct vol_lv *lv, json_t *row)
+{
+    uint32_t used, total;
+    if (lv->type == VOL_THIN_POOL &&
+        vol_thin_usage((struct vol_vg *)vg, (struct vol_lv *)lv, &used, &total) == 0) {
+        json_object_set_new(row, "data_used", json_integer((json_int_t)used * (json_int_t)lv->chunk_size));
+        json_object_set_new(row, "data_size", json_integer((json_int_t)total * (json_int_t)lv->chunk_size));
+        json_object_set_new(row, "usage_percent",
+                            json_real(total ? 100.0 * used / total : 0));
+    }
+    if (lv->type == VOL_THIN) {
+        const struct vol_lv *p = vol_lv_by_id((struct vol_vg *)vg, lv->pool_id);
+        json_object_set_new(row, "pool", json_string(p ? p->name : "?"));
+    }
+    if (lv->type == VOL_THIN && lv->origin_id != VOL_NO_LV) {
+        const struct vol_lv *o = vol_lv_by_id((struct vol_vg *)vg, lv->origin_id);
+        json_object_set_new(row, "origin", json_string(o ? o->name : "?"));
+    }
+    if (lv->frozen)
+        json_object_set_new(row, "status", json_string("frozen"));
+}
+
 /* "pv0:pe[+count],..." per area, areas separated by " | ". */
 static json_t *lv_row(const struct vol_vg *vg, const struct vol_lv *lv)
 {
@@ -79,12 +103,14 @@ static json_t *lv_row(const struct vol_vg *vg, const struct vol_lv *lv)
         json_array_append_new(areas, json_pack("{s:o,s:b,s:b}", "runs", runs, "stale",
                                                lv->areas[a].stale, "missing", missing));
     }
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:o}", "vg", vg->name, "lv", lv->name,
+    json_t *row = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:o}", "vg", vg->name, "lv", lv->name,
                      "type", vol_lv_type_name(lv->type), "size",
                      (json_int_t)(lv->extents * vg->extent_size), "extents",
                      (json_int_t)lv->extents, "stripes",
                      (json_int_t)(lv->type == VOL_STRIPED ? lv->nareas : 1), "stripe_size",
                      (json_int_t)lv->stripe_size, "status", status, "areas", areas);
+    thin_fields(vg, lv, row);
+    return row;
 }
 
 static void human(uint64_t v, char *buf, size_t len)
@@ -149,6 +175,13 @@ static void print_table(const char *what, json_t *rows)
                    json_string_value(json_object_get(row, "type")), s1,
                    json_string_value(json_object_get(row, "status")));
             print_mapping(json_object_get(row, "areas"));
+            json_t *pct = json_object_get(row, "usage_percent"), *pool = json_object_get(row, "pool");
+            if (pct)
+                printf("  data %.1f%% used", json_real_value(pct));
+            if (pool)
+                printf("  pool %s", json_string_value(pool));
+            if (json_object_get(row, "origin"))
+                printf(" snapshot of %s", json_string_value(json_object_get(row, "origin")));
             printf("\n");
         }
     }

@@ -1,6 +1,8 @@
 /* libFuzzer target: the volume manager's metadata parsers (src/block/volume/).
  *
- * The first input byte chooses the mode. Odd: the rest is a metadata payload (JSON) for
+ * The first input byte chooses the mode. Bit 2 set (and even): the rest is a thin pool metadata
+ * slot for vol_thin_decode, whose tables must only map chunks inside the pool. Odd: the rest is
+ * a metadata payload (JSON) for
  * vol_meta_parse; whatever parses must format and parse again to the same text, and every LV's
  * mapping must stay inside its PVs. Even: the rest is the start of a PV (label and metadata
  * area), scanned through a devices list naming a memfd; a PV whose metadata is accepted opens as
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "block/volume/vol.h"
+#include "block/volume/vol_thin.h"
 #include "core/error.h"
 #include "fuzz_ram.h"
 
@@ -92,6 +95,23 @@ static void fuzz_pv(const uint8_t *data, size_t size, bool repair)
     FUZZ_CHECK(vol_check(devices, NULL, repair, NULL, NULL, &res) == 0);
 }
 
+static void fuzz_thin(const uint8_t *data, size_t size)
+{
+    struct vol_thin_table *t;
+    uint32_t n;
+    uint64_t seq;
+    const uint32_t chunks = 1000;
+    rv_error_clear();
+    if (vol_thin_decode(data, size, chunks, &t, &n, &seq)) {
+        FUZZ_CHECK(rv_error_get()[0] != '\0');
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t c = 0; c < t[i].nchunks; c++)
+            FUZZ_CHECK(t[i].map[c] <= chunks);
+    vol_thin_tables_free(t, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -100,6 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(devices, sizeof(devices), "/tmp/fuzz_vol.%d.devices", (int)getpid());
     if (data[0] & 1)
         fuzz_json(data + 1, size - 1);
+    else if (data[0] & 4)
+        fuzz_thin(data + 1, size - 1);
     else
         fuzz_pv(data + 1, size - 1, data[0] & 2);
     return 0;

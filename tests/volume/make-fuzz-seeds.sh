@@ -19,6 +19,9 @@ head -c 16384 "$T/pv0" > "$T/empty"
 "$R" vol lv-create vg/str --size 600K --stripes 3 --stripe-size 16K
 "$R" vol lv-create vg/mir --size 256K --mirrors 1
 "$R" vol lv-resize vg/lin --size 3M
+"$R" vol lv-create vg/pool --thin-pool --size 1M --chunk-size 16K --metadata-size 128K
+"$R" vol lv-create vg/thin --thin --pool pool --size 4M
+"$R" vol lv-snapshot vg/thin --name snap
 n=0
 for f in "$T/empty" "$T/pv0" "$T/pv2"; do
     for m in 0 2; do
@@ -30,4 +33,16 @@ for f in "$T/empty" "$T/pv0" "$T/pv2"; do
             status=none | tr -d '\000'; } > "$OUT/json-$n-$slot"
     done
     n=$((n + 1))
+done
+# thin pool metadata slots (mode 4): the pool's metadata area, found through `lvs --json`
+"$R" vol lvs --json | python3 -c '
+import json, sys
+pool = [r for r in json.load(sys.stdin) if r["lv"] == "pool"][0]
+run = pool["areas"][1]["runs"][0]
+print(run["pv"], run["pe"])' | while read -r pv pe; do
+    start=$(( $(head -c 512 "$pv" | od -An -tu8 -j56 -N8) + pe * 65536 ))
+    for slot in 0 1; do
+        { printf '\004'; dd if="$pv" bs=1 skip=$((start + slot * 65536)) count=4096 status=none; } \
+            > "$OUT/thin-$slot"
+    done
 done

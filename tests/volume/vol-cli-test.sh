@@ -102,6 +102,36 @@ check "striped LV after pv-move" sh -c "'$blkcat' vol:vg0/str | cmp - str.data"
 check "lv-resize grow" vol lv-resize vg0/str --size 30M
 check "grown part reads zeros" sh -c "'$blkcat' vol:vg0/str | tail -c 6291456 | cmp - /dev/zero 2>&1 | grep -q EOF"
 
+# --- thin pool, thin volume, snapshots ---
+check "thin pool" vol lv-create vg0/pool --thin-pool --size 8M --chunk-size 64K
+check "thin volume, over-provisioned" vol lv-create vg0/thin --thin --pool pool --size 1G
+refuse "thin needs a pool" "needs --pool" vol lv-create vg0/t2 --thin --size 1G
+refuse "a pool is not a disk" "not a disk" "$blkcat" vol:vg0/pool
+refuse "snapshot of a striped LV needs --pool" "needs --pool" vol lv-snapshot vg0/str --name s1
+check "external snapshot" vol lv-snapshot vg0/str --name s1 --pool pool
+refuse "the origin is frozen" "origin of snapshots" vol lv-remove vg0/str
+refuse "the pool holds thin volumes" "still holds" vol lv-remove vg0/pool
+check "snapshot reads the origin" sh -c "'$blkcat' vol:vg0/s1 | head -c 25165824 | cmp - str.data"
+check "thin snapshot of a thin volume" vol lv-snapshot vg0/thin --name ts
+check "lvs shows pool usage and origins" json lvs "
+t={r['lv']:r for r in rows}
+assert t['pool']['type']=='thin-pool' and t['pool']['usage_percent']==0.0, t['pool']
+assert t['s1']['origin']=='str' and t['ts']['origin']=='thin' and t['str']['status']=='frozen'"
+port=$((20000 + RANDOM % 20000))
+"$rvisor" vol serve --nbd 127.0.0.1:$port 2>"$tmp/serve.log" &
+server=$!
+for _ in $(seq 50); do grep -q serving "$tmp/serve.log" && break; sleep 0.1; done
+head -c 12M /dev/urandom >big.data
+refuse "writing more than the pool holds fails cleanly" "" \
+    qemu-img convert -n -f raw -O raw big.data "nbd://127.0.0.1:$port/vg0/thin"
+kill "$server"; wait "$server" 2>/dev/null; server=""
+check "the out-of-space error is logged" grep -q "out of space" "$tmp/serve.log"
+check "lvs: pool full" json lvs "assert [r for r in rows if r['lv']=='pool'][0]['usage_percent']==100.0"
+check "remove the thin snapshot" vol lv-remove vg0/ts
+check "merge the external snapshot" vol lv-merge vg0/s1
+check "the origin is writable again" json lvs "assert [r for r in rows if r['lv']=='str'][0]['status']=='ok'"
+check "check clean with thin volumes" vol check
+
 # --- a mirror losing a leg: pv2 holds leg 1 of mir ---
 leg1=$(vol lvs --json | python3 -c "import json,sys; print([r for r in json.load(sys.stdin) if r['lv']=='mir'][0]['areas'][1]['runs'][0]['pv'])")
 rm -f "$leg1"

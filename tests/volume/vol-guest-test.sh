@@ -75,5 +75,33 @@ check "e2fsck of the linear LV" fsck_clean data.back
 [ "$(sha_in_image root.back /written-a)" = "$(echo from-vm-a | sha256sum | cut -d' ' -f1)" ] &&
     [ "$(sha_in_image data.back /written-b)" = "$(echo from-vm-b | sha256sum | cut -d' ' -f1)" ] &&
     pass "the guests' writes are on the LVs" || fail "guest writes missing"
+# A thin snapshot of the striped root LV (the origin is frozen meanwhile): the guest boots
+# from it, writes; the origin does not change; merging puts the write into the origin.
+vol lv-create vg0/pool --thin-pool --size 48M &&
+    vol lv-snapshot vg0/root --name rootsnap --pool pool &&
+    pass "thin pool and a thin snapshot of the striped LV" || fail "lv-snapshot"
+script_c='echo E2E marker $(cat /etc/rvisor-disk); echo E2E a $(cat /written-a);
+echo from-vm-c > /written-c; sync; echo E2E done'
+e2e_run c.out 900 --mem 192M --disk vol:vg0/rootsnap \
+    --append "$(e2e_append "$script_c" rvisor.root=/dev/vda)"
+st=$?
+[ "$st" = 0 ] && [ "$(value c.out marker)" = striped-root ] && [ "$(value c.out a)" = from-vm-a ] &&
+    grep -q '^E2E done' c.out && pass "VM C booted from the thin snapshot of the striped LV" ||
+    { fail "VM C on the snapshot: status $st"; show c.out; }
+sha_c=$(echo from-vm-c | sha256sum | cut -d' ' -f1)
+"$blkcat" vol:vg0/root | head -c 48M >root.back
+"$blkcat" vol:vg0/rootsnap | head -c 48M >snap.back
+[ -z "$(sha_in_image root.back /written-c)" ] && [ "$(sha_in_image snap.back /written-c)" = "$sha_c" ] &&
+    pass "the snapshot holds the guest's write, the origin does not" ||
+    fail "snapshot isolation"
+check "e2fsck of the snapshot" fsck_clean snap.back
+refuse_rw=$("$rvisor" run --kernel "$guest/Image" --disk vol:vg0/root </dev/null 2>&1)
+echo "$refuse_rw" | grep -q 'read-only' && pass "the frozen origin is refused read-write" ||
+    fail "frozen origin opened read-write: $refuse_rw"
+vol lv-merge vg0/rootsnap && pass "lv-merge" || fail "lv-merge"
+"$blkcat" vol:vg0/root | head -c 48M >root.back
+[ "$(sha_in_image root.back /written-c)" = "$sha_c" ] && pass "merged: the origin has the write" ||
+    fail "merge lost the write"
+check "e2fsck after the merge" fsck_clean root.back
 check "vol check clean" vol check
 finish

@@ -1,5 +1,5 @@
-/* Crash test: a child process updates a VG without pause (writes + flush on two LVs, lv-create,
- * lv-remove, lv-resize, pv-move) and reports each step over a pipe before and after doing it;
+/* Crash test: a child process updates a VG without pause (writes + flush on a linear, a striped
+ * and a thin LV; lv-create, lv-remove, lv-resize, pv-move) and reports each step over a pipe before and after doing it;
  * the parent kills it with SIGKILL at a random moment, then checks that `vol check` finds no
  * error and that every LV holds exactly what the model says: acknowledged steps are all there,
  * the step in flight is either wholly absent or present (per 512-byte sector for data).
@@ -17,6 +17,7 @@
 
 #include "block/block.h"
 #include "block/volume/vol.h"
+#include "block/volume/vol_thin.h"
 #include "core/error.h"
 #include "../unit/test.h"
 
@@ -35,10 +36,11 @@ struct msg {
     uint64_t off, len, seed, size;
 };
 
-static const char *data_lv[2] = {"lin", "str"};
+#define NDATA 3
+static const char *data_lv[NDATA] = {"lin", "str", "thin"};
 static char dir[64], pvname[NPV][128];
-static uint8_t *model[2];
-static uint64_t msize[2];
+static uint8_t *model[NDATA];
+static uint64_t msize[NDATA];
 static uint64_t rng;
 
 static uint64_t rnd(void)
@@ -86,15 +88,15 @@ static void child(int fd, uint64_t seed)
 {
     static uint8_t buf[MAXW];
     rng = seed;
-    struct rv_block *b[2] = {open_lv("lin"), open_lv("str")};
+    struct rv_block *b[NDATA] = {open_lv("lin"), open_lv("str"), open_lv("thin")};
     for (;;) {
-        struct msg m = {.op = (uint32_t)(rnd() % 10), .lv = (uint32_t)(rnd() % 2),
+        struct msg m = {.op = (uint32_t)(rnd() % 10), .lv = (uint32_t)(rnd() % NDATA),
                         .tmp = (uint32_t)(rnd() % NTMP), .seed = rnd()};
         m.op = m.op < 5 ? OP_WRITE : m.op - 5;
         uint64_t size = rv_block_size(b[m.lv]);
         m.len = 512 * (1 + rnd() % (MAXW / 512));
         m.off = 512 * (rnd() % ((size - m.len) / 512 + 1));
-        m.size = size + (m.lv ? 2 : 1) * EXTENT;
+        m.size = size + (m.lv == 1 ? 2 : 1) * EXTENT;
         char name[16];
         snprintf(name, sizeof(name), "t%u", m.tmp);
         say(fd, &m);
@@ -201,10 +203,12 @@ static void setup(void)
     struct vol_lv_spec str = {.name = "str", .type = VOL_STRIPED, .size = LVSIZE, .stripes = 2,
                               .stripe_size = 16 << 10};
     if (vol_vg_create(NULL, "vg", EXTENT, pvs, NPV) || vol_lv_create(NULL, "vg", &lin) ||
-        vol_lv_create(NULL, "vg", &str))
+        vol_lv_create(NULL, "vg", &str) ||
+        vol_thin_pool_create(NULL, "vg", "pool", 6 * LVSIZE, 16 << 10, 0) ||
+        vol_thin_create(NULL, "vg", "thin", "pool", LVSIZE))
         die("setup");
-    model_grow(0, LVSIZE);
-    model_grow(1, LVSIZE);
+    for (int i = 0; i < NDATA; i++)
+        model_grow(i, LVSIZE);
 }
 
 static void report(void *ctx, const char *msg)
@@ -248,8 +252,8 @@ static int round_once(uint64_t seed)
     CHECK(vol_check(NULL, "vg", false, report, NULL, &res) == 0);
     CHECK_EQ(res.errors, 0);
     const struct msg *inflight = last.done ? NULL : &last;
-    verify(0, inflight);
-    verify(1, inflight);
+    for (int i = 0; i < NDATA; i++)
+        verify(i, inflight);
     return inflight ? (int)inflight->op : -1;
 }
 
@@ -273,7 +277,7 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "vol_crash: could not remove %s\n", dir);
-    free(model[0]);
-    free(model[1]);
+    for (int i = 0; i < NDATA; i++)
+        free(model[i]);
     TEST_MAIN_END();
 }

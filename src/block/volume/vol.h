@@ -66,7 +66,8 @@ uint32_t vol_crc32(const void *p, size_t len);
 
 /* --- the VG in memory (vol_meta.c) --- */
 
-enum vol_lv_type { VOL_LINEAR, VOL_STRIPED, VOL_MIRROR };
+enum vol_lv_type { VOL_LINEAR, VOL_STRIPED, VOL_MIRROR, VOL_THIN_POOL, VOL_THIN };
+#define VOL_NO_LV UINT32_MAX
 
 struct vol_run {
     uint32_t pv;            /* index into vg->pvs */
@@ -87,8 +88,16 @@ struct vol_lv {
     enum vol_lv_type type;
     uint64_t extents;       /* logical size in extents */
     uint64_t stripe_size;   /* striped: bytes per chunk */
-    uint32_t nareas;        /* linear 1, striped N, mirror 2 */
-    struct vol_area *areas; /* each maps area_extents(lv) extents */
+    uint32_t nareas;        /* linear 1, striped N, mirror 2, thin pool 2 (data, metadata),
+                               thin 0 */
+    struct vol_area *areas; /* each maps vol_area_len(lv, a) extents */
+    uint64_t meta_extents;  /* thin pool: extents of the pool metadata area */
+    uint64_t chunk_size;    /* thin pool: allocation unit in bytes */
+    uint32_t pool_id;       /* thin: the pool's LV id */
+    uint32_t thin_id;       /* thin: its table in the pool metadata */
+    uint32_t origin_id;     /* thin: snapshot of this LV (VOL_NO_LV if none); a non-thin
+                               origin is read for chunks the snapshot has not written */
+    bool frozen;            /* the origin of snapshots that read it: read-only */
 };
 
 struct vol_pv {
@@ -128,6 +137,9 @@ int vol_meta_format(const struct vol_vg *vg, char **out);
 void vol_vg_free(struct vol_vg *vg);
 bool vol_name_valid(const char *name);
 uint64_t vol_area_extents(const struct vol_lv *lv);
+/* Extents of area `a` (a thin pool's metadata area differs from its data area). */
+uint64_t vol_area_len(const struct vol_lv *lv, uint32_t a);
+struct vol_lv *vol_lv_by_id(struct vol_vg *vg, uint32_t id);
 struct vol_lv *vol_lv_find(struct vol_vg *vg, const char *name);
 const char *vol_lv_type_name(enum vol_lv_type t);
 /* Free extents per PV (`free_out[i]`) and a use map: `used[i]` is a malloc'd byte array of
@@ -245,6 +257,13 @@ void vol_lv_map(const struct vol_vg *vg, const struct vol_lv *lv, uint64_t off, 
  * (mirror resync, pv-move). */
 int vol_area_copy(const struct vol_vg *vg, const struct vol_area *src, const struct vol_area *dst,
                   uint64_t start, uint64_t len);
+/* Copies `len` bytes between two PVs (no sync). */
+int vol_pv_copy(const struct vol_vg *vg, uint32_t src, uint64_t soff, uint32_t dst, uint64_t doff,
+                uint64_t len);
+/* Appends a copy of `lv` to the VG (areas move into it); takes the next LV id. */
+int vol_vg_add_lv(struct vol_vg *vg, struct vol_lv *lv);
+/* Drops `lv` (a pointer into vg->lvs) and its areas. */
+void vol_vg_remove_lv(struct vol_vg *vg, struct vol_lv *lv);
 /* Zeros bytes [start, start+len) of an area (new extents never show an old LV's data). */
 int vol_area_zero(const struct vol_vg *vg, const struct vol_area *a, uint64_t start, uint64_t len);
 /* Moves the extents of every LV (or only `lv`) off PV `from`, onto `to` (-1: any PV). The LVs

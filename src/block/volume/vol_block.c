@@ -20,6 +20,7 @@
 #include "block/file.h"
 #include "block/volume/vol.h"
 #include "block/volume/vol_block.h"
+#include "block/volume/vol_thin.h"
 #include "core/error.h"
 #include "core/iov.h"
 #include "core/log.h"
@@ -40,6 +41,8 @@ struct vol_block {
     pthread_t watcher;
     bool watching, stop;
     pthread_cond_t stop_cond;
+    struct vol_thin_dev thin;    /* thin volumes: pool NULL otherwise */
+    struct vol_lv *origin;       /* thin snapshot of a non-thin LV: read where not written */
 };
 
 static struct vol_block *to_vb(struct rv_block *b)
@@ -108,13 +111,14 @@ static void legs_update(struct vol_block *v)
 }
 
 /* Transfers `piece` bytes at LV offset `off` in area `a` (whose data is iov[ioff..]). */
-static int area_rw(struct vol_block *v, bool write, uint32_t a, uint64_t aoff, uint64_t len,
-                   const struct iovec *iov, int iovcnt, uint64_t ioff, struct iovec *scratch)
+static int area_rw(struct vol_block *v, const struct vol_lv *lv, bool write, uint32_t a,
+                   uint64_t aoff, uint64_t len, const struct iovec *iov, int iovcnt,
+                   uint64_t ioff, struct iovec *scratch)
 {
     while (len > 0) {
         uint32_t pv;
         uint64_t pv_off, avail;
-        int rc = vol_area_map(v->vg, &v->lv->areas[a], aoff, &pv, &pv_off, &avail);
+        int rc = vol_area_map(v->vg, &lv->areas[a], aoff, &pv, &pv_off, &avail);
         if (rc)
             return rc;
         uint64_t n = len < avail ? len : avail;
@@ -145,7 +149,7 @@ static int mirror_rw(struct vol_block *v, bool write, uint64_t off, uint64_t len
         unsigned leg = (first + k) & 1;
         if (v->leg_bad[leg])
             continue;
-        rc = area_rw(v, write, leg, off, len, iov, iovcnt, ioff, scratch);
+        rc = area_rw(v, v->lv, write, leg, off, len, iov, iovcnt, ioff, scratch);
         if (rc == 0) {
             ok++;
             if (!write)
@@ -163,6 +167,31 @@ static int mirror_rw(struct vol_block *v, bool write, uint64_t off, uint64_t len
     return rc ? rc : rv_error_set(-EIO, "%s: no usable mirror leg", v->base.path);
 }
 
+/* Reads the frozen origin of a thin snapshot (a mirror from its first usable leg); zeros past
+ * its end. Called with v->lock held. */
+static int origin_read(void *ctx, uint64_t off, void *buf, uint64_t len)
+{
+    struct vol_block *v = ctx;
+    const struct vol_lv *o = v->origin;
+    uint64_t size = o->extents * v->vg->extent_size;
+    struct iovec whole = {buf, len}, scratch;
+    memset(buf, 0, len);
+    for (uint64_t done = 0; off + done < size && done < len;) {
+        uint32_t area;
+        uint64_t aoff, avail;
+        vol_lv_map(v->vg, o, off + done, &area, &aoff, &avail);
+        uint64_t n = len - done < avail ? len - done : avail;
+        n = n < size - off - done ? n : size - off - done;
+        if (o->type == VOL_MIRROR)
+            area = o->areas[0].stale || !area_present(v->vg, &o->areas[0]) ? 1 : 0;
+        int rc = area_rw(v, o, false, area, aoff, n, &whole, 1, done, &scratch);
+        if (rc)
+            return rc;
+        done += n;
+    }
+    return 0;
+}
+
 static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct iovec *iov,
                   int iovcnt, uint64_t len)
 {
@@ -172,7 +201,9 @@ static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct 
         return rv_error_set(-ENOMEM, "out of memory");
     int rc = 0;
     pthread_mutex_lock(&v->lock);
-    for (uint64_t done = 0; done < len && rc == 0;) {
+    if (v->thin.pool)
+        rc = vol_thin_rw(&v->thin, write, offset, iov, iovcnt, len);
+    for (uint64_t done = 0; done < len && rc == 0 && !v->thin.pool;) {
         uint32_t area;
         uint64_t aoff, avail;
         vol_lv_map(v->vg, v->lv, offset + done, &area, &aoff, &avail);
@@ -180,7 +211,7 @@ static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct 
         if (v->lv->type == VOL_MIRROR)
             rc = mirror_rw(v, write, aoff, n, iov, iovcnt, done, scratch);
         else
-            rc = area_rw(v, write, area, aoff, n, iov, iovcnt, done, scratch);
+            rc = area_rw(v, v->lv, write, area, aoff, n, iov, iovcnt, done, scratch);
         done += n;
     }
     pthread_mutex_unlock(&v->lock);
@@ -205,7 +236,9 @@ static int vol_flush(struct rv_block *b)
     struct vol_block *v = to_vb(b);
     int rc = 0;
     pthread_mutex_lock(&v->lock);
-    for (uint32_t i = 0; i < v->vg->npvs && !rc; i++)
+    if (v->thin.pool)
+        rc = vol_thin_flush(&v->thin);
+    for (uint32_t i = 0; i < v->vg->npvs && !rc && !v->thin.pool; i++)
         if (v->files[i].fd >= 0)
             rc = rv_file_sync(&v->files[i]);
     pthread_mutex_unlock(&v->lock);
@@ -251,7 +284,9 @@ static int vol_zero(struct rv_block *b, uint64_t offset, uint64_t len, bool may_
     struct vol_block *v = to_vb(b);
     int rc = 0;
     pthread_mutex_lock(&v->lock);
-    for (uint64_t done = 0; done < len && rc == 0;) {
+    if (v->thin.pool)
+        rc = vol_thin_zero(&v->thin, offset, len);
+    for (uint64_t done = 0; done < len && rc == 0 && !v->thin.pool;) {
         uint32_t area;
         uint64_t aoff, avail;
         vol_lv_map(v->vg, v->lv, offset + done, &area, &aoff, &avail);
@@ -289,6 +324,10 @@ static void vol_close(struct rv_block *b)
         pthread_mutex_unlock(&v->lock);
         pthread_join(v->watcher, NULL);
     }
+    if (v->thin.pool && v->thin.pool->dirty && !v->base.readonly &&
+        vol_thin_pool_commit(v->thin.pool))
+        rv_warn("%s: %s", v->base.path, rv_error_get());
+    vol_thin_pool_free(v->thin.pool);
     files_close(v);
     vol_vg_close(v->vg);
     pthread_mutex_destroy(&v->lock);
@@ -351,6 +390,16 @@ static void vol_reload(struct vol_block *v)
     vol_vg_close(v->vg);
     v->vg = vg;
     v->lv = lv;
+    if (v->thin.pool) { /* the tables stay; they now point into the new VG */
+        v->thin.pool->vg = vg;
+        v->thin.pool->lv = vol_lv_by_id(vg, lv->pool_id);
+        struct vol_thin_table *t = vol_thin_table_find(v->thin.pool, lv->thin_id);
+        if (t)
+            vol_thin_table_resize(t, (uint32_t)(lv->extents * vg->extent_size /
+                                                v->thin.pool->chunk_size));
+        if (v->origin)
+            v->origin = vol_lv_by_id(vg, lv->origin_id);
+    }
     if (files_open(v))
         rv_warn("%s: %s", v->base.path, rv_error_get());
     legs_update(v);
@@ -414,6 +463,43 @@ static int vol_start(struct vol_block *v)
     return 0;
 }
 
+/* What a thin volume needs: its pool (locked: its tables live here now) and its origin. */
+static int thin_setup(struct vol_block *v, bool readonly)
+{
+    if (v->lv->type == VOL_THIN_POOL)
+        return rv_error_set(-EINVAL, "%s: a thin pool is not a disk (use its thin volumes)",
+                            v->base.path);
+    if (v->lv->frozen && !readonly)
+        return rv_error_set(-EROFS, "%s: the origin of snapshots is read-only until they are "
+                            "merged or removed (open it with ,readonly)", v->base.path);
+    if (v->lv->type != VOL_THIN)
+        return 0;
+    struct vol_lv *pool = vol_lv_by_id(v->vg, v->lv->pool_id);
+    int rc = vol_lv_inuse_lock(v->vg, pool->id, true);
+    if (rc)
+        return rv_error_set(rc, "%s: its thin pool %s is in use by another process (a pool "
+                            "serves one process at a time)", v->base.path, pool->name);
+    if (v->lv->origin_id != VOL_NO_LV) {
+        struct vol_lv *o = vol_lv_by_id(v->vg, v->lv->origin_id);
+        if (o->type != VOL_THIN) {
+            if ((rc = vol_lv_inuse_lock(v->vg, o->id, false)))
+                return rv_error_prefix(rc, "%s: origin %s: ", v->base.path, o->name);
+            v->origin = o;
+        }
+    }
+    if ((rc = vol_thin_pool_load(v->vg, pool, &v->thin.pool)))
+        return rc;
+    v->thin.thin_id = v->lv->thin_id;
+    v->thin.files = v->files;
+    v->thin.origin_read = v->origin ? origin_read : NULL;
+    v->thin.origin_ctx = v;
+    struct vol_thin_table *t = vol_thin_table_find(v->thin.pool, v->lv->thin_id);
+    if (!t)
+        return rv_error_set(-EIO, "%s: its table is missing from the thin pool", v->base.path);
+    return vol_thin_table_resize(t, (uint32_t)(v->lv->extents * v->vg->extent_size /
+                                               v->thin.pool->chunk_size));
+}
+
 int rv_vol_block_open(const char *spec, const struct rv_block_opts *opts, struct rv_block **out)
 {
     const char *slash = strchr(spec, '/');
@@ -441,6 +527,8 @@ int rv_vol_block_open(const char *spec, const struct rv_block_opts *opts, struct
         if (rc)
             rv_error_prefix(rc, "%s: ", spec);
     }
+    if (!rc)
+        rc = thin_setup(v, opts->readonly);
     if (!rc)
         rc = files_open(v);
     if (!rc)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "block/volume/vol.h"
+#include "block/volume/vol_thin.h"
 #include "core/error.h"
 
 struct checker {
@@ -81,6 +82,49 @@ static void check_vg(struct checker *c, struct vol_vg *vg)
                     vg->name, vg->lvs[l].name, a);
 }
 
+/* Each pool's tables against the thin LVs: a table no LV names is an orphan (a crash between
+ * the two commits of a thin operation; repair drops it), an LV without a table is an error. */
+static void check_pools(struct checker *c, struct vol_vg *vg, bool repair)
+{
+    for (uint32_t p = 0; p < vg->nlvs; p++) {
+        struct vol_lv *pool = &vg->lvs[p];
+        struct vol_thin_pool *tp;
+        if (pool->type != VOL_THIN_POOL)
+            continue;
+        int rc = vol_thin_pool_load(vg, pool, &tp);
+        if (rc) { /* a missing PV is already a warning; a damaged pool is an error */
+            say(c, rc == -ENODEV ? &c->res->warnings : &c->res->errors, "%s: %s",
+                rc == -ENODEV ? "warning" : "error", rv_error_get());
+            continue;
+        }
+        for (uint32_t l = 0; l < vg->nlvs; l++)
+            if (vg->lvs[l].type == VOL_THIN && vg->lvs[l].pool_id == pool->id &&
+                !vol_thin_table_find(tp, vg->lvs[l].thin_id))
+                say(c, &c->res->errors, "error: %s/%s: its table is missing from pool %s",
+                    vg->name, vg->lvs[l].name, pool->name);
+        for (uint32_t t = 0; t < tp->ntables; t++) {
+            bool named = false;
+            for (uint32_t l = 0; l < vg->nlvs; l++)
+                named |= vg->lvs[l].type == VOL_THIN && vg->lvs[l].pool_id == pool->id &&
+                         vg->lvs[l].thin_id == tp->tables[t].thin_id;
+            if (named)
+                continue;
+            uint32_t id = tp->tables[t].thin_id;
+            say(c, &c->res->warnings, "warning: %s/%s: table %" PRIu32 " belongs to no thin "
+                "volume (an interrupted operation); repair frees its chunks", vg->name,
+                pool->name, id);
+            if (repair && vol_lv_inuse_lock(vg, pool->id, true) == 0) {
+                vol_thin_table_remove(tp, id);
+                t--;
+                if (vol_thin_pool_commit(tp) == 0)
+                    say(c, &c->res->repaired, "repaired: %s/%s: table %" PRIu32 " dropped",
+                        vg->name, pool->name, id);
+            }
+        }
+        vol_thin_pool_free(tp);
+    }
+}
+
 static int repair_vg(struct checker *c, const char *devices, const char *name)
 {
     struct vol_vg *vg;
@@ -91,6 +135,12 @@ static int repair_vg(struct checker *c, const char *devices, const char *name)
     if (!rc)
         say(c, &c->res->repaired, "repaired: %s: metadata version %" PRIu64 " written to every "
             "present PV", name, vg->seq);
+    if (!rc) {
+        struct vol_check_result ignore = {0}; /* found again: counted once, by the check */
+        struct checker quiet = {c->report, c->ctx, &ignore};
+        check_pools(&quiet, vg, true);
+        c->res->repaired += ignore.repaired;
+    }
     for (uint32_t l = 0; l < vg->nlvs && !rc; l++) {
         struct vol_lv *lv = &vg->lvs[l];
         if (lv->type != VOL_MIRROR || !(lv->areas[0].stale || lv->areas[1].stale))
@@ -139,6 +189,7 @@ int vol_check(const char *devices, const char *vgname, bool repair,
             continue;
         }
         check_vg(&c, vg);
+        check_pools(&c, vg, false);
         say(&c, NULL, "%s: metadata version %" PRIu64 ", %" PRIu32 " PVs, %" PRIu32 " LVs: "
             "consistent", vg->name, vg->seq, vg->npvs, vg->nlvs);
         vol_vg_close(vg);

@@ -141,3 +141,23 @@ int vol_area_zero(const struct vol_vg *vg, const struct vol_area *a, uint64_t st
     }
     return 0;
 }
+
+int vol_pv_copy(const struct vol_vg *vg, uint32_t src, uint64_t soff, uint32_t dst, uint64_t doff,
+                uint64_t len)
+{
+    if (vg->pvs[src].fd < 0 || vg->pvs[dst].fd < 0)
+        return rv_error_set(-ENODEV, "volume group %s: a PV of the copy is missing", vg->name);
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        return rv_error_set(-ENOMEM, "out of memory");
+    int rc = 0;
+    for (uint64_t done = 0; done < len && !rc;) {
+        uint64_t n = len - done < COPY_CHUNK ? len - done : COPY_CHUNK;
+        rc = rw_full(vg->pvs[src].fd, false, buf, n, soff + done, vg->pvs[src].path);
+        if (!rc)
+            rc = rw_full(vg->pvs[dst].fd, true, buf, n, doff + done, vg->pvs[dst].path);
+        done += n;
+    }
+    free(buf);
+    return rc;
+}

@@ -34,6 +34,8 @@ const char *vol_lv_type_name(enum vol_lv_type t)
     case VOL_LINEAR: return "linear";
     case VOL_STRIPED: return "striped";
     case VOL_MIRROR: return "mirror";
+    case VOL_THIN_POOL: return "thin-pool";
+    case VOL_THIN: return "thin";
     }
     return "?";
 }
@@ -41,6 +43,19 @@ const char *vol_lv_type_name(enum vol_lv_type t)
 uint64_t vol_area_extents(const struct vol_lv *lv)
 {
     return lv->type == VOL_STRIPED ? lv->extents / lv->nareas : lv->extents;
+}
+
+uint64_t vol_area_len(const struct vol_lv *lv, uint32_t a)
+{
+    return lv->type == VOL_THIN_POOL && a == 1 ? lv->meta_extents : vol_area_extents(lv);
+}
+
+struct vol_lv *vol_lv_by_id(struct vol_vg *vg, uint32_t id)
+{
+    for (uint32_t i = 0; i < vg->nlvs; i++)
+        if (vg->lvs[i].id == id)
+            return &vg->lvs[i];
+    return NULL;
 }
 
 struct vol_lv *vol_lv_find(struct vol_vg *vg, const char *name)
@@ -107,9 +122,21 @@ static json_t *lv_to_json(const struct vol_lv *lv)
         json_array_append_new(areas, json_pack("{s:o,s:b}", "runs", runs, "stale",
                                                lv->areas[a].stale));
     }
-    return json_pack("{s:s,s:I,s:s,s:I,s:I,s:o}", "name", lv->name, "id", (json_int_t)lv->id,
-                     "type", vol_lv_type_name(lv->type), "extents", (json_int_t)lv->extents,
-                     "stripe_size", (json_int_t)lv->stripe_size, "areas", areas);
+    json_t *j = json_pack("{s:s,s:I,s:s,s:I,s:I,s:o}", "name", lv->name, "id", (json_int_t)lv->id,
+                          "type", vol_lv_type_name(lv->type), "extents", (json_int_t)lv->extents,
+                          "stripe_size", (json_int_t)lv->stripe_size, "areas", areas);
+    if (lv->type == VOL_THIN_POOL)
+        json_object_update_new(j, json_pack("{s:I,s:I}", "meta_extents",
+                                            (json_int_t)lv->meta_extents, "chunk_size",
+                                            (json_int_t)lv->chunk_size));
+    if (lv->type == VOL_THIN)
+        json_object_update_new(j, json_pack("{s:I,s:I}", "pool", (json_int_t)lv->pool_id,
+                                            "thin_id", (json_int_t)lv->thin_id));
+    if (lv->type == VOL_THIN && lv->origin_id != VOL_NO_LV)
+        json_object_set_new(j, "origin", json_integer((json_int_t)lv->origin_id));
+    if (lv->frozen)
+        json_object_set_new(j, "frozen", json_true());
+    return j;
 }
 
 int vol_meta_format(const struct vol_vg *vg, char **out)
@@ -192,6 +219,10 @@ static int parse_type(const char *s, enum vol_lv_type *t)
         *t = VOL_STRIPED;
     else if (strcmp(s, "mirror") == 0)
         *t = VOL_MIRROR;
+    else if (strcmp(s, "thin-pool") == 0)
+        *t = VOL_THIN_POOL;
+    else if (strcmp(s, "thin") == 0)
+        *t = VOL_THIN;
     else
         return -1;
     return 0;
@@ -226,6 +257,67 @@ static int parse_area(json_t *j, const struct vol_vg *vg, struct vol_area *a, ui
     return 0;
 }
 
+/* Optional members: absent means 0 (or no origin). */
+static int get_opt(json_t *obj, const char *key, uint64_t max, uint64_t *v, uint64_t dflt,
+                   const char *what)
+{
+    *v = dflt;
+    return json_object_get(obj, key) ? get_u64(obj, key, max, v, what) : 0;
+}
+
+static int parse_thin_fields(json_t *j, const struct vol_vg *vg, struct vol_lv *lv,
+                             const char *what)
+{
+    uint64_t meta, chunk, pool, thin, origin;
+    json_t *frozen = json_object_get(j, "frozen");
+    int rc;
+    if ((rc = get_opt(j, "meta_extents", 1ull << 20, &meta, 0, what)) ||
+        (rc = get_opt(j, "chunk_size", vg->extent_size, &chunk, 0, what)) ||
+        (rc = get_opt(j, "pool", UINT32_MAX - 1, &pool, VOL_NO_LV, what)) ||
+        (rc = get_opt(j, "thin_id", UINT32_MAX - 1, &thin, 0, what)) ||
+        (rc = get_opt(j, "origin", UINT32_MAX - 1, &origin, VOL_NO_LV, what)))
+        return rc;
+    if (frozen && !json_is_boolean(frozen))
+        return rv_error_set(-EINVAL, "metadata: %s: bad 'frozen'", what);
+    lv->meta_extents = meta;
+    lv->chunk_size = chunk;
+    lv->pool_id = (uint32_t)pool;
+    lv->thin_id = (uint32_t)thin;
+    lv->origin_id = (uint32_t)origin;
+    lv->frozen = json_is_true(frozen);
+    if (lv->type == VOL_THIN_POOL &&
+        (meta == 0 || chunk < 4096 || (chunk & (chunk - 1)) || vg->extent_size % chunk ||
+         lv->extents * (vg->extent_size / chunk) > UINT32_MAX - 1))
+        return rv_error_set(-EINVAL, "metadata: %s: bad thin pool chunk or metadata size", what);
+    if (lv->type == VOL_THIN && pool == VOL_NO_LV)
+        return rv_error_set(-EINVAL, "metadata: %s: thin volume without a pool", what);
+    return 0;
+}
+
+/* Thin volumes point at a thin pool; snapshot origins exist, are not thin-less-pool loops, and
+ * a non-thin origin is frozen; thin ids are unique per pool. */
+static int check_thin_links(struct vol_vg *vg)
+{
+    for (uint32_t i = 0; i < vg->nlvs; i++) {
+        struct vol_lv *lv = &vg->lvs[i];
+        if (lv->type != VOL_THIN)
+            continue;
+        struct vol_lv *pool = vol_lv_by_id(vg, lv->pool_id);
+        struct vol_lv *origin = lv->origin_id == VOL_NO_LV ? NULL : vol_lv_by_id(vg, lv->origin_id);
+        if (!pool || pool->type != VOL_THIN_POOL)
+            return rv_error_set(-EINVAL, "metadata: LV %s: its thin pool does not exist", lv->name);
+        if (lv->origin_id != VOL_NO_LV &&
+            (!origin || origin == lv || origin->type == VOL_THIN_POOL ||
+             (origin->type != VOL_THIN && !origin->frozen)))
+            return rv_error_set(-EINVAL, "metadata: LV %s: bad snapshot origin", lv->name);
+        for (uint32_t k = 0; k < i; k++)
+            if (vg->lvs[k].type == VOL_THIN && vg->lvs[k].pool_id == lv->pool_id &&
+                vg->lvs[k].thin_id == lv->thin_id)
+                return rv_error_set(-EINVAL, "metadata: LV %s: thin id used twice", lv->name);
+    }
+    return 0;
+}
+
 static int parse_lv(json_t *j, struct vol_vg *vg, struct vol_lv *lv)
 {
     char what[96] = "LV";
@@ -247,16 +339,19 @@ static int parse_lv(json_t *j, struct vol_vg *vg, struct vol_lv *lv)
         return rv_error_set(-EINVAL, "metadata: %s: bad id, size or type", what);
     json_t *areas = json_object_get(j, "areas");
     size_t n = json_is_array(areas) ? json_array_size(areas) : 0;
+    if ((rc = parse_thin_fields(j, vg, lv, what)))
+        return rc;
     bool ok = (lv->type == VOL_LINEAR && n == 1) || (lv->type == VOL_MIRROR && n == 2) ||
+              (lv->type == VOL_THIN_POOL && n == 2) || (lv->type == VOL_THIN && n == 0) ||
               (lv->type == VOL_STRIPED && n >= 2 && n <= vg->npvs && lv->extents % n == 0 &&
                ssize >= 4096 && (ssize & (ssize - 1)) == 0 && vg->extent_size % ssize == 0);
     if (!ok)
         return rv_error_set(-EINVAL, "metadata: %s: wrong number of areas or stripe size", what);
     lv->nareas = (uint32_t)n;
-    if (!(lv->areas = calloc(n, sizeof(*lv->areas))))
+    if (!(lv->areas = calloc(n ? n : 1, sizeof(*lv->areas))))
         return rv_error_set(-ENOMEM, "out of memory");
     for (uint32_t a = 0; a < lv->nareas; a++)
-        if ((rc = parse_area(json_array_get(areas, a), vg, &lv->areas[a], vol_area_extents(lv),
+        if ((rc = parse_area(json_array_get(areas, a), vg, &lv->areas[a], vol_area_len(lv, a),
                              what)))
             return rc;
     if (lv->type == VOL_MIRROR && lv->areas[0].stale && lv->areas[1].stale)
@@ -325,8 +420,8 @@ static int parse_lvs(json_t *lvs, struct vol_vg *vg)
                                     lv->name, lv->id);
     }
     uint8_t **used;
-    int rc = vol_used_map(vg, &used, NULL);
-    if (rc == 0)
+    int rc = check_thin_links(vg);
+    if (rc == 0 && (rc = vol_used_map(vg, &used, NULL)) == 0)
         vol_used_free(vg, used);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "block/volume/vol.h"
+#include "block/volume/vol_thin.h"
 #include "core/error.h"
 
 /* --- extent allocation --- */
@@ -347,6 +348,40 @@ int vol_vg_remove(const char *devices, const char *name)
 
 /* --- LV operations --- */
 
+int vol_vg_add_lv(struct vol_vg *vg, struct vol_lv *lv)
+{
+    struct vol_lv *lvs = realloc(vg->lvs, sizeof(*lvs) * (vg->nlvs + 1));
+    if (!lvs)
+        return rv_error_set(-ENOMEM, "out of memory");
+    vg->lvs = lvs;
+    lv->id = vg->next_lv_id++;
+    vg->lvs[vg->nlvs++] = *lv;
+    return 0;
+}
+
+void vol_vg_remove_lv(struct vol_vg *vg, struct vol_lv *lv)
+{
+    for (uint32_t a = 0; a < lv->nareas; a++)
+        free(lv->areas[a].runs);
+    free(lv->areas);
+    size_t i = (size_t)(lv - vg->lvs);
+    memmove(lv, lv + 1, sizeof(*lv) * (vg->nlvs - i - 1));
+    vg->nlvs--;
+}
+
+/* Why `lv` cannot go away or change size now, or 0. */
+static int lv_pinned(struct vol_vg *vg, const struct vol_lv *lv)
+{
+    if (lv->frozen)
+        return rv_error_set(-EBUSY, "%s/%s is the origin of snapshots (merge or remove them "
+                            "first)", vg->name, lv->name);
+    for (uint32_t i = 0; i < vg->nlvs; i++)
+        if (vg->lvs[i].type == VOL_THIN && vg->lvs[i].pool_id == lv->id)
+            return rv_error_set(-EBUSY, "%s/%s: thin pool still holds thin volume %s", vg->name,
+                                lv->name, vg->lvs[i].name);
+    return 0;
+}
+
 static uint64_t lv_round_extents(const struct vol_vg *vg, uint64_t size, uint32_t nareas,
                                  enum vol_lv_type type)
 {
@@ -366,7 +401,8 @@ int vol_lv_create(const char *devices, const char *vgname, const struct vol_lv_s
     int rc = vol_vg_open(devices, vgname, VOL_OPEN_WRITE, &vg);
     if (rc)
         return rc;
-    struct vol_lv lv = {.type = spec->type, .id = vg->next_lv_id, .nareas = 1};
+    struct vol_lv lv = {.type = spec->type, .id = vg->next_lv_id, .nareas = 1,
+                        .pool_id = VOL_NO_LV, .origin_id = VOL_NO_LV};
     snprintf(lv.name, sizeof(lv.name), "%s", spec->name);
     if (spec->type == VOL_MIRROR)
         lv.nareas = 2;
@@ -425,17 +461,46 @@ int vol_lv_remove(const char *devices, const char *vgname, const char *name)
     int rc = vol_vg_open(devices, vgname, VOL_OPEN_WRITE, &vg);
     if (rc)
         return rc;
-    if (!(rc = lv_lookup(vg, name, &lv)) && !(rc = vol_lv_check_unused(vg, lv))) {
-        for (uint32_t a = 0; a < lv->nareas; a++)
-            free(lv->areas[a].runs);
-        free(lv->areas);
-        size_t i = (size_t)(lv - vg->lvs);
-        memmove(lv, lv + 1, sizeof(*lv) * (vg->nlvs - i - 1));
-        vg->nlvs--;
-        rc = vol_vg_commit(vg);
+    if (!(rc = lv_lookup(vg, name, &lv)) && !(rc = lv_pinned(vg, lv)) &&
+        !(rc = vol_lv_check_unused(vg, lv))) {
+        if (lv->type == VOL_THIN) {
+            rc = vol_thin_remove(vg, lv);
+        } else {
+            vol_vg_remove_lv(vg, lv);
+            rc = vol_vg_commit(vg);
+        }
     }
     vol_vg_close(vg);
     return rc;
+}
+
+/* Thin volumes only change their virtual size (the table follows); pools grow their data area
+ * (which needs the pool idle: its users size their allocation maps at open). */
+static int thin_resize(struct vol_vg *vg, struct vol_lv *lv, uint64_t size, bool shrink)
+{
+    uint64_t e = size / vg->extent_size + (size % vg->extent_size != 0);
+    if (e == 0 || e > (1ull << 40))
+        return rv_error_set(-EINVAL, "%s/%s: bad new size", vg->name, lv->name);
+    if (e < lv->extents)
+        return rv_error_set(-ENOTSUP, "%s/%s: shrinking a %s is not supported%s", vg->name,
+                            lv->name, vol_lv_type_name(lv->type), shrink ? "" : " (nor asked)");
+    if (e == lv->extents)
+        return 0;
+    if (lv->type == VOL_THIN_POOL) {
+        struct vol_alloc al;
+        int rc = vol_alloc_begin(&al, vg);
+        if (rc)
+            return rc;
+        rc = vol_alloc_extents(&al, &lv->areas[0], e - lv->extents, ~0ull);
+        vol_alloc_end(&al);
+        if (!rc)
+            rc = vol_area_zero(vg, &lv->areas[0], lv->extents * vg->extent_size,
+                               (e - lv->extents) * vg->extent_size);
+        if (rc)
+            return rc;
+    }
+    lv->extents = e;
+    return vol_vg_commit(vg);
 }
 
 int vol_lv_resize(const char *devices, const char *vgname, const char *name, uint64_t size,
@@ -448,6 +513,14 @@ int vol_lv_resize(const char *devices, const char *vgname, const char *name, uin
         return rc;
     if ((rc = lv_lookup(vg, name, &lv)))
         goto out;
+    if (lv->frozen || (lv->type == VOL_THIN_POOL && (rc = vol_lv_check_unused(vg, lv)))) {
+        rc = rc ? rc : lv_pinned(vg, lv);
+        goto out;
+    }
+    if (lv->type == VOL_THIN || lv->type == VOL_THIN_POOL) {
+        rc = thin_resize(vg, lv, size, allow_shrink);
+        goto out;
+    }
     uint64_t e = lv_round_extents(vg, size, lv->nareas, lv->type);
     if (size == 0 || e > (1ull << 40)) {
         rc = rv_error_set(-EINVAL, "%s/%s: bad new size", vgname, name);

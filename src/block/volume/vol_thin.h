@@ -1,0 +1,89 @@
+/* Thin pools and thin volumes (vol_thin.c: pool metadata and allocation; vol_thin_io.c: I/O;
+ * vol_thin_ops.c: creating pools, thin volumes and snapshots, merging). */
+#ifndef RV_BLOCK_VOLUME_VOL_THIN_H
+#define RV_BLOCK_VOLUME_VOL_THIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "block/volume/vol.h"
+
+struct vol_thin_table {
+    uint32_t thin_id;
+    uint32_t nchunks;       /* virtual chunks */
+    uint32_t *map;          /* 0 unmapped, else data chunk + 1 */
+};
+
+struct vol_thin_pool {
+    struct vol_vg *vg;      /* not owned; its PV fds do the I/O */
+    struct vol_lv *lv;      /* the pool LV in vg */
+    uint32_t pool_id;
+    uint64_t chunk_size;
+    uint32_t data_chunks;
+    uint64_t slot_size;
+    int cur_slot;
+    uint64_t seq;
+    struct vol_thin_table *tables;
+    uint32_t ntables;
+    uint32_t *refs;         /* references per data chunk in the tables in memory */
+    uint8_t *committed;     /* referenced by the committed tables: not reusable before a commit */
+    uint32_t hint;          /* next allocation search start */
+    bool dirty;             /* tables differ from the committed ones */
+};
+
+/* Parses one metadata slot (untrusted). */
+int vol_thin_decode(const uint8_t *buf, size_t len, uint32_t data_chunks,
+                    struct vol_thin_table **tables, uint32_t *ntables, uint64_t *seq);
+void vol_thin_tables_free(struct vol_thin_table *t, uint32_t n);
+/* Reads the newest valid slot of `pool` (whose VG has its PVs open). */
+int vol_thin_pool_load(struct vol_vg *vg, struct vol_lv *pool, struct vol_thin_pool **out);
+void vol_thin_pool_free(struct vol_thin_pool *tp);
+/* Writes the tables to the non-current slot after syncing the data; then it is current. */
+int vol_thin_pool_commit(struct vol_thin_pool *tp);
+/* Writes the first, empty version of a new pool's metadata. */
+int vol_thin_pool_format(struct vol_vg *vg, struct vol_lv *pool);
+struct vol_thin_table *vol_thin_table_find(struct vol_thin_pool *tp, uint32_t thin_id);
+/* A new table, empty or sharing every chunk of `copy` (a snapshot). */
+int vol_thin_table_add(struct vol_thin_pool *tp, uint32_t thin_id, uint32_t nchunks,
+                       const struct vol_thin_table *copy);
+void vol_thin_table_remove(struct vol_thin_pool *tp, uint32_t thin_id);
+int vol_thin_table_resize(struct vol_thin_table *t, uint32_t nchunks);
+/* A data chunk nobody references, committed or not (commits first if that frees one). */
+int vol_thin_alloc(struct vol_thin_pool *tp, uint32_t *chunk);
+uint32_t vol_thin_used_chunks(const struct vol_thin_pool *tp);
+
+/* --- I/O of one thin volume (vol_thin_io.c) --- */
+struct rv_file;
+struct vol_thin_dev {
+    struct vol_thin_pool *pool;
+    uint32_t thin_id;
+    struct rv_file *files;  /* per PV of the VG */
+    /* Reads `len` bytes of the external origin at `off` (zeros past its end); NULL if none. */
+    int (*origin_read)(void *ctx, uint64_t off, void *buf, uint64_t len);
+    void *origin_ctx;
+};
+int vol_thin_rw(struct vol_thin_dev *d, bool write, uint64_t off, const struct iovec *iov,
+                int iovcnt, uint64_t len);
+/* Makes the range read as zeros, unmapping whole chunks where no origin shows through. */
+int vol_thin_zero(struct vol_thin_dev *d, uint64_t off, uint64_t len);
+int vol_thin_flush(struct vol_thin_dev *d);
+
+/* --- operations (vol_thin_ops.c) --- */
+int vol_thin_pool_create(const char *devices, const char *vg, const char *name, uint64_t size,
+                         uint64_t chunk_size, uint64_t meta_size);
+int vol_thin_create(const char *devices, const char *vg, const char *name, const char *pool,
+                    uint64_t size);
+/* A snapshot of `origin` named `name`: of a thin volume, in its pool (shares every chunk); of
+ * any other LV, a thin volume in `pool` that reads the origin where it has not written (the
+ * origin is frozen read-only while such snapshots exist). */
+int vol_snapshot_create(const char *devices, const char *vg, const char *origin,
+                        const char *name, const char *pool);
+/* Makes the origin hold what the snapshot holds, then removes the snapshot. */
+int vol_snapshot_merge(const char *devices, const char *vg, const char *snapshot);
+/* lv-remove of a thin volume: its chunks go back to the pool. */
+int vol_thin_remove(struct vol_vg *vg, struct vol_lv *lv);
+/* Pool usage for reports: used and total data chunks. */
+int vol_thin_usage(struct vol_vg *vg, struct vol_lv *pool, uint32_t *used, uint32_t *total);
+
+#endif
