@@ -25,20 +25,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int memfd = -1;
 static char devices[64];
 
+/* Byte `aoff` of area `a` of `lv` maps inside its PV's data area. */
+static void check_area(const struct vol_vg *vg, const struct vol_area *a, uint64_t aoff)
+{
+    uint32_t pv;
+    uint64_t pv_off, run;
+    FUZZ_CHECK(vol_area_map(vg, a, aoff, &pv, &pv_off, &run) == 0);
+    FUZZ_CHECK(pv < vg->npvs && pv_off >= vg->pvs[pv].pe_start && run > 0);
+    FUZZ_CHECK(pv_off + run <= vg->pvs[pv].pe_start + vg->pvs[pv].pe_count * vg->extent_size);
+}
+
 static void check_mapping(const struct vol_vg *vg)
 {
     for (uint32_t l = 0; l < vg->nlvs; l++) {
         const struct vol_lv *lv = &vg->lvs[l];
+        if (lv->type == VOL_THIN) { /* no areas: its pool holds the data */
+            FUZZ_CHECK(lv->nareas == 0);
+            continue;
+        }
+        for (uint32_t a = 0; lv->type == VOL_THIN_POOL && a < 2; a++) {
+            uint64_t bytes = vol_area_len(lv, a) * vg->extent_size;
+            for (uint64_t off = 0; off < bytes; off += bytes / 5 + 4096)
+                check_area(vg, &lv->areas[a], off);
+        }
         uint64_t bytes = lv->extents * vg->extent_size;
-        for (uint64_t off = 0; off < bytes; off += bytes / 7 + 4096) {
-            uint32_t area, pv;
-            uint64_t aoff, avail, pv_off, run;
+        for (uint64_t off = 0; lv->type != VOL_THIN_POOL && off < bytes; off += bytes / 7 + 4096) {
+            uint32_t area;
+            uint64_t aoff, avail;
             vol_lv_map(vg, lv, off, &area, &aoff, &avail);
             FUZZ_CHECK(area < lv->nareas && avail > 0);
-            FUZZ_CHECK(vol_area_map(vg, &lv->areas[area], aoff, &pv, &pv_off, &run) == 0);
-            FUZZ_CHECK(pv < vg->npvs && pv_off >= vg->pvs[pv].pe_start);
-            FUZZ_CHECK(pv_off + run <= vg->pvs[pv].pe_start +
-                                       vg->pvs[pv].pe_count * vg->extent_size);
+            check_area(vg, &lv->areas[area], aoff);
         }
     }
 }
