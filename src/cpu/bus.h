@@ -35,7 +35,26 @@ struct rv_bus {
     void *code_opaque;
     uint64_t code_gen;   /* bumped (__atomic) when pages with translations may have been written
                             other than by a tracked store: rv_bus_note_write() */
+
+    /* Dirty-page tracking for live migration (src/machine/vm_migrate.c): one bit per 4 KiB RAM
+     * page, or NULL when off. Harts mark a page when they fill a TLB WRITE entry for it
+     * (mmu.c), so stores through cached entries cost nothing; whoever collects the bits flushes
+     * every hart's TLB while the harts are parked. Devices and the monitor mark what they
+     * write through rv_bus_note_write()/rv_bus_mark_dirty(). */
+    uint64_t *dirty;     /* accessed with __atomic builtins */
 };
+
+/* Marks guest RAM [paddr, paddr + len) written, for dirty-page tracking (the caller checked
+ * it is RAM). One pointer test when tracking is off. */
+static inline void rv_bus_mark_dirty(const struct rv_bus *bus, uint64_t paddr, uint64_t len)
+{
+    uint64_t *bits = __atomic_load_n(&bus->dirty, __ATOMIC_ACQUIRE);
+    if (!bits || !len)
+        return;
+    uint64_t first = (paddr - bus->ram_base) >> 12, last = (paddr + len - 1 - bus->ram_base) >> 12;
+    for (uint64_t pg = first; pg <= last; pg++)
+        __atomic_fetch_or(&bits[pg / 64], 1ull << (pg % 64), __ATOMIC_RELAXED);
+}
 
 /* Something other than a hart's store (a device's DMA, the monitor) is about to write guest
  * RAM [paddr, paddr + len), which the caller checked is RAM. Translated code of those pages is
@@ -43,6 +62,7 @@ struct rv_bus {
  * modified code runs. Cheap when no translator runs or the pages hold no code. */
 static inline void rv_bus_note_write(struct rv_bus *bus, uint64_t paddr, uint64_t len)
 {
+    rv_bus_mark_dirty(bus, paddr, len);
     if (!bus->code_pages || !len)
         return;
     uint64_t first = (paddr - bus->ram_base) >> 12, last = (paddr + len - 1 - bus->ram_base) >> 12;

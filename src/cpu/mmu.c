@@ -138,6 +138,7 @@ mmu_walk_common(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu
             if (!__atomic_compare_exchange_n(pte_ptr, &expected, pte | need, false,
                                              __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
                 goto reload; /* the PTE changed under us: back to step 2 at this level */
+            rv_bus_mark_dirty(bus, pte_addr, 8);
             /* a store like any other for translated code sharing the page (bus.h) */
             if (rv_bus_page_has_code(bus, pte_addr))
                 bus->code_written(bus->code_opaque, h, pte_addr);
@@ -198,6 +199,9 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
     if (rv_bus_in_ram(bus, ppage, PAGE_SIZE) &&
         !(bus->page_is_io && bus->page_is_io(bus->opaque, ppage))) {
         e->tag = vpage;
+        /* Stores through this entry will not be seen one by one: the page is dirty now. */
+        if (acc == RV_ACCESS_WRITE)
+            rv_bus_mark_dirty(bus, ppage, PAGE_SIZE);
         /* Stores to pages with translated code must reach the slow path (bus.h). */
         if (acc == RV_ACCESS_WRITE && rv_bus_page_has_code(bus, ppage))
             e->tag |= RV_TLB_CODE;

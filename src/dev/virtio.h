@@ -108,6 +108,9 @@ void rv_virtq_push(struct rv_virtio *vd, unsigned q, const struct rv_virtq_elem 
 void rv_virtq_notify(struct rv_virtio *vd, unsigned q);
 /* Number of available chains not yet popped (0 if the queue is not ready). */
 unsigned rv_virtq_avail(struct rv_virtio *vd, unsigned q);
+/* Gives back the last `n` chains popped from queue `q` and not pushed, so that they are
+ * popped again later (a device quiescing for a snapshot hands back what it holds). */
+void rv_virtq_unpop(struct rv_virtio *vd, unsigned q, unsigned n);
 /* Asks the driver not to notify queue `q` for now (true) or to notify again (false). Used by
  * workers that poll while busy. */
 void rv_virtq_set_notify(struct rv_virtio *vd, unsigned q, bool enable);

@@ -2,6 +2,7 @@
  * Locking and the worker thread are described in virtio_blk.h. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ struct rv_virtio_blk {
     struct rv_virtio *vd;
     pthread_mutex_t *dev_lock;
     struct rv_block *disk;
+    char *spec;               /* the --disk specification of `disk` */
     uint64_t capacity;        /* sectors */
     bool readonly, discard;
     uint8_t config[CONFIG_SIZE];
@@ -437,6 +439,61 @@ void rv_virtio_blk_resume(struct rv_virtio_blk *b)
     pthread_mutex_unlock(&b->lock);
 }
 
+int rv_virtio_blk_flush(struct rv_virtio_blk *b)
+{
+    return b->readonly ? 0 : rv_block_flush(b->disk);
+}
+
+static int blk_open_spec(const char *spec, struct rv_block **disk, bool *readonly)
+{
+    char *path;
+    struct rv_block_opts opts;
+    int rc = rv_virtio_blk_parse_spec(spec, &path, &opts);
+    if (rc)
+        return rc;
+    rc = rv_block_open(path, &opts, disk);
+    free(path);
+    if (!rc)
+        *readonly = opts.readonly || rv_block_readonly(*disk);
+    return rc;
+}
+
+int rv_virtio_blk_reopen(struct rv_virtio_blk *b, const char *spec)
+{
+    /* The old image is closed first: the new one may have it as its backing file, and must
+     * not read its metadata while a writable handle still caches some. */
+    char *copy = strdup(spec);
+    if (!copy)
+        return rv_error_set(-ENOMEM, "virtio-blk: out of memory");
+    rv_block_close(b->disk);
+    b->disk = NULL;
+    struct rv_block *disk = NULL;
+    bool readonly = false;
+    int rc = blk_open_spec(spec, &disk, &readonly);
+    if (!rc && (rv_block_size(disk) / SECTOR != b->capacity || readonly != b->readonly)) {
+        rv_block_close(disk);
+        rc = rv_error_set(-EINVAL, "virtio-blk: the new image has a different size or mode");
+    }
+    if (rc) {
+        free(copy);
+        /* Back to the image we had; the error stays the first one. */
+        char saved[256];
+        snprintf(saved, sizeof(saved), "%s", rv_error_get());
+        if (blk_open_spec(b->spec, &b->disk, &readonly))
+            rv_virtio_fail(b->vd, "disk image lost while switching images");
+        return rv_error_set(rc, "%s", saved);
+    }
+    b->disk = disk;
+    free(b->spec);
+    b->spec = copy;
+    return 0;
+}
+
+struct rv_block *rv_virtio_blk_disk(struct rv_virtio_blk *b)
+{
+    return b->disk;
+}
+
 /* --- transport callbacks --- */
 
 static void blk_config_read(void *opaque, uint32_t off, void *buf, unsigned len)
@@ -512,6 +569,7 @@ static void blk_free(struct rv_virtio_blk *b, bool thread)
     pthread_mutex_destroy(&b->lock);
     if (b->disk)
         rv_block_close(b->disk);
+    free(b->spec);
     free(b);
 }
 
@@ -597,7 +655,9 @@ int rv_virtio_blk_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base
     pthread_cond_init(&b->wake, NULL);
     pthread_cond_init(&b->idle, NULL);
     b->dev_lock = dev_lock;
-    rc = rv_block_open(path, &opts, &b->disk);
+    b->spec = strdup(spec);
+    rc = b->spec ? rv_block_open(path, &opts, &b->disk)
+                 : rv_error_set(-ENOMEM, "virtio-blk: out of memory");
     free(path);
     if (rc) {
         blk_free(b, false);

@@ -50,5 +50,12 @@ uint64_t rv_virtio_blk_capacity(const struct rv_virtio_blk *b);
  * finish). Saving a disk that is not paused fails with -EBUSY if a request is in flight. */
 void rv_virtio_blk_pause(struct rv_virtio_blk *b);
 void rv_virtio_blk_resume(struct rv_virtio_blk *b);
+/* While paused: writes the disk's cached data to its image (0 or -errno). */
+int rv_virtio_blk_flush(struct rv_virtio_blk *b);
+/* While paused: replaces the disk's image by the one `spec` describes (same virtual size),
+ * e.g. a new qcow2 overlay on the current image; the old image is closed. */
+int rv_virtio_blk_reopen(struct rv_virtio_blk *b, const char *spec);
+/* While paused: the image, for copying it (migrate --copy-storage). */
+struct rv_block *rv_virtio_blk_disk(struct rv_virtio_blk *b);
 
 #endif

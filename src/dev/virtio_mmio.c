@@ -158,6 +158,12 @@ static void *guest_ptr(struct rv_virtio *vd, uint64_t gpa, uint64_t len)
     return rv_bus_ram_ptr(vd->bus, gpa);
 }
 
+/* The device wrote the used ring: tell dirty-page tracking (live migration). */
+static void used_dirty(struct rv_virtio *vd, const struct vq *v)
+{
+    rv_bus_mark_dirty(vd->bus, v->used_gpa, 6 + 8ull * v->num);
+}
+
 static bool vq_is_live(const struct rv_virtio *vd, unsigned q)
 {
     return q < vd->ops->num_queues && vd->vq[q].ready && !vd->failed &&
@@ -288,6 +294,7 @@ int rv_virtq_pop(struct rv_virtio *vd, unsigned q, struct rv_virtq_elem *e)
     v->last_avail++;
     if (has_feature(vd, VIRTIO_F_RING_EVENT_IDX)) {
         store16(&v->used[2 + 4 * v->num], v->last_avail); /* avail_event */
+        used_dirty(vd, v);
         /* Store-load order with the next read of avail->idx (2.7.10), or a chain added now
          * could be missed by both sides. */
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -314,6 +321,7 @@ void rv_virtq_push(struct rv_virtio *vd, unsigned q, const struct rv_virtq_elem 
         __atomic_store_n(&ring[2 * slot + 1], written, __ATOMIC_RELAXED);
         v->used_idx++;
         store16(&v->used[1], v->used_idx); /* release: the entry is visible first */
+        used_dirty(vd, v);
     }
     pthread_mutex_unlock(&vd->lock);
 }
@@ -360,6 +368,14 @@ unsigned rv_virtq_avail(struct rv_virtio *vd, unsigned q)
     return n;
 }
 
+void rv_virtq_unpop(struct rv_virtio *vd, unsigned q, unsigned n)
+{
+    pthread_mutex_lock(&vd->lock);
+    if (q < vd->ops->num_queues)
+        vd->vq[q].last_avail = (uint16_t)(vd->vq[q].last_avail - n);
+    pthread_mutex_unlock(&vd->lock);
+}
+
 void rv_virtq_set_notify(struct rv_virtio *vd, unsigned q, bool enable)
 {
     pthread_mutex_lock(&vd->lock);
@@ -371,6 +387,7 @@ void rv_virtq_set_notify(struct rv_virtio *vd, unsigned q, bool enable)
         } else {
             uint16_t flags = load16(&v->used[0]);
             store16(&v->used[0], enable ? flags & ~USED_F_NO_NOTIFY : flags | USED_F_NO_NOTIFY);
+            used_dirty(vd, v);
         }
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }

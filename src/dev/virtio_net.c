@@ -51,9 +51,10 @@ struct rv_virtio_net {
     /* Transmit worker */
     pthread_t tx_thread;
     bool tx_started;
-    pthread_mutex_t tx_lock;       /* guards tx_kick, tx_stop */
-    pthread_cond_t tx_cond;
+    pthread_mutex_t tx_lock;       /* guards tx_kick, tx_stop, tx_paused, tx_busy */
+    pthread_cond_t tx_cond;        /* the worker waits here; pause waits for !tx_busy */
     bool tx_kick, tx_stop;
+    bool tx_paused, tx_busy;       /* quiescing (rv_virtio_net_pause) */
     struct rv_virtq_elem *tx_elem;
     uint8_t *tx_buf;               /* HDR_LEN + MAX_FRAME */
     uint64_t tx_frames, tx_dropped;
@@ -62,6 +63,7 @@ struct rv_virtio_net {
     struct rv_virtq_elem *rx_elems; /* RX_MAX_BUFS: popped, not yet filled */
     unsigned rx_held;
     atomic_bool rx_blocked;        /* a frame waits for buffers: tell the backend on notify */
+    bool rx_paused;                /* quiesced: frames wait in the backend */
     uint64_t rx_frames, rx_dropped;
 };
 
@@ -138,6 +140,14 @@ static void tx_one(struct rv_virtio_net *d, const struct rv_virtq_elem *e)
     d->tx_frames++;
 }
 
+static bool tx_should_pause(struct rv_virtio_net *d)
+{
+    pthread_mutex_lock(&d->tx_lock);
+    bool p = d->tx_paused;
+    pthread_mutex_unlock(&d->tx_lock);
+    return p;
+}
+
 /* Empties the transmit queue, with driver notifications off while busy. */
 static void tx_process(struct rv_virtio_net *d)
 {
@@ -157,6 +167,11 @@ static void tx_process(struct rv_virtio_net *d)
             if (gen == d->gen)
                 rv_virtq_push(d->vd, TXQ, d->tx_elem, 0);
             pthread_mutex_unlock(lock);
+            if (tx_should_pause(d)) {
+                rv_virtq_notify(d->vd, TXQ);
+                rv_virtq_set_notify(d->vd, TXQ, true);
+                return; /* the rest waits for rv_virtio_net_resume() */
+            }
             if (++done % TX_NOTIFY_BATCH == 0)
                 rv_virtq_notify(d->vd, TXQ);
         }
@@ -175,14 +190,17 @@ static void *tx_thread(void *opaque)
     struct rv_virtio_net *d = opaque;
     pthread_mutex_lock(&d->tx_lock);
     for (;;) {
-        while (!d->tx_kick && !d->tx_stop)
+        while ((!d->tx_kick || d->tx_paused) && !d->tx_stop)
             pthread_cond_wait(&d->tx_cond, &d->tx_lock);
         if (d->tx_stop)
             break;
         d->tx_kick = false;
+        d->tx_busy = true;
         pthread_mutex_unlock(&d->tx_lock);
         tx_process(d);
         pthread_mutex_lock(&d->tx_lock);
+        d->tx_busy = false;
+        pthread_cond_broadcast(&d->tx_cond);
     }
     pthread_mutex_unlock(&d->tx_lock);
     return NULL;
@@ -252,6 +270,10 @@ static bool net_receive(void *opaque, const uint8_t *frame, size_t len)
     }
     pthread_mutex_t *lock = rv_virtio_lock(d->vd);
     pthread_mutex_lock(lock);
+    if (d->rx_paused) {
+        pthread_mutex_unlock(lock);
+        return false; /* the backend keeps it until rv_virtio_net_resume() */
+    }
     if (!rv_virtio_running(d->vd)) {
         pthread_mutex_unlock(lock);
         d->rx_dropped++; /* no driver, or a broken one: nobody listens, a NIC drops */
@@ -370,6 +392,46 @@ static int net_load(void *dev, struct rv_state_reader *r)
     tx_wake(d);
     rv_net_rx_ready(d->net);
     return 0;
+}
+
+void rv_virtio_net_pause(struct rv_virtio_net *d)
+{
+    pthread_mutex_lock(&d->tx_lock);
+    d->tx_paused = true;
+    while (d->tx_busy)
+        pthread_cond_wait(&d->tx_cond, &d->tx_lock);
+    pthread_mutex_unlock(&d->tx_lock);
+    pthread_mutex_t *lock = rv_virtio_lock(d->vd);
+    pthread_mutex_lock(lock);
+    d->rx_paused = true;
+    /* Receive buffers held for a frame that did not fit yet go back to the ring, so that the
+     * saved ring state owns every buffer. */
+    if (d->rx_held)
+        rv_virtq_unpop(d->vd, RXQ, d->rx_held);
+    d->rx_held = 0;
+    pthread_mutex_unlock(lock);
+}
+
+void rv_virtio_net_resume(struct rv_virtio_net *d)
+{
+    pthread_mutex_t *lock = rv_virtio_lock(d->vd);
+    pthread_mutex_lock(lock);
+    d->rx_paused = false;
+    pthread_mutex_unlock(lock);
+    pthread_mutex_lock(&d->tx_lock);
+    d->tx_paused = false;
+    d->tx_kick = true; /* chains may have been queued while paused */
+    pthread_cond_signal(&d->tx_cond);
+    pthread_mutex_unlock(&d->tx_lock);
+    rv_net_rx_ready(d->net);
+}
+
+void rv_virtio_net_set_mac(struct rv_virtio_net *d, const uint8_t mac[6])
+{
+    pthread_mutex_t *lock = rv_virtio_lock(d->vd);
+    pthread_mutex_lock(lock);
+    memcpy(d->mac, mac, 6);
+    pthread_mutex_unlock(lock);
 }
 
 static void net_free(struct rv_virtio_net *d)

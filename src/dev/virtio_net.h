@@ -36,4 +36,13 @@ int rv_virtio_net_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base
                          const struct rv_irq *irq, pthread_mutex_t *dev_lock, struct rv_bus *bus,
                          const char *netspec, const uint8_t mac[6], struct rv_virtio_net **out);
 
+/* Quiescing for snapshots and migration: pause() waits for the transmit worker to finish the
+ * chain it is sending, hands receive buffers held for a partial frame back to the ring, and
+ * makes the backend keep incoming frames; resume() lets both go on. */
+void rv_virtio_net_pause(struct rv_virtio_net *d);
+void rv_virtio_net_resume(struct rv_virtio_net *d);
+/* Changes the MAC address the device reports (clones): a driver reading its configuration
+ * afterwards (probe, reboot) sees it; a running guest keeps the address it read. */
+void rv_virtio_net_set_mac(struct rv_virtio_net *d, const uint8_t mac[6]);
+
 #endif
