@@ -12,7 +12,8 @@ DIFF_ACCEL ?= lockstep
 DEB_PACKAGES = build-essential cmake clang libclang-rt-14-dev gcc-riscv64-linux-gnu \
                binutils-riscv64-linux-gnu qemu-user libfdt-dev device-tree-compiler python3 \
                cpio xz-utils debian-archive-keyring bc pkg-config libslirp-dev \
-               libglib2.0-dev zlib1g-dev qemu-utils e2fsprogs libjansson-dev gdb-multiarch libnbd-bin
+               libglib2.0-dev zlib1g-dev qemu-utils e2fsprogs libjansson-dev gdb-multiarch libnbd-bin \
+               libzstd-dev
 # Only the benchmarks need these (QEMU's full-system emulator to race against).
 BENCH_PACKAGES = qemu-system-misc
 

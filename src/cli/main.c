@@ -14,11 +14,13 @@
 #include "cli/manage.h"
 #include "cli/net.h"
 #include "cli/run_managed.h"
+#include "cli/state_cli.h"
 #include "cli/stats.h"
 #include "debug/gdbstub.h"
 #include "debug/trace.h"
 #include "cli/vol.h"
 #include "hv/api.h"
+#include "rvisor/state.h"
 #include "rvisor/vm.h"
 
 #ifndef RVISOR_FETCH_SCRIPT
@@ -34,6 +36,9 @@ static void usage(FILE *out)
         "       rvisor img create|info|check ...   (disk images; rvisor img --help)\n"
         "       rvisor ctl SOCKET REQUEST [KEY=VALUE ...]   (control a running VM;\n"
         "                                                    rvisor ctl --help)\n"
+        "       rvisor snapshot SOCKET FILE [--mappable]     (save a running VM's state)\n"
+        "       rvisor restore FILE [--clone] [--console MODE] [--api-socket PATH] ...\n"
+        "       rvisor migrate SOCKET --to tcp:HOST:PORT [--bandwidth MIB] [--max-rounds N]\n"
         "       rvisor serve|create|start|stop|kill|delete|info|list|console|vm ...\n"
         "                                           (many VMs: rvisor serve --help)\n"
         "       rvisor vol COMMAND ...   (volume manager: PVs, VGs, LVs, NBD; rvisor vol --help)\n"
@@ -72,6 +77,8 @@ static void usage(FILE *out)
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
         "  --escapes          interpret C-a escapes even when stdin is not a terminal\n"
         "  --api-socket PATH  serve the control API (docs/api.md) on a unix socket at PATH\n"
+        "  --incoming tcp:HOST:PORT  wait for a live migration (rvisor migrate) and run the\n"
+        "                     VM it brings (docs/state.md); machine options do not apply\n"
         "  --gdb tcp:HOST:PORT  serve the GDB remote protocol (docs/debugging.md); -s is\n"
         "                     --gdb tcp:127.0.0.1:1234\n"
         "  --gdb-wait, -S     hold the harts at reset until the debugger continues them\n"
@@ -163,10 +170,13 @@ static int default_guest(char *kernel, char *initrd, size_t size)
     return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* `rvisor run`, or `rvisor restore FILE` when `restore` is set (then the machine comes from
+ * the snapshot, and only the console, API, status and debug options apply). */
+static int cmd_run(int argc, char **argv, const char *restore, bool clone)
 {
     struct rv_vm_config cfg = {.console_in_fd = STDIN_FILENO, .console_out_fd = STDOUT_FILENO};
     const char *dump_dtb = NULL, *console = "stdio", *api_socket = NULL, *status_file = NULL;
+    const char *incoming = NULL;
     bool escapes = false;
     struct cli_debug dbg = {0};
     for (int i = 0; i < argc; i++) {
@@ -238,6 +248,7 @@ static int cmd_run(int argc, char **argv)
         else if (strcmp(arg, "--dump-dtb") == 0) dump_dtb = val;
         else if (strcmp(arg, "--console") == 0) console = val;
         else if (strcmp(arg, "--api-socket") == 0) api_socket = val;
+        else if (strcmp(arg, "--incoming") == 0) incoming = val;
         else if (strcmp(arg, "--status-file") == 0) status_file = val;
         else if (strcmp(arg, "--gdb") == 0) dbg.gdb = val;
         else if (strcmp(arg, "--trace") == 0) dbg.trace = val;
@@ -274,7 +285,7 @@ static int cmd_run(int argc, char **argv)
         }
     }
     char kernel[600], initrd[600];
-    if (!cfg.kernel && !cfg.bios) {
+    if (!cfg.kernel && !cfg.bios && !restore && !incoming) {
         if (default_guest(kernel, initrd, sizeof(kernel)))
             return RV_STATUS_ERROR;
         cfg.kernel = kernel;
@@ -311,7 +322,9 @@ static int cmd_run(int argc, char **argv)
         return RV_STATUS_ERROR;
     }
     struct rv_vm *vm;
-    if (rv_vm_create(&cfg, &vm)) {
+    int crc = restore || incoming ? rv_cli_vm_from_state(restore, clone, incoming, &cfg, &vm)
+                                  : rv_vm_create(&cfg, &vm);
+    if (crc) {
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
         rv_console_server_stop(console_server);
         rv_cli_status_write(status_fd, RV_STATUS_ERROR);
@@ -357,6 +370,10 @@ static int cmd_run(int argc, char **argv)
     else if (status == RV_STATUS_PANIC)
         fprintf(stderr, "rvisor: the guest kernel panicked\n");
     cli_debug_finish(&dbg, vm, status); /* stats, the debugger told, trace closed */
+    struct rv_migrate_status ms;
+    rv_vm_migrate_status(vm, &ms);
+    if (api && ms.state == RV_MIGRATE_DONE)
+        sleep(1); /* the API stays a moment, for `rvisor migrate` to read the result */
     rv_api_server_stop(api); /* before the VM it controls goes away */
     running_vm = NULL;
     rv_vm_destroy(vm);
@@ -370,13 +387,33 @@ static int cmd_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
-        return cmd_run(argc - 2, argv + 2);
+        return cmd_run(argc - 2, argv + 2, NULL, false);
     if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
         return rv_cli_ctl(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "net") == 0)
         return rv_cli_net(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "img") == 0)
         return rv_cli_img(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "restore") == 0) {
+        /* rvisor restore FILE [--clone] [run options] */
+        if (argc < 3 || argv[2][0] == '-') {
+            fprintf(stderr, "rvisor: restore takes a snapshot FILE first (see rvisor --help)\n");
+            return RV_STATUS_ERROR;
+        }
+        int n = 0;
+        bool clone = false;
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--clone") == 0)
+                clone = true;
+            else
+                argv[3 + n++] = argv[i];
+        }
+        return cmd_run(n, argv + 3, argv[2], clone);
+    }
+    if (argc >= 2 && strcmp(argv[1], "snapshot") == 0)
+        return rv_cli_snapshot(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
+        return rv_cli_migrate(argc - 2, argv + 2);
     if (argc >= 2 && rv_cli_is_manage_command(argv[1]))
         return rv_cli_manage(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "vol") == 0)

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "hv/api.h"
 #include "hv/api_schema.h"
+#include "hv/api_state.h"
 
 #define TAG_LISTEN 1000u
 #define TAG_STOP 1001u
@@ -90,7 +91,7 @@ static json_t *stats_result(struct rv_vm *vm)
 /* Maps a machine error to the protocol's error codes. */
 static int machine_error(int rc, struct rv_api_error *err)
 {
-    err->code = rc == -ESRCH || rc == -EALREADY ? "invalid-state"
+    err->code = rc == -ESRCH || rc == -EALREADY || rc == -EBUSY ? "invalid-state"
                 : rc == -ENODEV                 ? "unsupported"
                 : rc == -EINVAL                 ? "invalid-argument"
                                                 : "internal";
@@ -130,6 +131,8 @@ static int dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **r
         *result = stats_result(vm);
     } else if (strcmp(name, "schema") == 0) {
         *result = rv_api_schema_json();
+    } else if (rv_api_state_dispatch(vm, call, result, &rc)) {
+        /* snapshot, migrate, migrate-status */
     } else if (strcmp(name, "balloon") == 0) {
         int64_t mib = rv_api_arg_int(call, "target_mib", 0);
         rc = rv_vm_balloon(vm, (uint64_t)mib << 20);

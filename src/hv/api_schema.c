@@ -47,6 +47,34 @@ const struct rv_api_request rv_api_requests[] = {
      "`target_mib`",
      {{"target_mib", RV_API_INTEGER, true, 1, 65536,
        "guest RAM in MiB, at most the VM's memory"}}},
+    {"snapshot", RV_API_PAUSED,
+     "Writes the paused VM's complete state (configuration, vCPUs, devices, guest time, RAM) "
+     "to a snapshot file for `rvisor restore` (docs/state.md). RAM is stored as zstd batches "
+     "of its non-zero pages, or with `mappable` as a page-aligned raw image (sparse) that "
+     "restore maps copy-on-write (lazy restore, clones). Disks: each writable disk's image is "
+     "frozen as part of the snapshot and the VM continues on a new qcow2 overlay "
+     "`PATH.diskN.qcow2` backed by it. Disk and NIC workers are quiesced while saving.",
+     "`path`, `file_bytes`, `ram_pages`, `zero_pages` (skipped), `duration_ms`, `disks` "
+     "(switched to a new overlay), `mappable`",
+     {{"path", RV_API_STRING, true, 1, 3900, "the snapshot file (replaced if it exists)"},
+      {"mappable", RV_API_BOOLEAN, false, 0, 1,
+       "store RAM uncompressed and page-aligned, for lazy restore and clones"}}},
+    {"migrate", RV_API_RUNNING,
+     "Starts a live migration to `rvisor run --incoming tcp:HOST:PORT` and replies at once; "
+     "`migrate-status` follows it. Pre-copy rounds send the pages dirtied during the previous "
+     "round until few are left or `max_rounds` is reached, then the vCPUs park for the "
+     "stop-and-copy. Disks must be on storage both hosts see at the same paths (they are "
+     "flushed before the hand-over). On success the VM stops here (`rvisor run` exits with status 0); if the "
+     "connection fails or the destination rejects the stream, it keeps running.",
+     "`migration` (`\"active\"`)",
+     {{"to", RV_API_STRING, true, 5, 300, "the destination, `tcp:HOST:PORT`"},
+      {"bandwidth_mib", RV_API_INTEGER, false, 1, 1000000, "limit in MiB/s (default: none)"},
+      {"max_rounds", RV_API_INTEGER, false, 1, 1000, "pre-copy rounds at most (default 30)"}}},
+    {"migrate-status", RV_API_ANY, "The progress of the last migration started.",
+     "`migration` (`\"none\"`, `\"active\"`, `\"done\"` or `\"failed\"`), `round`, "
+     "`bytes_sent`, `pages_sent`, `dirty_pages` (after the last round), `ram_pages`, "
+     "`downtime_ms` (vCPUs parked for the stop-and-copy), `total_ms`, `error`",
+     {{0}}},
     {"schema", RV_API_ANY, "This schema, as JSON.",
      "`requests`: name, `needs`, `arguments` (name, `type`, `required`, `min`, `max`)", {{0}}},
 };

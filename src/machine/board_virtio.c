@@ -72,9 +72,13 @@ int board_virtio(struct rv_vm *vm, struct rv_fdt *f)
         rv_plic_irq(vm->plic, VIRTIO_FIRST_IRQ + (unsigned)s, &irq);
         unsigned i = (unsigned)s;
         if (i < vm->cfg.ndisks) {
-            struct rv_virtio_blk *b;
+            struct rv_virtio_blk *b = NULL;
             rc = rv_virtio_blk_create(&vm->iomap, f, base, &irq, &vm->dev_lock, &vm->bus,
                                       vm->cfg.disks[i], &b);
+            vm->blks[i] = b;
+            vm->disk_specs[i] = rc ? NULL : strdup(vm->cfg.disks[i]);
+            if (!rc && !vm->disk_specs[i])
+                rc = rv_error_set(-ENOMEM, "out of memory");
             if (rc)
                 rv_error_prefix(rc, "--disk %s: ", vm->cfg.disks[i]);
             continue;
@@ -84,10 +88,11 @@ int board_virtio(struct rv_vm *vm, struct rv_fdt *f)
             char rest[512];
             uint8_t mac[6];
             rc = take_mac(vm->cfg.nics[i], rest, sizeof(rest), mac, i);
-            struct rv_virtio_net *n;
+            struct rv_virtio_net *n = NULL;
             if (!rc)
                 rc = rv_virtio_net_create(&vm->iomap, f, base, &irq, &vm->dev_lock, &vm->bus,
                                           rest, mac, &n);
+            vm->nets[i] = n;
             if (rc)
                 rv_error_prefix(rc, "--net %s: ", vm->cfg.nics[i]);
             continue;

@@ -83,6 +83,7 @@ static int vm_io_write(void *opaque, uint64_t paddr, unsigned size, uint64_t val
             }
         }
     } else if (rv_bus_in_ram(&vm->bus, paddr, size)) {
+        rv_bus_note_write(&vm->bus, paddr, size);
         memcpy(rv_bus_ram_ptr(&vm->bus, paddr), &value, size);
     } else {
         rc = -1;
@@ -444,7 +445,9 @@ int rv_vm_run(struct rv_vm *vm)
     if (rc)
         return RV_STATUS_ERROR;
     for (;;) {
-        boot_reset_harts(vm);
+        if (!vm->restored)
+            boot_reset_harts(vm);
+        vm->restored = false;
         for (unsigned i = 0; i < vm->nharts; i++) {
             struct rv_vcpu *v = &vm->vcpus[i];
             if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
@@ -481,6 +484,7 @@ void rv_vm_destroy(struct rv_vm *vm)
 {
     if (!vm)
         return;
+    vm_migration_free(vm); /* its thread uses the devices */
     /* Newest first: devices with worker threads (virtio disks, NICs) stop before the
      * interrupt controller they signal goes away. */
     for (unsigned i = vm->iomap.count; i-- > 0;) {
@@ -504,6 +508,10 @@ void rv_vm_destroy(struct rv_vm *vm)
     free(vm->bios);
     free(vm->dtb_file);
     free(vm->fdt);
+    for (unsigned i = 0; i < RV_MAX_DISKS; i++)
+        free(vm->disk_specs[i]);
+    for (unsigned i = 0; i < sizeof(vm->owned) / sizeof(vm->owned[0]); i++)
+        free(vm->owned[i]);
     pthread_mutex_destroy(&vm->dev_lock);
     pthread_mutex_destroy(&vm->out_lock);
     pthread_mutex_destroy(&vm->power_lock);

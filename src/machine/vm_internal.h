@@ -13,6 +13,7 @@
 #include "jit/jit.h"
 #include "dev/device.h"
 #include "machine/vm_debug.h"
+#include "rvisor/state.h"
 #include "rvisor/vm.h"
 
 /* QEMU virt memory map (hw/riscv/virt.c) */
@@ -83,6 +84,15 @@ struct rv_vm {
     struct rv_htif *htif;
     struct rv_virtio_balloon *balloon;
     struct rv_virtio_console *vconsole; /* console input goes here when present */
+    struct rv_virtio_blk *blks[RV_MAX_DISKS]; /* cfg.disks[i], quiesced for snapshots */
+    struct rv_virtio_net *nets[RV_MAX_NICS];
+    char *disk_specs[RV_MAX_DISKS]; /* the image each disk uses now (snapshots switch it) */
+
+    /* state (vm_state.c, vm_migrate.c) */
+    bool restored;             /* harts hold restored state: the first run does not boot */
+    char *owned[32];          /* strings cfg points to, for VMs made from a state stream */
+    struct vm_migration *migration; /* the outgoing migration, or NULL */
+    _Atomic bool migration_final; /* the stop-and-copy holds the harts: no resume */
     struct rv_console console;
 
     /* power state: written under power_lock, read by hart threads without it */
@@ -148,6 +158,32 @@ enum rv_exit vm_debug_run(struct rv_vcpu *v, uint64_t budget, bool *stepping);
  * hart not started). */
 void vm_debug_step_done(struct rv_vcpu *v);
 bool vm_debug_stepping(struct rv_vcpu *v);
+/* vm_state.c */
+/* Parks the disk and NIC workers (rings consistent, nothing in flight) and back. */
+void vm_devices_quiesce(struct rv_vm *vm);
+void vm_devices_resume(struct rv_vm *vm);
+/* Flushes every harts' TLB (the harts are parked): the next store to each page refills and
+ * marks it dirty (cpu/bus.h). */
+void vm_flush_tlbs(struct rv_vm *vm);
+struct rv_stream;
+/* Writes CONFIG (first) and the records that follow the RAM: CLOCK, DEVICE*, HART* (VM
+ * paused, devices quiesced). */
+int vm_state_write_config(struct rv_vm *vm, struct rv_stream *s);
+int vm_state_write_machine(struct rv_vm *vm, struct rv_stream *s);
+/* Reads a state stream after its header into a new VM (snapshot restore and incoming
+ * migration). */
+struct vm_loader_opts {
+    const struct rv_restore_opts *ro;
+    const char *overlay_base;  /* restore: disk overlays are named after it; NULL: use the
+                                  disks as the stream names them (migration) */
+    struct rv_restore_result *res; /* may be NULL */
+    /* May change the configuration read before the VM is built (the fuzz target points it at
+     * its own firmware); NULL: none. */
+    void (*adjust)(void *opaque, struct rv_vm_config *cfg);
+    void *adjust_opaque;
+};
+int vm_state_load(struct rv_stream *s, const struct vm_loader_opts *lo, struct rv_vm **out);
+void vm_migration_free(struct rv_vm *vm);
 
 /* board.c: builds devices and the device tree for the configuration */
 int board_create(struct rv_vm *vm);

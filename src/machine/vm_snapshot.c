@@ -1,0 +1,240 @@
+/* Snapshots to a file and restore from it (include/rvisor/state.h, docs/state.md).
+ *
+ * A snapshot file is a state stream (state/stream.h): CONFIG, the RAM (zstd batches of the
+ * non-zero pages, or with --mappable one page-aligned raw image with holes for zero pages that
+ * restore maps MAP_PRIVATE), one DISK record per writable disk, CLOCK, DEVICE and HART records,
+ * END. It is written to "<path>.tmp" and renamed into place once complete and synced.
+ *
+ * Disks (an external snapshot, as QEMU's blockdev-snapshot): the disk's current image is
+ * flushed and frozen as part of the snapshot, and the running VM continues on a new qcow2
+ * overlay "<path>.disk<N>.qcow2" backed by it. Each restore makes its own overlay on the frozen
+ * image, so a snapshot restores any number of times, and clones share the frozen image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/serial.h"
+#include "dev/virtio_blk.h"
+#include "machine/vm_internal.h"
+#include "state/ram.h"
+#include "state/stream.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void progress(const struct rv_snapshot_opts *o, uint64_t page, uint64_t npages)
+{
+    if (o->progress && (page % 4096 == 0 || page == npages))
+        o->progress(o->opaque, page * RV_PAGE_SIZE, npages * RV_PAGE_SIZE);
+}
+
+static int write_ram_batches(struct rv_vm *vm, struct rv_stream *s,
+                             const struct rv_snapshot_opts *o, struct rv_snapshot_result *res)
+{
+    struct rv_page_writer *w;
+    int rc = rv_page_writer_new(s, RV_SEC_RAM_PAGES, 0, 1, &w);
+    uint64_t npages = vm->bus.ram_size / RV_PAGE_SIZE;
+    for (uint64_t i = 0; i < npages && !rc; i++) {
+        const uint8_t *page = vm->bus.ram + i * RV_PAGE_SIZE;
+        if (rv_page_is_zero(page))
+            res->zero_pages++;
+        else
+            rc = rv_page_writer_add(w, i, page);
+        progress(o, i + 1, npages);
+    }
+    if (!rc)
+        rc = rv_page_writer_flush(w);
+    rv_page_writer_free(w);
+    return rc;
+}
+
+/* The RAM as a raw image at a page-aligned offset; zero pages stay holes in a sparse file. */
+static int write_ram_mapped(struct rv_vm *vm, struct rv_stream *s,
+                            const struct rv_snapshot_opts *o, struct rv_snapshot_result *res)
+{
+    uint64_t size = vm->bus.ram_size;
+    uint64_t offset = (s->pos + RV_STREAM_RECORD_SIZE + 16 + RV_PAGE_SIZE - 1) &
+                      ~(uint64_t)(RV_PAGE_SIZE - 1);
+    struct rv_state_writer w;
+    rv_state_writer_init(&w);
+    rv_put_u64(&w, offset);
+    rv_put_u64(&w, size);
+    int rc = w.error ? -ENOMEM : rv_stream_write_record(s, RV_SEC_RAM_MAPPED, 1, w.buf, w.len);
+    rv_state_writer_free(&w);
+    uint64_t npages = size / RV_PAGE_SIZE;
+    for (uint64_t i = 0; i < npages && !rc; i++) {
+        const uint8_t *page = vm->bus.ram + i * RV_PAGE_SIZE;
+        if (rv_page_is_zero(page)) {
+            res->zero_pages++;
+        } else if (pwrite(s->fd, page, RV_PAGE_SIZE, (off_t)(offset + i * RV_PAGE_SIZE)) !=
+                   (ssize_t)RV_PAGE_SIZE) {
+            rc = rv_error_set(-errno ? -errno : -EIO, "%s: write failed: %s", o->path,
+                              strerror(errno));
+        }
+        progress(o, i + 1, npages);
+    }
+    if (!rc && (ftruncate(s->fd, (off_t)(offset + size)) ||
+                lseek(s->fd, (off_t)(offset + size), SEEK_SET) < 0))
+        rc = rv_error_set(-errno, "%s: %s", o->path, strerror(errno));
+    s->pos = offset + size;
+    return rc;
+}
+
+/* A disk whose image the guest can change (its image is frozen by a snapshot). */
+static bool disk_writable(struct rv_vm *vm, unsigned i)
+{
+    char *path;
+    struct rv_block_opts bo;
+    if (!vm->blks[i] || rv_virtio_blk_parse_spec(vm->disk_specs[i], &path, &bo))
+        return false;
+    free(path);
+    return !bo.readonly && !rv_block_readonly(rv_virtio_blk_disk(vm->blks[i]));
+}
+
+static int write_disks(struct rv_vm *vm, struct rv_stream *s)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < vm->cfg.ndisks && !rc; i++) {
+        if (!disk_writable(vm, i))
+            continue;
+        rc = rv_virtio_blk_flush(vm->blks[i]);
+        if (rc)
+            return rv_error_prefix(rc, "disk %u: flush: ", i);
+        struct rv_state_writer w;
+        rv_state_writer_init(&w);
+        rv_put_u32(&w, i);
+        const char *spec = vm->disk_specs[i];
+        rv_put_u32(&w, (uint32_t)strlen(spec));
+        rv_put_bytes(&w, spec, strlen(spec));
+        rc = w.error ? -ENOMEM : rv_stream_write_record(s, RV_SEC_DISK, 1, w.buf, w.len);
+        rv_state_writer_free(&w);
+    }
+    return rc;
+}
+
+/* The running VM moves to a new overlay on each frozen image. */
+static int switch_disks(struct rv_vm *vm, const char *snap, struct rv_snapshot_result *res)
+{
+    for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+        if (!disk_writable(vm, i))
+            continue;
+        const char *spec = vm->disk_specs[i];
+        const char *comma = strchr(spec, ',');
+        char backing[4096], path[4200], opts[4096] = "";
+        snprintf(backing, sizeof(backing), "%.*s",
+                 (int)(comma ? (size_t)(comma - spec) : strlen(spec)), spec);
+        for (const char *p = comma; p && *p;) {
+            const char *next = strchr(p + 1, ',');
+            size_t n = next ? (size_t)(next - p) : strlen(p);
+            if (strncmp(p, ",format=", 8) != 0 && strlen(opts) + n < sizeof(opts))
+                strncat(opts, p, n);
+            p = next;
+        }
+        char *abs = realpath(backing, NULL);
+        snprintf(path, sizeof(path), "%s.disk%u.qcow2", snap, i);
+        struct rv_block_create_opts co = {.format = RV_BLOCK_QCOW2,
+                                          .backing_file = abs ? abs : backing};
+        int rc = rv_block_create(path, &co);
+        free(abs);
+        char *copy = NULL;
+        if (!rc && asprintf(&copy, "%s,format=qcow2%s", path, opts) < 0)
+            rc = rv_error_set(-ENOMEM, "out of memory");
+        if (!rc)
+            rc = rv_virtio_blk_reopen(vm->blks[i], copy);
+        if (rc) {
+            free(copy);
+            return rv_error_prefix(rc, "disk %u: new overlay %s: ", i, path);
+        }
+        free(vm->disk_specs[i]);
+        vm->disk_specs[i] = copy;
+        res->disks++;
+    }
+    return 0;
+}
+
+static int snapshot_write(struct rv_vm *vm, const struct rv_snapshot_opts *o, int fd,
+                          struct rv_snapshot_result *res)
+{
+    struct rv_stream s;
+    rv_stream_init_fd(&s, fd, o->path);
+    int rc = rv_stream_write_header(&s, o->mappable ? RV_STREAM_F_MAPPABLE : 0);
+    if (!rc)
+        rc = vm_state_write_config(vm, &s);
+    if (!rc)
+        rc = o->mappable ? write_ram_mapped(vm, &s, o, res) : write_ram_batches(vm, &s, o, res);
+    if (!rc)
+        rc = write_disks(vm, &s);
+    if (!rc)
+        rc = vm_state_write_machine(vm, &s);
+    if (!rc)
+        rc = rv_stream_write_end(&s);
+    if (!rc && fsync(fd))
+        rc = rv_error_set(-errno, "%s: fsync: %s", o->path, strerror(errno));
+    res->file_bytes = s.pos;
+    return rc;
+}
+
+int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
+                   struct rv_snapshot_result *res)
+{
+    struct rv_snapshot_result r = {.ram_pages = vm->bus.ram_size / RV_PAGE_SIZE};
+    if (rv_vm_state(vm) != RV_VM_PAUSED)
+        return rv_error_set(-EBUSY, "a snapshot needs a paused VM");
+    if (!o->path || !*o->path || strlen(o->path) > 3900)
+        return rv_error_set(-EINVAL, "snapshot: bad file name");
+    uint64_t t0 = now_ns();
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", o->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rv_error_set(-errno, "%s: %s", tmp, strerror(errno));
+    vm_devices_quiesce(vm);
+    int rc = snapshot_write(vm, o, fd, &r);
+    close(fd);
+    if (!rc)
+        rc = switch_disks(vm, o->path, &r);
+    if (!rc && rename(tmp, o->path))
+        rc = rv_error_set(-errno, "%s: %s", o->path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    vm_devices_resume(vm);
+    r.duration_ns = now_ns() - t0;
+    if (res)
+        *res = r;
+    return rc;
+}
+
+int rv_vm_restore(const struct rv_restore_opts *o, struct rv_vm **out,
+                  struct rv_restore_result *res)
+{
+    uint64_t t0 = now_ns();
+    struct rv_restore_result r;
+    memset(&r, 0, sizeof(r));
+    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rv_error_set(-errno, "%s: %s", o->path, strerror(errno));
+    struct rv_stream s;
+    rv_stream_init_fd(&s, fd, o->path);
+    int rc = rv_stream_read_header(&s);
+    if (!rc && o->clone && !(s.flags & RV_STREAM_F_MAPPABLE))
+        rc = rv_error_set(-EINVAL, "%s: clones share memory with a mappable snapshot "
+                                   "(rvisor snapshot --mappable)", o->path);
+    struct vm_loader_opts lo = {.ro = o, .overlay_base = o->path, .res = &r};
+    if (!rc)
+        rc = vm_state_load(&s, &lo, out);
+    close(fd); /* a mapped RAM image stays mapped */
+    r.duration_ns = now_ns() - t0;
+    if (res)
+        *res = r;
+    return rc;
+}

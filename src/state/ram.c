@@ -1,0 +1,184 @@
+/* Page batches of the state stream (ram.h), compressed with zstd. */
+#include "state/ram.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "core/error.h"
+
+#define BATCH_HEADER 12u
+#define ENTRY_SIZE 8u
+
+struct rv_page_writer {
+    struct rv_stream *s;
+    uint32_t id, tag;
+    int level;
+    ZSTD_CCtx *cctx;
+    unsigned count, nonzero;
+    uint64_t entries[RV_PAGE_BATCH];
+    uint8_t *pages;          /* RV_PAGE_BATCH pages */
+    uint8_t *out;            /* header, entries, compressed frame */
+    size_t out_cap;
+    uint64_t total, zero;
+};
+
+bool rv_page_is_zero(const void *page)
+{
+    const uint64_t *p = page;
+    for (unsigned i = 0; i < RV_PAGE_SIZE / 8; i += 8)
+        if (p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7])
+            return false;
+    return true;
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+int rv_page_writer_new(struct rv_stream *s, uint32_t id, uint32_t tag, int level,
+                       struct rv_page_writer **out)
+{
+    struct rv_page_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return rv_error_set(-ENOMEM, "out of memory");
+    w->s = s;
+    w->id = id;
+    w->tag = tag;
+    w->level = level;
+    w->out_cap = BATCH_HEADER + ENTRY_SIZE * RV_PAGE_BATCH +
+                 ZSTD_compressBound((size_t)RV_PAGE_BATCH * RV_PAGE_SIZE);
+    w->cctx = ZSTD_createCCtx();
+    w->pages = malloc((size_t)RV_PAGE_BATCH * RV_PAGE_SIZE);
+    w->out = malloc(w->out_cap);
+    if (!w->cctx || !w->pages || !w->out) {
+        rv_page_writer_free(w);
+        return rv_error_set(-ENOMEM, "out of memory");
+    }
+    *out = w;
+    return 0;
+}
+
+void rv_page_writer_free(struct rv_page_writer *w)
+{
+    if (!w)
+        return;
+    ZSTD_freeCCtx(w->cctx);
+    free(w->pages);
+    free(w->out);
+    free(w);
+}
+
+uint64_t rv_page_writer_pages(const struct rv_page_writer *w)
+{
+    return w->total;
+}
+
+uint64_t rv_page_writer_zero_pages(const struct rv_page_writer *w)
+{
+    return w->zero;
+}
+
+int rv_page_writer_flush(struct rv_page_writer *w)
+{
+    if (!w->count)
+        return 0;
+    uint8_t *o = w->out;
+    le32(o, w->tag);
+    le32(o + 4, w->count);
+    le32(o + 8, w->nonzero);
+    for (unsigned i = 0; i < w->count; i++)
+        le64(o + BATCH_HEADER + ENTRY_SIZE * i, w->entries[i]);
+    size_t head = BATCH_HEADER + ENTRY_SIZE * w->count;
+    size_t clen = 0;
+    if (w->nonzero)
+        clen = ZSTD_compressCCtx(w->cctx, o + head, w->out_cap - head, w->pages,
+                                 (size_t)w->nonzero * RV_PAGE_SIZE, w->level);
+    if (ZSTD_isError(clen))
+        return rv_error_set(-EIO, "zstd: %s", ZSTD_getErrorName(clen));
+    w->count = w->nonzero = 0;
+    return rv_stream_write_record(w->s, w->id, 1, o, head + clen);
+}
+
+int rv_page_writer_add(struct rv_page_writer *w, uint64_t index, const void *data)
+{
+    bool zero = rv_page_is_zero(data);
+    w->entries[w->count++] = index << 1 | (zero ? 1 : 0);
+    if (!zero)
+        memcpy(w->pages + (size_t)w->nonzero++ * RV_PAGE_SIZE, data, RV_PAGE_SIZE);
+    w->total++;
+    w->zero += zero;
+    return w->count == RV_PAGE_BATCH ? rv_page_writer_flush(w) : 0;
+}
+
+int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64_t npages,
+                        rv_page_sink sink, void *opaque)
+{
+    if (len < BATCH_HEADER)
+        return rv_error_set(-EINVAL, "page batch: truncated");
+    uint32_t count = get32(payload + 4), nonzero = get32(payload + 8);
+    if (get32(payload) != tag)
+        return rv_error_set(-EINVAL, "page batch: for device %u, expected %u", get32(payload),
+                            tag);
+    if (count == 0 || count > RV_PAGE_BATCH || nonzero > count ||
+        len < BATCH_HEADER + (size_t)ENTRY_SIZE * count)
+        return rv_error_set(-EINVAL, "page batch: bad page count %u (%u non-zero)", count,
+                            nonzero);
+    const uint8_t *entries = payload + BATCH_HEADER;
+    unsigned zeros = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t e = get64(entries + ENTRY_SIZE * i);
+        if ((e >> 1) >= npages)
+            return rv_error_set(-EINVAL, "page batch: page %llu out of range (%llu pages)",
+                                (unsigned long long)(e >> 1), (unsigned long long)npages);
+        zeros += e & 1;
+    }
+    if (zeros != count - nonzero)
+        return rv_error_set(-EINVAL, "page batch: zero-page count does not match");
+    size_t head = BATCH_HEADER + (size_t)ENTRY_SIZE * count;
+    size_t want = (size_t)nonzero * RV_PAGE_SIZE;
+    uint8_t *pages = NULL;
+    if (want) {
+        unsigned long long fsize = ZSTD_getFrameContentSize(payload + head, len - head);
+        if (fsize != want)
+            return rv_error_set(-EINVAL, "page batch: compressed data has the wrong size");
+        pages = malloc(want);
+        if (!pages)
+            return rv_error_set(-ENOMEM, "out of memory");
+        size_t got = ZSTD_decompress(pages, want, payload + head, len - head);
+        if (ZSTD_isError(got) || got != want) {
+            free(pages);
+            return rv_error_set(-EINVAL, "page batch: corrupt compressed data (%s)",
+                                ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+        }
+    } else if (len != head) {
+        return rv_error_set(-EINVAL, "page batch: trailing bytes");
+    }
+    int rc = 0;
+    unsigned k = 0;
+    for (uint32_t i = 0; i < count && !rc; i++) {
+        uint64_t e = get64(entries + ENTRY_SIZE * i);
+        rc = sink(opaque, e >> 1, (e & 1) ? NULL : pages + (size_t)k++ * RV_PAGE_SIZE);
+    }
+    free(pages);
+    return rc;
+}

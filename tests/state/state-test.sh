@@ -1,0 +1,172 @@
+#!/bin/bash
+# Snapshots, restore, clones and live migration with the Debian guest (docs/state.md):
+#  - a guest counting on the console (and writing its count to an ext4 disk) is snapshotted,
+#    killed and restored: the count goes on from where it stopped, the file written before the
+#    snapshot is on the restored disk, the frozen image is unchanged;
+#  - the same paused state saved twice gives equal RAM records;
+#  - corrupted, truncated and foreign snapshot files are rejected with a message (status 125);
+#  - three clones from a mappable snapshot all continue the count; their RSS is reported;
+#  - live migration on loopback between two rvisor processes while the guest rewrites 4 MiB of
+#    memory per step: the count has no gap and no repeat across the two consoles;
+#  - migrations cut at several points by a proxy: the source keeps running every time, the
+#    destination exits with status 125.
+# Usage: state-test.sh RVISOR
+set -u
+. "$(dirname "$0")/../e2e/lib.sh"
+e2e_init "$1"
+tool="python3 $src/tests/state/streamtool.py"
+port=$((20000 + $$ % 20000))
+
+# Last "count N" on a console file (0 if none).
+last_count() { [ -f "$1" ] || { echo 0; return; }; tr -d '\r' <"$1" | sed -n 's/^count \([0-9]*\).*/\1/p' | tail -1 | grep . || echo 0; }
+first_count() { tr -d '\r' <"$1" 2>/dev/null | sed -n 's/^count \([0-9]*\).*/\1/p' | head -1; }
+# wait_count FILE N [SECONDS]: until the console shows count >= N
+wait_count() {
+    local i=0 lim=$((${3:-120} * 10))
+    while [ "$(last_count "$1")" -lt "$2" ] && [ $i -lt $lim ]; do sleep 0.1; i=$((i + 1)); done
+    [ "$(last_count "$1")" -ge "$2" ]
+}
+wait_socket() {
+    local i=0
+    while [ ! -S "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -S "$1" ]
+}
+# The counts of the console files, in order, go up by exactly one each time.
+no_gap() {
+    cat "$@" | tr -d '\r' | sed -n 's/^count \([0-9]*\)$/\1/p' |
+        awk 'NR > 1 && $1 != prev + 1 { bad = 1; print "gap after " prev ": " $1 } { prev = $1 } END { exit bad }'
+}
+running() { "$rvisor" ctl "$1" status 2>/dev/null | grep -q '"running"'; }
+grep_file() { grep -q "$2" "$1"; }
+ctl() { "$rvisor" ctl "$@"; }
+bg_run() { # bg_run LOG ARGS...: rvisor in the background, pid in $bg_pid
+    local log=$1
+    shift
+    "$rvisor" "$@" </dev/null >"$log" 2>&1 &
+    bg_pid=$!
+    e2e_pids="$e2e_pids $bg_pid"
+}
+boot_args() {
+    echo --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 256M $bios
+}
+
+# --- snapshot and restore -------------------------------------------------------------------
+truncate -s 64M "$tmp/disk.img"
+mkfs.ext4 -q -F "$tmp/disk.img" || fail "mkfs.ext4"
+counter='mount /dev/vda /mnt || exit 9; echo before-snapshot > /mnt/marker; sync
+i=0; while true; do i=$((i+1)); echo "count $i"; echo $i > /mnt/last
+[ $((i % 5)) = 0 ] && sync; sleep 0.2; done'
+bg_run "$tmp/a.out" run $(boot_args) --disk "$tmp/disk.img" --append "$(e2e_append "$counter")" \
+    --console "file:$tmp/a.con" --api-socket "$tmp/a.sock"
+a_pid=$bg_pid
+wait_socket "$tmp/a.sock" && wait_count "$tmp/a.con" 12 ||
+    { fail "guest counting"; cat "$tmp/a.out" "$tmp/a.con"; finish; }
+check "pause" ctl "$tmp/a.sock" pause >/dev/null
+n=$(last_count "$tmp/a.con")
+check "snapshot" "$rvisor" snapshot "$tmp/a.sock" "$tmp/snap.rvs"
+check "snapshot again (still paused)" "$rvisor" snapshot "$tmp/a.sock" "$tmp/snap2.rvs"
+check "snapshot --mappable" "$rvisor" snapshot "$tmp/a.sock" "$tmp/snapm.rvs" --mappable
+r1=$($tool ram "$tmp/snap.rvs")
+r2=$($tool ram "$tmp/snap2.rvs")
+check "the same state saved twice: equal RAM ($r1)" test -n "$r1" -a "$r1" = "$r2"
+check "the paused guest printed nothing meanwhile" test "$(last_count "$tmp/a.con")" = "$n"
+check "a disk overlay for the running VM" test -f "$tmp/snap.rvs.disk0.qcow2"
+ctl "$tmp/a.sock" kill >/dev/null
+wait $a_pid
+check "killed VM exits 127" test $? = 127
+frozen_sum=$(md5sum <"$tmp/disk.img")
+
+bg_run "$tmp/r.out" restore "$tmp/snap.rvs" --console "file:$tmp/r.con" --api-socket "$tmp/r.sock"
+r_pid=$bg_pid
+wait_count "$tmp/r.con" $((n + 12)) 60 || { cat "$tmp/r.out"; head "$tmp/r.con"; }
+check "restored guest continues at count $((n + 1)) (first: $(first_count "$tmp/r.con"))" \
+    test "$(first_count "$tmp/r.con")" = $((n + 1))
+check "restored count has no gap" no_gap "$tmp/r.con"
+ctl "$tmp/r.sock" kill >/dev/null
+wait $r_pid
+overlay=$(sed -n 's/^rvisor: disk 0 writes to //p' "$tmp/r.out")
+check "restore made a disk overlay ($overlay)" test -f "$overlay"
+check "the frozen image did not change" test "$(md5sum <"$tmp/disk.img")" = "$frozen_sum"
+qemu-img convert -O raw "$overlay" "$tmp/after.img" && e2fsck -fy "$tmp/after.img" >/dev/null 2>&1
+marker=$(debugfs -R 'cat /marker' "$tmp/after.img" 2>/dev/null)
+check "file written before the snapshot is on the restored disk ($marker)" test "$marker" = before-snapshot
+after=$(debugfs -R 'cat /last' "$tmp/after.img" 2>/dev/null | tr -d '\n')
+check "restored guest wrote the disk after the snapshot (last=$after > $n)" test "${after:-0}" -gt "$n"
+
+# --- bad snapshot files ----------------------------------------------------------------------
+size=$(stat -c %s "$tmp/snap.rvs")
+head -c $((size / 2)) "$tmp/snap.rvs" >"$tmp/half.rvs"
+cp "$tmp/snap.rvs" "$tmp/flip.rvs"
+printf '\x55' | dd of="$tmp/flip.rvs" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
+head -c 4096 /dev/urandom >"$tmp/junk.rvs"
+for f in half:truncated flip:checksum junk:magic; do
+    "$rvisor" restore "$tmp/${f%%:*}.rvs" --console none >"$tmp/bad.out" 2>&1
+    st=$?
+    check "${f%%:*} snapshot rejected with status 125" test $st = 125
+    check "${f%%:*} snapshot: message names the problem (${f#*:})" grep_file "$tmp/bad.out" "${f#*:}"
+done
+
+# --- clones -----------------------------------------------------------------------------------
+clone_pids=""
+for k in 1 2 3; do
+    bg_run "$tmp/c$k.out" restore "$tmp/snapm.rvs" --clone --console "file:$tmp/c$k.con"
+    clone_pids="$clone_pids $bg_pid"
+done
+for k in 1 2 3; do
+    wait_count "$tmp/c$k.con" $((n + 5)) 60
+    check "clone $k continues at count $((n + 1))" test "$(first_count "$tmp/c$k.con")" = $((n + 1))
+done
+for p in $clone_pids; do
+    awk '/^Rss:|^Shared_Clean:|^Shared_Dirty:|^Private_Dirty:/ { printf "%s %s kB  ", $1, $2 }
+         END { print "" }' /proc/$p/smaps_rollup 2>/dev/null | sed "s/^/clone pid $p: /"
+    kill -9 $p 2>/dev/null
+    wait $p 2>/dev/null
+done
+grep -h '^rvisor: restored' "$tmp"/c?.out
+
+# --- live migration ---------------------------------------------------------------------------
+busy='i=0; while true; do i=$((i+1)); echo "count $i"; dd if=/dev/urandom of=/tmp/f bs=1M count=4 2>/dev/null; done'
+bg_run "$tmp/s.out" run $(boot_args) --append "console=ttyS0 quiet rvisor.cmd64=$(printf '%s' "$busy" | base64 -w0)" \
+    --console "file:$tmp/s.con" --api-socket "$tmp/s.sock"
+s_pid=$bg_pid
+wait_socket "$tmp/s.sock" && wait_count "$tmp/s.con" 5 || { fail "busy guest"; finish; }
+
+# Cuts first: the source must survive each one; the destination must exit with 125.
+for cut in 0 100 5000 300000 3000000; do
+    p1=$((port + 1)); p2=$((port + 2)); port=$((port + 2))
+    bg_run "$tmp/d.out" run --incoming "tcp:127.0.0.1:$p2" --console none
+    d_pid=$bg_pid
+    python3 "$src/tests/state/streamtool.py" proxy $p1 $p2 $cut >"$tmp/proxy.out" 2>&1 &
+    e2e_pids="$e2e_pids $!"
+    i=0; while ! grep -q ready "$tmp/proxy.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    before=$(last_count "$tmp/s.con")
+    "$rvisor" migrate "$tmp/s.sock" --to "tcp:127.0.0.1:$p1" >"$tmp/m.out" 2>&1
+    mst=$?
+    wait $d_pid
+    dst=$?
+    check "cut at $cut bytes: migrate reports failure" test $mst = 1
+    check "cut at $cut bytes: destination exits with 125" test $dst = 125
+    check "cut at $cut bytes: source still running" running "$tmp/s.sock"
+    wait_count "$tmp/s.con" $((before + 2)) 60
+    check "cut at $cut bytes: source guest goes on counting" test "$(last_count "$tmp/s.con")" -gt "$before"
+done
+
+p=$((port + 3))
+bg_run "$tmp/d.out" run --incoming "tcp:127.0.0.1:$p" --console "file:$tmp/d.con" \
+    --api-socket "$tmp/d.sock"
+d_pid=$bg_pid
+sleep 0.5
+"$rvisor" migrate "$tmp/s.sock" --to "tcp:127.0.0.1:$p" >"$tmp/m.out" 2>&1
+check "migrate succeeds" test $? = 0
+cat "$tmp/m.out" | tail -1
+wait $s_pid
+check "source exits with status 0 after the hand-over" test $? = 0
+last_src=$(last_count "$tmp/s.con")
+wait_count "$tmp/d.con" $((last_src + 5)) 60
+check "destination continues at $((last_src + 1)) (first: $(first_count "$tmp/d.con"))" \
+    test "$(first_count "$tmp/d.con")" = $((last_src + 1))
+check "counts across both consoles: no gap, no repeat" no_gap "$tmp/s.con" "$tmp/d.con"
+check "destination status: running" running "$tmp/d.sock"
+ctl "$tmp/d.sock" kill >/dev/null
+wait $d_pid
+finish
