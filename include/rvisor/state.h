@@ -92,6 +92,11 @@ struct rv_migrate_status {
  * under way. */
 int rv_vm_migrate_start(struct rv_vm *vm, const struct rv_migrate_opts *opts);
 void rv_vm_migrate_status(struct rv_vm *vm, struct rv_migrate_status *out);
+/* The requester has read the final status (the API's migrate-status calls this). */
+void rv_vm_migrate_ack(struct rv_vm *vm);
+/* After a completed migration: waits up to `max_ms` for the final status to be read, so that
+ * the API socket outlives the VM long enough for `rvisor migrate` to see the result. */
+void rv_vm_migrate_linger(struct rv_vm *vm, unsigned max_ms);
 
 /* Destination: listens on "tcp:HOST:PORT" for one migration stream and creates the VM from
  * it; returns once the VM is complete and ready for rv_vm_run(). Console options as in

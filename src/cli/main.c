@@ -370,10 +370,8 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
     else if (status == RV_STATUS_PANIC)
         fprintf(stderr, "rvisor: the guest kernel panicked\n");
     cli_debug_finish(&dbg, vm, status); /* stats, the debugger told, trace closed */
-    struct rv_migrate_status ms;
-    rv_vm_migrate_status(vm, &ms);
-    if (api && ms.state == RV_MIGRATE_DONE)
-        sleep(1); /* the API stays a moment, for `rvisor migrate` to read the result */
+    if (api) /* the API stays until `rvisor migrate` has read the result (at most 10 s) */
+        rv_vm_migrate_linger(vm, 10000);
     rv_api_server_stop(api); /* before the VM it controls goes away */
     running_vm = NULL;
     rv_vm_destroy(vm);

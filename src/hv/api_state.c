@@ -54,6 +54,8 @@ static json_t *migrate_status(struct rv_vm *vm)
 {
     struct rv_migrate_status st;
     rv_vm_migrate_status(vm, &st);
+    if (st.state == RV_MIGRATE_DONE)
+        rv_vm_migrate_ack(vm);
     return json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "migration",
                      migrate_states[st.state], "round", (int)st.round, "bytes_sent",
                      (json_int_t)st.bytes_sent, "pages_sent", (json_int_t)st.pages_sent,

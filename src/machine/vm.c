@@ -304,6 +304,30 @@ static int read_image(const char *path, uint8_t **data, size_t *len)
     return rc;
 }
 
+static int vm_read_images(struct rv_vm *vm)
+{
+    const struct rv_vm_config *cfg = &vm->cfg;
+    int rc = read_image(cfg->kernel, &vm->kernel, &vm->kernel_len);
+    if (!rc)
+        rc = read_image(cfg->initrd, &vm->initrd, &vm->initrd_len);
+    if (!rc)
+        rc = read_image(cfg->bios, &vm->bios, &vm->bios_len);
+    if (!rc)
+        rc = read_image(cfg->dtb, &vm->dtb_file, &vm->dtb_file_len);
+    vm->images_dropped = false;
+    return rc;
+}
+
+void vm_drop_images(struct rv_vm *vm)
+{
+    free(vm->kernel);
+    free(vm->initrd);
+    free(vm->bios);
+    free(vm->dtb_file);
+    vm->kernel = vm->initrd = vm->bios = vm->dtb_file = NULL;
+    vm->images_dropped = true;
+}
+
 int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
 {
     uint64_t ram_size = cfg->ram_size ? cfg->ram_size : DEFAULT_RAM;
@@ -340,13 +364,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     if (pipe2(vm->wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         rc = rv_error_set(-errno, "pipe: %s", strerror(errno));
     if (!rc)
-        rc = read_image(cfg->kernel, &vm->kernel, &vm->kernel_len);
-    if (!rc)
-        rc = read_image(cfg->initrd, &vm->initrd, &vm->initrd_len);
-    if (!rc)
-        rc = read_image(cfg->bios, &vm->bios, &vm->bios_len);
-    if (!rc)
-        rc = read_image(cfg->dtb, &vm->dtb_file, &vm->dtb_file_len);
+        rc = vm_read_images(vm);
     if (rc) {
         rv_vm_destroy(vm);
         return rc;
@@ -424,6 +442,11 @@ static int vm_reset(struct rv_vm *vm)
     }
     atomic_store(&vm->power, VM_RUNNING);
     vm->exit_status = 0;
+    if (vm->images_dropped) {
+        int rc = vm_read_images(vm);
+        if (rc)
+            return rc;
+    }
     return boot_prepare(vm);
 }
 

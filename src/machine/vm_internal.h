@@ -90,6 +90,7 @@ struct rv_vm {
 
     /* state (vm_state.c, vm_migrate.c) */
     bool restored;             /* harts hold restored state: the first run does not boot */
+    bool images_dropped;       /* boot images freed (restored VMs): read again on reset */
     char *owned[32];          /* strings cfg points to, for VMs made from a state stream */
     struct vm_migration *migration; /* the outgoing migration, or NULL */
     _Atomic bool migration_final; /* the stop-and-copy holds the harts: no resume */
@@ -158,6 +159,10 @@ enum rv_exit vm_debug_run(struct rv_vcpu *v, uint64_t budget, bool *stepping);
  * hart not started). */
 void vm_debug_step_done(struct rv_vcpu *v);
 bool vm_debug_stepping(struct rv_vcpu *v);
+/* vm.c: frees the boot images (a restored VM needs them only for a reboot, which reads them
+ * again): a clone does not keep a private copy of the kernel. */
+void vm_drop_images(struct rv_vm *vm);
+
 /* vm_state.c */
 /* Parks the disk and NIC workers (rings consistent, nothing in flight) and back. */
 void vm_devices_quiesce(struct rv_vm *vm);

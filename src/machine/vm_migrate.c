@@ -49,6 +49,7 @@ struct vm_migration {
     char to[320];
     uint64_t *bitmap;              /* the dirty bitmap (bus.dirty while tracking) */
     uint64_t *pending;             /* pages to send in this round */
+    bool acked;                    /* the final status was read (rv_vm_migrate_ack) */
     size_t words;
 };
 
@@ -299,11 +300,8 @@ static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
     bool committed = false;
     rc = final_phase(m, &s, &committed);
     *downtime = now_ns() - t0;
-    if (committed) {
-        rv_info("migrated to %s", m->to);
-        vm_power(vm, VM_POWER_OFF, 0);
-        return 0;
-    }
+    if (committed)
+        return 1; /* the thread powers the VM off once the status says done */
     vm_devices_resume(vm);
     vm->migration_final = false;
     rv_vm_resume(vm);
@@ -318,6 +316,9 @@ static void *migrate_thread(void *arg)
     int rc = tcp_open(m->to, false, &fd);
     if (!rc)
         rc = migrate_run(m, fd, &downtime);
+    bool committed = rc == 1;
+    if (committed)
+        rc = 0;
     /* Tracking off (the bitmap stays allocated: see the file comment). */
     __atomic_store_n(&m->vm->bus.dirty, NULL, __ATOMIC_RELEASE);
     if (fd >= 0)
@@ -331,6 +332,10 @@ static void *migrate_thread(void *arg)
     pthread_mutex_unlock(&m->lock);
     if (rc)
         rv_warn("migration to %s failed: %s (the VM keeps running here)", m->to, rv_error_get());
+    if (committed) {
+        rv_info("migrated to %s", m->to);
+        vm_power(m->vm, VM_POWER_OFF, 0);
+    }
     return NULL;
 }
 
@@ -397,6 +402,7 @@ int rv_vm_migrate_start(struct rv_vm *vm, const struct rv_migrate_opts *opts)
     snprintf(m->to, sizeof(m->to), "%s", opts->to);
     m->opts.to = m->to;
     pthread_mutex_lock(&m->lock);
+    m->acked = false;
     m->st = (struct rv_migrate_status){.state = RV_MIGRATE_ACTIVE,
                                        .ram_pages = vm->bus.ram_size / RV_PAGE_SIZE};
     pthread_mutex_unlock(&m->lock);
@@ -419,6 +425,31 @@ void rv_vm_migrate_status(struct rv_vm *vm, struct rv_migrate_status *out)
     pthread_mutex_lock(&m->lock);
     *out = m->st;
     pthread_mutex_unlock(&m->lock);
+}
+
+void rv_vm_migrate_ack(struct rv_vm *vm)
+{
+    struct vm_migration *m = vm->migration;
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (m->st.state == RV_MIGRATE_DONE)
+        m->acked = true;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void rv_vm_migrate_linger(struct rv_vm *vm, unsigned max_ms)
+{
+    struct vm_migration *m = vm->migration;
+    for (unsigned t = 0; m && t < max_ms; t += 20) {
+        pthread_mutex_lock(&m->lock);
+        bool wait = m->st.state == RV_MIGRATE_DONE && !m->acked;
+        pthread_mutex_unlock(&m->lock);
+        if (!wait)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* --- destination --- */

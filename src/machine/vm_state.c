@@ -450,6 +450,7 @@ static int vm_loader_create(struct loader *L)
     }
     L->ram = NULL;
     L->vm = vm;
+    vm_drop_images(vm);
     boot_reset_harts(vm); /* time sources; the registers come from the hart records */
     for (unsigned i = 0; i < vm->nharts; i++)
         if (vm->vcpus[i].jit)

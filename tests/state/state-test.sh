@@ -93,6 +93,18 @@ check "file written before the snapshot is on the restored disk ($marker)" test 
 after=$(debugfs -R 'cat /last' "$tmp/after.img" 2>/dev/null | tr -d '\n')
 check "restored guest wrote the disk after the snapshot (last=$after > $n)" test "${after:-0}" -gt "$n"
 
+# A second restore of the same snapshot, then a reset: the guest boots again (a restored VM
+# reads its boot images again for that).
+bg_run "$tmp/r2.out" restore "$tmp/snap.rvs" --console "file:$tmp/r2.con" --api-socket "$tmp/r2.sock"
+r_pid=$bg_pid
+wait_count "$tmp/r2.con" $((n + 2)) 60
+check "second restore continues at count $((n + 1))" test "$(first_count "$tmp/r2.con")" = $((n + 1))
+ctl "$tmp/r2.sock" reset >/dev/null
+i=0; while ! grep -q '^count 1.$' "$tmp/r2.con" && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
+check "restored VM reboots on reset: the script starts over at count 1" grep_file "$tmp/r2.con" '^count 1.$'
+ctl "$tmp/r2.sock" kill >/dev/null
+wait $r_pid
+
 # --- bad snapshot files ----------------------------------------------------------------------
 size=$(stat -c %s "$tmp/snap.rvs")
 head -c $((size / 2)) "$tmp/snap.rvs" >"$tmp/half.rvs"
@@ -134,8 +146,12 @@ wait_socket "$tmp/s.sock" && wait_count "$tmp/s.con" 5 || { fail "busy guest"; f
 # Cuts first: the source must survive each one; the destination must exit with 125.
 for cut in 0 100 5000 300000 3000000; do
     p1=$((port + 1)); p2=$((port + 2)); port=$((port + 2))
-    bg_run "$tmp/d.out" run --incoming "tcp:127.0.0.1:$p2" --console none
-    d_pid=$bg_pid
+    # (under timeout: a destination nobody reaches waits for ever)
+    timeout 60 "$rvisor" run --incoming "tcp:127.0.0.1:$p2" --console none </dev/null \
+        >"$tmp/d.out" 2>&1 &
+    d_pid=$!
+    e2e_pids="$e2e_pids $d_pid"
+    rm -f "$tmp/proxy.out"
     python3 "$src/tests/state/streamtool.py" proxy $p1 $p2 $cut >"$tmp/proxy.out" 2>&1 &
     e2e_pids="$e2e_pids $!"
     i=0; while ! grep -q ready "$tmp/proxy.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
