@@ -9,7 +9,8 @@
 
 enum opt_kind {
     OPT_PATH,      /* an absolute file path */
-    OPT_SPEC_PATH, /* "PATH[,key=value...]" with an absolute PATH (--disk) */
+    OPT_SPEC_PATH, /* "PATH[,key=value...]" with an absolute PATH, or a named backend
+                      such as "vol:VG/LV" (--disk) */
     OPT_TEXT,      /* any string without NUL (--append, --net) */
     OPT_SIZE,      /* integer MiB, or a string N[K|M|G] as `rvisor run` takes it */
     OPT_INT,       /* an integer in min..max */
@@ -88,6 +89,12 @@ static bool size_mib(const char *s, long long *mib)
     return true;
 }
 
+/* Disk specs that name a backend instead of a file (a logical volume, docs/volumes.md). */
+static bool named_backend(const char *spec)
+{
+    return strncmp(spec, "vol:", 4) == 0;
+}
+
 static int check_value(const struct opt *o, json_t *v, struct rv_api_error *err)
 {
     const char *n = o->name;
@@ -122,7 +129,8 @@ static int check_value(const struct opt *o, json_t *v, struct rv_api_error *err)
         (long long)strlen(s) > o->max)
         return rv_api_fail(err, "invalid-argument", "config: '%s' is longer than %lld bytes",
                            n, o->max);
-    if ((o->kind == OPT_PATH || o->kind == OPT_SPEC_PATH) && s[0] != '/')
+    if ((o->kind == OPT_PATH || o->kind == OPT_SPEC_PATH) && s[0] != '/' &&
+        !(o->kind == OPT_SPEC_PATH && named_backend(s)))
         return rv_api_fail(err, "invalid-argument", "config: '%s' must be an absolute path",
                            n);
     if (o->kind == OPT_TEXT && o->max_items && !*s)
@@ -217,7 +225,8 @@ static int absolutize_value(const struct opt *o, json_t *holder, size_t index, c
                             const char *base)
 {
     json_t *v = key ? json_object_get(holder, key) : json_array_get(holder, index);
-    if ((o->kind != OPT_PATH && o->kind != OPT_SPEC_PATH) || !json_is_string(v))
+    if ((o->kind != OPT_PATH && o->kind != OPT_SPEC_PATH) || !json_is_string(v) ||
+        (o->kind == OPT_SPEC_PATH && named_backend(json_string_value(v))))
         return 0;
     json_t *abs = absolute(json_string_value(v), base);
     if (!abs)
@@ -317,7 +326,7 @@ char *rv_mgr_config_markdown(void)
             fprintf(f, "up to %u; ", o->max_items);
         switch (o->kind) {
         case OPT_PATH: fprintf(f, "an absolute path"); break;
-        case OPT_SPEC_PATH: fprintf(f, "starts with an absolute path"); break;
+        case OPT_SPEC_PATH: fprintf(f, "starts with an absolute path, or `vol:VG/LV`"); break;
         case OPT_TEXT: fprintf(f, "at most %lld bytes", o->max); break;
         case OPT_SIZE: fprintf(f, "%lld..%lld MiB", o->min, o->max); break;
         case OPT_INT: fprintf(f, "%lld..%lld", o->min, o->max); break;

@@ -31,7 +31,7 @@ int rv_mgr_spawn(const char *exe, char *const argv[], const char *dir, pid_t *pi
     rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     rc = rc ? rc : posix_spawn_file_actions_addopen(&fa, 2, RV_MGR_RUN_LOG,
                                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
-    rc = rc ? rc : posix_spawn(pid, exe, &fa, &attr, argv, NULL);
+    rc = rc ? rc : posix_spawn(pid, exe, &fa, &attr, argv, environ); /* HOME, RVISOR_* */
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc)

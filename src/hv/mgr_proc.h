@@ -18,8 +18,9 @@
 #define RV_MGR_RUN_LOG "run.log"
 
 /* Starts `argv` (argv[0] the program) in a new session, in folder `dir`, with stdin and
- * stdout on /dev/null, stderr appended to RV_MGR_RUN_LOG there, default signal handling and an
- * empty signal mask. Returns 0 and the pid, or a negative errno with rv_error_get() set. */
+ * stdout on /dev/null, stderr appended to RV_MGR_RUN_LOG there, default signal handling, an
+ * empty signal mask and the manager's environment (HOME for the default guest, RVISOR_VOL_*
+ * for volumes ...). Returns 0 and the pid, or a negative errno with rv_error_get() set. */
 int rv_mgr_spawn(const char *exe, char *const argv[], const char *dir, pid_t *pid);
 
 /* The process's start time (/proc/PID/stat field 22, clock ticks since boot), 0 if gone. */

@@ -52,6 +52,7 @@ static void test_config(void)
         "{\"accel\":\"interp\"}", "{\"rng\":true,\"balloon\":false,\"no-reboot\":true}",
         "{\"disk\":[\"/a.img\",\"/b.qcow2,format=qcow2,readonly\"]}",
         "{\"net\":[\"user,hostfwd=tcp::8080-:80\"]}", "{\"disk\":[]}",
+        "{\"disk\":[\"vol:vg0/root\",\"/a.img\"]}",
     };
     static const char *const bad[] = {
         "{\"memory\":64}", "{\"api-socket\":\"/x\"}", "{\"console\":\"stdio\"}",
@@ -97,12 +98,14 @@ static void test_config(void)
 static void test_options(void)
 {
     char *argv[] = {"--kernel", "Image", "--mem", "256M", "--smp", "2", "--disk",
-                    "d.qcow2,format=qcow2", "--disk", "/abs.img", "--rng"};
+                    "d.qcow2,format=qcow2", "--disk", "/abs.img", "--rng", "--disk",
+                    "vol:vg/lv"};
     json_t *c = NULL;
     struct rv_api_error err;
-    CHECK(rv_mgr_config_from_options(11, argv, "/home/u", &c, &err) == 0);
+    CHECK(rv_mgr_config_from_options(13, argv, "/home/u", &c, &err) == 0);
     char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
-    CHECK(s && strcmp(s, "{\"disk\":[\"/home/u/d.qcow2,format=qcow2\",\"/abs.img\"],\"kernel\":"
+    CHECK(s && strcmp(s, "{\"disk\":[\"/home/u/d.qcow2,format=qcow2\",\"/abs.img\",\"vol:vg/lv\"],"
+                         "\"kernel\":"
                          "\"/home/u/Image\",\"mem\":\"256M\",\"rng\":true,\"smp\":2}") == 0);
     free(s);
     CHECK(rv_mgr_config_check(c, &err) == 0);
