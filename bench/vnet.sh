@@ -23,6 +23,7 @@ export RVISOR_STATE_DIR=$tmp/state
 net=bench$$
 pids=''
 cleanup() {
+    set +e # under set -e, a kill of a VM that already ended would end the clean-up
     for p in $pids; do kill "$p" 2>/dev/null; done
     "$rvisor" net delete "$net" >/dev/null 2>&1
     rm -rf "$tmp"

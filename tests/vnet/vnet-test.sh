@@ -76,7 +76,9 @@ check "net stats of a missing network fails" '[ $rc != 0 ] && grep -q "not runni
 cap_red=$!
 "$rvisor" net capture blue "$tmp/blue.pcap" 2>/dev/null &
 cap_blue=$!
-pids="$cap_red $cap_blue"
+"$rvisor" net capture red "$tmp/five.pcap" --count 5 2>/dev/null &
+cap_five=$!
+pids="$cap_red $cap_blue $cap_five"
 
 # --- a host service on 127.0.0.1 for the NAT uplink ---
 mkdir "$tmp/www" && head -c 500000 /dev/urandom >"$tmp/www/blob"
@@ -203,6 +205,8 @@ for v in A B C D; do
     check "VM $v powered off (status $st)" '[ "$st" = 0 ]'
 done
 
+state5=$(ps -o stat= -p "$cap_five" 2>/dev/null) # ended: gone or a zombie
+check "net capture --count 5 ended by itself with 5 frames" 'case $state5 in ""|Z*) true;; *) false;; esac && [ "$(python3 "$here/pcap-check.py" "$tmp/five.pcap" count)" = 5 ]'
 kill -INT "$cap_red" "$cap_blue"
 wait "$cap_red" "$cap_blue" 2>/dev/null
 check "red's capture is a valid pcap with A's DHCP exchange" '[ "$(python3 "$here/pcap-check.py" "$tmp/red.pcap" dhcp "$macA")" = "DISCOVER OFFER REQUEST ACK" ]'
