@@ -283,6 +283,7 @@ static void accept_port(struct vswd *d)
     for (unsigned i = 0; i < VSWD_PENDING; i++) {
         if (d->pending[i] < 0 && !vswd_epoll(d, EPOLL_CTL_ADD, fd, EPOLLIN, TAG_PENDING, i)) {
             d->pending[i] = fd;
+            d->pending_since[i] = vswd_now();
             return;
         }
     }
@@ -370,6 +371,29 @@ static void daemon_close(struct vswd *d)
     free(d->reply);
 }
 
+/* Once a second: joins that never said hello are dropped (they would hold the pending slots),
+ * and the switch ends if its port socket was removed (its state directory deleted behind
+ * its back: nobody could join or reach the control socket any more). */
+static bool housekeeping(struct vswd *d)
+{
+    uint64_t now = vswd_now();
+    if (now - d->last_check_ns < 1000000000)
+        return true;
+    d->last_check_ns = now;
+    for (unsigned i = 0; i < VSWD_PENDING; i++) {
+        if (d->pending[i] >= 0 && now - d->pending_since[i] > VSWD_HELLO_NS) {
+            epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->pending[i], NULL);
+            close(d->pending[i]);
+            d->pending[i] = -1;
+        }
+    }
+    if (access(d->ports_path, F_OK) < 0 && errno == ENOENT) {
+        rv_warn("switch %s: %s was removed; ending", d->cfg->name, d->ports_path);
+        return false;
+    }
+    return true;
+}
+
 static void dispatch(struct vswd *d, const struct epoll_event *ev)
 {
     uint32_t kind = (uint32_t)(ev->data.u64 >> 32), i = (uint32_t)ev->data.u64;
@@ -420,6 +444,8 @@ int vsw_serve(const struct vsw_config *cfg, volatile sig_atomic_t *stop)
         for (int k = 0; k < n; k++)
             dispatch(d, &evs[k]);
         ports_resume(d);
+        if (!housekeeping(d))
+            break;
     }
     daemon_close(d);
     free(d);

@@ -14,6 +14,7 @@
 #define VSWD_OUTQ 256        /* frames queued per port while its socket is full */
 #define VSWD_BURST 32        /* frames read from one port per loop round (fairness) */
 #define VSWD_LINE_MAX 4096
+#define VSWD_HELLO_NS (5ull * 1000000000) /* a connection must say hello within this */
 
 /* epoll tags: kind << 32 | index */
 enum { TAG_LISTEN = 1, TAG_CTL_LISTEN, TAG_PENDING, TAG_PORT, TAG_CLIENT };
@@ -53,6 +54,8 @@ struct vswd {
     uint16_t mac_seq;
     struct vswd_port ports[VSW_MAX_PORTS];
     int pending[VSWD_PENDING];
+    uint64_t pending_since[VSWD_PENDING]; /* accepted at; dropped after VSWD_HELLO_NS */
+    uint64_t last_check_ns;  /* housekeeping: stale joins, the state directory */
     struct vswd_client clients[VSWD_CLIENTS];
     unsigned capturing;      /* clients with a capture */
     uint8_t *buf, *reply;    /* RV_NET_MAX_FRAME each */
