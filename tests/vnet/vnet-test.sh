@@ -7,6 +7,8 @@
 #     127.0.0.1 through the NAT uplink (the gateway address).
 #   - C gets a lease on blue but reaches neither A nor B; blue's switch delivered nothing to C
 #     but its own DHCP answers, and neither capture holds a frame of the other network.
+#   - blue's ports are limited to 100 frames/s: C's burst of 300 frames is shaped (the port
+#     pauses, counted as throttled) and none is lost.
 #   - D floods unknown-unicast frames on red while B sends A the file again: the flood is cut
 #     by D's flood limit (counted), the transfer completes intact (the times are printed).
 #   - A sends oversize frames and then frames with a forged source MAC: dropped and counted.
@@ -54,7 +56,7 @@ finish() {
 
 # --- networks ---
 "$rvisor" net create red --uplink nat --flood-pps 500 >"$tmp/create" 2>&1 &&
-    "$rvisor" net create blue --uplink none >>"$tmp/create" 2>&1
+    "$rvisor" net create blue --uplink none --port-pps 100 >>"$tmp/create" 2>&1
 rc=$?
 check "net create red (nat) and blue (none)" '[ $rc = 0 ]'
 "$rvisor" net list >"$tmp/list"
@@ -94,6 +96,15 @@ pids="$pids $!"
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 http_port=$(cat "$tmp/port")
 
+port() { # port NET MAC KEY: a counter of the port with that MAC
+    python3 -c 'import json, sys
+for p in json.load(open(sys.argv[1]))["ports"]:
+    if p.get("mac") == sys.argv[2]:
+        v = p
+        for k in sys.argv[3].split("."): v = v[k]
+        print(v)' "$tmp/$1.json" "$2" "$3"
+}
+
 # --- the guests ---
 cat >"$tmp/A.sh" <<EOF
 $DHCP_SNIPPET
@@ -112,7 +123,8 @@ EOF
 cat >"$tmp/C.sh" <<EOF
 $DHCP_SNIPPET
 ifconfig eth0 10.77.0.200 netmask 255.255.255.0
-read AB;for ip in \$AB;do ping -c 2 -W 2 \$ip>/dev/null&&echo REACHED=\$ip||echo UNREACHED=\$ip;done;echo C-DONE;read g
+read AB;for ip in \$AB;do ping -c 2 -W 2 \$ip>/dev/null&&echo REACHED=\$ip||echo UNREACHED=\$ip;done;echo C-DONE
+arp -s 10.77.0.250 02:00:00:00:00:01;ping -q -c 300 -i 0.002 -s 100 10.77.0.250>/dev/null;echo BURST-DONE;read g
 EOF
 cat >"$tmp/D.sh" <<EOF
 $DHCP_SNIPPET
@@ -149,6 +161,16 @@ check "B sends A 3 MB with nc: sha256 matches" '[ -n "$sumB" ] && [ "$sumB" = "$
 wait_line C 'C-DONE' 120
 check "C (blue) cannot reach A or B (red)" 'grep -q "UNREACHED=$ipA" "$tmp/C.out" && grep -q "UNREACHED=$ipB" "$tmp/C.out" && ! grep -q "^REACHED=" "$tmp/C.out"'
 
+# --- blue's ports are limited to 100 frames/s: C's burst of 300 pings is shaped, not lost ---
+wait_line C 'BURST-DONE' 120
+for _ in $(seq 60); do
+    "$rvisor" net stats blue --json >"$tmp/blue-burst.json"
+    [ "$(port blue-burst "$macC" drops.no_route)" -ge 300 ] && break
+    sleep 0.5
+done
+echo "C: $(port blue-burst "$macC" throttled) pauses for its rate limit, $(port blue-burst "$macC" drops.no_route) frames with nowhere to go (C is alone on blue)"
+check "C's burst was throttled to its rate limit, and every frame still reached the switch" '[ "$(port blue-burst "$macC" throttled)" -gt 0 ] && [ "$(port blue-burst "$macC" drops.no_route)" -ge 300 ]'
+
 # --- flood: D on red floods unknown unicast while A sends B the file again ---
 vm_start D 6 "$tmp/D.sh" switch:red
 vm_load D || fail "VM D did not boot"
@@ -170,14 +192,6 @@ wait_line A 'SPOOF-LOST' 120
 "$rvisor" net stats blue --json >"$tmp/blue.json"
 "$rvisor" net stats red >"$tmp/red.txt"
 cat "$tmp/red.txt"
-port() { # port NET MAC KEY: a counter of the port with that MAC
-    python3 -c 'import json, sys
-for p in json.load(open(sys.argv[1]))["ports"]:
-    if p.get("mac") == sys.argv[2]:
-        v = p
-        for k in sys.argv[3].split("."): v = v[k]
-        print(v)' "$tmp/$1.json" "$2" "$3"
-}
 macD=$(field D MAC)
 check "A's oversize frames were dropped and counted" 'grep -q BIG-LOST "$tmp/A.out" && [ "$(port red "$macA" drops.oversize)" -ge 2 ]'
 check "A's frames with a forged source MAC were dropped and counted" 'grep -q SPOOF-LOST "$tmp/A.out" && [ "$(port red "$macA" drops.spoofed_mac)" -ge 3 ]'
