@@ -471,6 +471,11 @@ int rv_vm_run(struct rv_vm *vm)
         if (!vm->restored)
             boot_reset_harts(vm);
         vm->restored = false;
+        /* From now on a pause waits for the harts to park (vm_control.c), even those whose
+         * thread has not been created yet. */
+        pthread_mutex_lock(&vm->power_lock);
+        vm->harts_live = true;
+        pthread_mutex_unlock(&vm->power_lock);
         for (unsigned i = 0; i < vm->nharts; i++) {
             struct rv_vcpu *v = &vm->vcpus[i];
             if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
@@ -484,6 +489,9 @@ int rv_vm_run(struct rv_vm *vm)
             pthread_cond_wait(&vm->power_cond, &vm->power_lock);
         pthread_mutex_unlock(&vm->power_lock);
         vm_join_harts(vm);
+        pthread_mutex_lock(&vm->power_lock);
+        vm->harts_live = false;
+        pthread_mutex_unlock(&vm->power_lock);
         enum vm_power p = atomic_load(&vm->power);
         if (p == VM_RESET && !vm->cfg.no_reboot) {
             rv_info("guest reboot");

@@ -100,7 +100,7 @@ int rv_vm_pause(struct rv_vm *vm)
      * returns at once: they park as soon as they start. */
     pthread_mutex_lock(&vm->power_lock);
     while (vm->parked < vm->nharts && atomic_load(&vm->power) == VM_RUNNING &&
-           vm->vcpus[0].thread_started)
+           vm->harts_live)
         pthread_cond_wait(&vm->power_cond, &vm->power_lock);
     pthread_mutex_unlock(&vm->power_lock);
     return 0;

@@ -104,6 +104,7 @@ struct rv_vm {
     char fatal_msg[256];
     _Atomic bool pause_req;    /* harts park at their next slice boundary (vm_control.c) */
     unsigned parked;           /* harts parked (under power_lock; changes broadcast power_cond) */
+    bool harts_live;           /* rv_vm_run() has (or is creating) hart threads (power_lock) */
 
     /* console input (console.c) */
     int wake_pipe[2];          /* wakes the I/O thread: quit, resize */
