@@ -13,6 +13,7 @@
 #     by D's flood limit (counted), the transfer completes intact (the times are printed).
 #   - A sends oversize frames and then frames with a forged source MAC: dropped and counted.
 #   - A second VM asking for A's MAC is refused; --net switch:NOSUCH fails cleanly.
+#   - A VM with two NICs, one on each network, gets a lease and a switch MAC on both.
 #   - `rvisor net capture` files are valid pcap and show the DHCP exchange of A and B.
 # Ends with "N passed, N failed". Usage: vnet-test.sh RVISOR [FETCH_SCRIPT [GUEST_DIR]]
 set -u
@@ -40,7 +41,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
 finish() {
     if [ "$failed" != 0 ]; then
-        for v in A B C D; do
+        for v in A B C D E; do
             [ -f "$tmp/$v.out" ] && { echo "--- $v ---"; tail -25 "$tmp/$v.out"; }
         done
         for n in red blue; do
@@ -230,6 +231,16 @@ check "blue's capture holds no frame of A or B" '[ "$(python3 "$here/pcap-check.
 if command -v tshark >/dev/null; then
     tshark -r "$tmp/red.pcap" -Y dhcp 2>/dev/null | head -4
 fi
+
+# Two NICs on two networks in one VM (after the captures: E's broadcasts reach C's network).
+cat >"$tmp/E.sh" <<'ESCRIPT'
+printf '#!/bin/sh\n[ "$1" = bound ]&&echo "$interface=$ip"\n'>/tmp/e;chmod +x /tmp/e
+for i in eth0 eth1;do ifconfig $i up;udhcpc -i $i -n -q -f -t 10 -s /tmp/e 2>/dev/null|grep =;echo $i-MAC=$(cat /sys/class/net/$i/address);done
+ESCRIPT
+timeout 300 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 144M \
+    --net switch:red --net switch:blue --append "console=ttyS0 quiet rvisor.modules=virtio_mmio,virtio_net rvisor.cmd64=$(base64 -w0 "$tmp/E.sh")" </dev/null >"$tmp/E.out" 2>&1
+rc=$?
+check "a VM with NICs on red and blue gets a lease and a switch MAC on each (status $rc)" '[ $rc = 0 ] && grep -q "^eth0=10.77.0." "$tmp/E.out" && grep -q "^eth1=10.77.0." "$tmp/E.out" && grep -q "^eth0-MAC=02:72:76:${macA:9:2}:" "$tmp/E.out" && grep -q "^eth1-MAC=02:72:76:${macC:9:2}:" "$tmp/E.out"'
 
 spid=$(cat "$RVISOR_STATE_DIR/net/red/switch.pid")
 "$rvisor" net delete red && "$rvisor" net delete blue
