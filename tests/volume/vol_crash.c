@@ -117,13 +117,16 @@ static void child(int fd, uint64_t seed)
         } else if (m.op == OP_GROW) {
             rc = m.size > 4 * LVSIZE ? -ENOSPC
                                      : vol_lv_resize(NULL, "vg", data_lv[m.lv], m.size, false);
-            if (rc == -ENOSPC)
-                m.size = rc = 0; /* refused: no change */
+            if (rc == -ENOSPC || rc == -EBUSY) /* no room, or a pv-move to finish first */
+                m.size = rc = 0;                 /* refused: no change */
         } else {
-            rv_block_close(b[m.lv]);
+            bool online = m.seed & 1; /* online: the LV stays open (its watcher follows) */
+            if (!online)
+                rv_block_close(b[m.lv]);
             rc = vol_pv_move(NULL, "vg", pvname[m.tmp % NPV], NULL, data_lv[m.lv]);
-            rc = rc == -ENOENT || rc == -ENOSPC ? 0 : rc;
-            b[m.lv] = open_lv(data_lv[m.lv]);
+            rc = rc == -ENOENT || rc == -ENOSPC || rc == -EBUSY ? 0 : rc; /* EBUSY: thin pool */
+            if (!online)
+                b[m.lv] = open_lv(data_lv[m.lv]);
         }
         if (rc)
             die("step");

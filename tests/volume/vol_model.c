@@ -1,10 +1,12 @@
 /* Model-based test of the volume manager: random writes (scatter/gather), reads, discards,
- * write-zeroes, flushes, online grows, shrinks, pv-moves and mirror leg checks on a linear, a
+ * write-zeroes, flushes, online grows, shrinks, pv-moves (offline, and online with requests
+ * running during the copy) and mirror leg checks on a linear, a
  * striped and a mirrored LV of one VG, every read compared byte for byte with an in-memory
  * model, and every LV compared in full after each mapping change. Ends with `vol check`.
  *
  * usage: vol_model [SEED [OPS]]   (a temporary directory holds the PV files) */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,12 +170,52 @@ static void op_shrink(struct mlv *m, unsigned idx)
     verify_all(m);
 }
 
+struct mover {
+    char from[128];
+    const char *lv;
+    int rc;
+    volatile int done;
+};
+
+static void *mover_thread(void *arg)
+{
+    struct mover *mv = arg;
+    mv->rc = vol_pv_move(NULL, "vg", mv->from, NULL, mv->lv);
+    __atomic_store_n(&mv->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static unsigned online_moves, ops_during_moves;
+
+/* pv-move while the LV is open and being written: random I/O until the move is over. */
+static void op_move_online(struct mlv *m)
+{
+    struct mover mv = {.lv = m->name};
+    snprintf(mv.from, sizeof(mv.from), "%s/pv%u", dir, (unsigned)(rnd() % NPV));
+    pthread_t t;
+    if (pthread_create(&t, NULL, mover_thread, &mv))
+        die("pthread_create");
+    while (!__atomic_load_n(&mv.done, __ATOMIC_ACQUIRE)) {
+        unsigned op = (unsigned)(rnd() % 10);
+        if (op < 6) op_write(m);
+        else if (op < 9) op_read(m);
+        else op_zero(m, true);
+        ops_during_moves++;
+    }
+    pthread_join(t, NULL);
+    CHECK(mv.rc == 0 || mv.rc == -ENOENT || mv.rc == -ENOSPC);
+    online_moves += mv.rc == 0;
+    verify_all(m);
+}
+
 static void op_move(struct mlv *m)
 {
+    if (rnd() & 1) {
+        op_move_online(m);
+        return;
+    }
     char from[128];
     snprintf(from, sizeof(from), "%s/pv%u", dir, (unsigned)(rnd() % NPV));
-    int busy = vol_pv_move(NULL, "vg", from, NULL, m->name); /* in use (or nothing there) */
-    CHECK(busy == -EBUSY || busy == -ENOENT);
     lv_close(m);
     int rc = vol_pv_move(NULL, "vg", from, NULL, m->name);
     /* Nothing there, or no room elsewhere, are the only acceptable refusals. */
@@ -270,6 +312,8 @@ int main(int argc, char **argv)
         verify_all(&lvs[i]);
     }
     check_mirror_legs();
+    printf("%u online pv-moves with %u requests during them\n", online_moves, ops_during_moves);
+    CHECK(online_moves > 0);
     for (int i = 0; i < NLV; i++)
         lv_close(&lvs[i]);
     struct vol_check_result res;

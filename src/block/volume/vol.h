@@ -98,6 +98,13 @@ struct vol_lv {
     uint32_t origin_id;     /* thin: snapshot of this LV (VOL_NO_LV if none); a non-thin
                                origin is read for chunks the snapshot has not written */
     bool frozen;            /* the origin of snapshots that read it: read-only */
+    /* Online pv-move (vol_move.c): while `moving` is set, users write every area both to
+     * areas[a] and to moving[a] (the new mapping) and read areas[a]; `reserved` holds the old
+     * extents until every user has stopped writing them; move_gen counts the steps. */
+    struct vol_area *moving;
+    struct vol_area reserved;
+    uint32_t move_gen;
+    uint32_t move_from;     /* the PV a pv-move in progress empties */
 };
 
 struct vol_pv {
@@ -135,6 +142,8 @@ int vol_meta_parse(const char *text, size_t len, struct vol_vg **out);
 /* Formats the metadata (seq included) as a malloc'd NUL-terminated string. */
 int vol_meta_format(const struct vol_vg *vg, char **out);
 void vol_vg_free(struct vol_vg *vg);
+/* Frees an LV's areas, pv-move areas and reserved runs. */
+void vol_lv_free_areas(struct vol_lv *lv);
 bool vol_name_valid(const char *name);
 uint64_t vol_area_extents(const struct vol_lv *lv);
 /* Extents of area `a` (a thin pool's metadata area differs from its data area). */
@@ -191,6 +200,10 @@ void vol_scan_free(struct vol_scan_pv *s, unsigned n);
 /* In-use lock of an LV: an OFD lock (shared for readers, exclusive for writers) on one byte
  * past any real data of every present PV. Returns -EBUSY when another user holds it. */
 int vol_lv_inuse_lock(const struct vol_vg *vg, uint32_t lv_id, bool exclusive);
+/* pv-move handshake: each user of an LV holds a shared lock for the move generation it has
+ * loaded (hold=false drops it); the mover waits until nobody holds generation `gen`. */
+void vol_lv_gen_hold(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen, bool hold);
+int vol_lv_gen_wait(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen);
 /* Checks whether anyone else uses the LV (takes and drops an exclusive lock). */
 int vol_lv_check_unused(const struct vol_vg *vg, const struct vol_lv *lv);
 
@@ -266,9 +279,11 @@ int vol_vg_add_lv(struct vol_vg *vg, struct vol_lv *lv);
 void vol_vg_remove_lv(struct vol_vg *vg, struct vol_lv *lv);
 /* Zeros bytes [start, start+len) of an area (new extents never show an old LV's data). */
 int vol_area_zero(const struct vol_vg *vg, const struct vol_area *a, uint64_t start, uint64_t len);
-/* Moves the extents of every LV (or only `lv`) off PV `from`, onto `to` (-1: any PV). The LVs
- * must not be in use; the data is copied before the new mapping is committed. */
-int vol_vg_pv_move(struct vol_vg *vg, uint32_t from, int to, const char *lv);
+/* Moves the extents of every LV (or only `lv`; not those in `skip`) off PV `from`, onto `to`
+ * (-1: any PV). The LVs must not be in use; the data is copied before the new mapping is
+ * committed. */
+int vol_vg_pv_move(struct vol_vg *vg, uint32_t from, int to, const char *lv,
+                   const uint32_t *skip, uint32_t nskip);
 /* Copies a good mirror leg over a stale one and commits it as in sync. */
 int vol_mirror_resync(struct vol_vg *vg, struct vol_lv *lv);
 

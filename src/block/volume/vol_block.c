@@ -111,14 +111,14 @@ static void legs_update(struct vol_block *v)
 }
 
 /* Transfers `piece` bytes at LV offset `off` in area `a` (whose data is iov[ioff..]). */
-static int area_rw(struct vol_block *v, const struct vol_lv *lv, bool write, uint32_t a,
-                   uint64_t aoff, uint64_t len, const struct iovec *iov, int iovcnt,
-                   uint64_t ioff, struct iovec *scratch)
+static int area_rw1(struct vol_block *v, const struct vol_area *ar, bool write, uint64_t aoff,
+                    uint64_t len, const struct iovec *iov, int iovcnt, uint64_t ioff,
+                    struct iovec *scratch)
 {
     while (len > 0) {
         uint32_t pv;
         uint64_t pv_off, avail;
-        int rc = vol_area_map(v->vg, &lv->areas[a], aoff, &pv, &pv_off, &avail);
+        int rc = vol_area_map(v->vg, ar, aoff, &pv, &pv_off, &avail);
         if (rc)
             return rc;
         uint64_t n = len < avail ? len : avail;
@@ -137,6 +137,17 @@ static int area_rw(struct vol_block *v, const struct vol_lv *lv, bool write, uin
         len -= n;
     }
     return 0;
+}
+
+/* Area `a` of `lv`; a write also goes to the area's new place while a pv-move copies it. */
+static int area_rw(struct vol_block *v, const struct vol_lv *lv, bool write, uint32_t a,
+                   uint64_t aoff, uint64_t len, const struct iovec *iov, int iovcnt,
+                   uint64_t ioff, struct iovec *scratch)
+{
+    int rc = area_rw1(v, &lv->areas[a], write, aoff, len, iov, iovcnt, ioff, scratch);
+    if (!rc && write && lv->moving)
+        rc = area_rw1(v, &lv->moving[a], true, aoff, len, iov, iovcnt, ioff, scratch);
+    return rc;
 }
 
 /* A mirror request: writes go to every good leg, reads to one with failover. */
@@ -256,12 +267,13 @@ static int pv_zero(struct rv_file *f, uint64_t off, uint64_t len)
     return rc;
 }
 
-static int area_zero(struct vol_block *v, uint32_t a, uint64_t aoff, uint64_t len)
+static int area_zero1(struct vol_block *v, const struct vol_area *ar, uint64_t aoff,
+                     uint64_t len)
 {
     while (len > 0) {
         uint32_t pv;
         uint64_t pv_off, avail;
-        int rc = vol_area_map(v->vg, &v->lv->areas[a], aoff, &pv, &pv_off, &avail);
+        int rc = vol_area_map(v->vg, ar, aoff, &pv, &pv_off, &avail);
         if (rc)
             return rc;
         uint64_t n = len < avail ? len : avail;
@@ -274,6 +286,14 @@ static int area_zero(struct vol_block *v, uint32_t a, uint64_t aoff, uint64_t le
         len -= n;
     }
     return 0;
+}
+
+static int area_zero(struct vol_block *v, uint32_t a, uint64_t aoff, uint64_t len)
+{
+    int rc = area_zero1(v, &v->lv->areas[a], aoff, len);
+    if (!rc && v->lv->moving)
+        rc = area_zero1(v, &v->lv->moving[a], aoff, len);
+    return rc;
 }
 
 /* Discard reads back as zeros afterwards (documented): a discarded extent is never stale data
@@ -387,9 +407,14 @@ static void vol_reload(struct vol_block *v)
     if (vol_lv_inuse_lock(vg, v->lv_id, !v->base.readonly))
         rv_warn("%s: %s", v->base.path, rv_error_get());
     files_close(v);
+    uint32_t old_gen = v->lv->move_gen;
     vol_vg_close(v->vg);
     v->vg = vg;
     v->lv = lv;
+    if (lv->move_gen != old_gen) { /* the new mapping is in place: tell a pv-move */
+        vol_lv_gen_hold(vg, v->lv_id, lv->move_gen, true);
+        vol_lv_gen_hold(vg, v->lv_id, old_gen, false);
+    }
     if (v->thin.pool) { /* the tables stay; they now point into the new VG */
         v->thin.pool->vg = vg;
         v->thin.pool->lv = vol_lv_by_id(vg, lv->pool_id);
@@ -500,7 +525,8 @@ static int thin_setup(struct vol_block *v, bool readonly)
                                                v->thin.pool->chunk_size));
 }
 
-int rv_vol_block_open(const char *spec, const struct rv_block_opts *opts, struct rv_block **out)
+static int vol_open_once(const char *spec, const struct rv_block_opts *opts,
+                         struct rv_block **out)
 {
     const char *slash = strchr(spec, '/');
     if (!slash || (size_t)(slash - spec) > VOL_NAME_MAX || !vol_name_valid(slash + 1))
@@ -526,6 +552,11 @@ int rv_vol_block_open(const char *spec, const struct rv_block_opts *opts, struct
         rc = vol_lv_inuse_lock(v->vg, v->lv_id, !opts->readonly);
         if (rc)
             rv_error_prefix(rc, "%s: ", spec);
+        else
+            vol_lv_gen_hold(v->vg, v->lv_id, v->lv->move_gen, true);
+        /* A pv-move that committed between our read and our lock did not wait for us. */
+        if (!rc && vol_vg_changed(v->vg))
+            rc = -EAGAIN;
     }
     if (!rc)
         rc = thin_setup(v, opts->readonly);
@@ -539,4 +570,14 @@ int rv_vol_block_open(const char *spec, const struct rv_block_opts *opts, struct
     }
     *out = &v->base;
     return 0;
+}
+
+int rv_vol_block_open(const char *spec, const struct rv_block_opts *opts, struct rv_block **out)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int rc = vol_open_once(spec, opts, out);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+    return rv_error_set(-EAGAIN, "vol:%s: the metadata keeps changing", spec);
 }

@@ -76,6 +76,10 @@ static void check_vg(struct checker *c, struct vol_vg *vg)
                 vg->name, pv->path, pv->disk_seq, vg->seq);
     }
     for (uint32_t l = 0; l < vg->nlvs; l++)
+        if (vg->lvs[l].moving || vg->lvs[l].reserved.nruns)
+            say(c, &c->res->warnings, "warning: %s/%s: a pv-move is in progress or was "
+                "interrupted (run pv-move again to finish it)", vg->name, vg->lvs[l].name);
+    for (uint32_t l = 0; l < vg->nlvs; l++)
         for (uint32_t a = 0; a < vg->lvs[l].nareas; a++)
             if (vg->lvs[l].areas[a].stale)
                 say(c, &c->res->warnings, "warning: %s/%s: mirror leg %" PRIu32 " is out of sync",

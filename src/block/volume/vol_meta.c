@@ -66,12 +66,17 @@ struct vol_lv *vol_lv_find(struct vol_vg *vg, const char *name)
     return NULL;
 }
 
-static void lv_free_areas(struct vol_lv *lv)
+void vol_lv_free_areas(struct vol_lv *lv)
 {
     for (uint32_t a = 0; a < lv->nareas && lv->areas; a++)
         free(lv->areas[a].runs);
+    for (uint32_t a = 0; a < lv->nareas && lv->moving; a++)
+        free(lv->moving[a].runs);
     free(lv->areas);
-    lv->areas = NULL;
+    free(lv->moving);
+    free(lv->reserved.runs);
+    lv->areas = lv->moving = NULL;
+    lv->reserved.runs = NULL;
 }
 
 void vol_vg_free(struct vol_vg *vg)
@@ -81,7 +86,7 @@ void vol_vg_free(struct vol_vg *vg)
     for (uint32_t i = 0; i < vg->npvs; i++)
         free(vg->pvs[i].path);
     for (uint32_t i = 0; i < vg->nlvs; i++)
-        lv_free_areas(&vg->lvs[i]);
+        vol_lv_free_areas(&vg->lvs[i]);
     free(vg->pvs);
     free(vg->lvs);
     free(vg->devices);
@@ -109,19 +114,22 @@ static int hex_decode(const char *s, uint8_t *u)
 
 /* --- formatting --- */
 
+static json_t *area_to_json(const struct vol_area *area)
+{
+    json_t *runs = json_array();
+    for (uint32_t r = 0; r < area->nruns; r++) {
+        const struct vol_run *run = &area->runs[r];
+        json_array_append_new(runs, json_pack("[III]", (json_int_t)run->pv, (json_int_t)run->pe,
+                                              (json_int_t)run->count));
+    }
+    return json_pack("{s:o,s:b}", "runs", runs, "stale", area->stale);
+}
+
 static json_t *lv_to_json(const struct vol_lv *lv)
 {
     json_t *areas = json_array();
-    for (uint32_t a = 0; a < lv->nareas; a++) {
-        json_t *runs = json_array();
-        for (uint32_t r = 0; r < lv->areas[a].nruns; r++) {
-            const struct vol_run *run = &lv->areas[a].runs[r];
-            json_array_append_new(runs, json_pack("[III]", (json_int_t)run->pv,
-                                                  (json_int_t)run->pe, (json_int_t)run->count));
-        }
-        json_array_append_new(areas, json_pack("{s:o,s:b}", "runs", runs, "stale",
-                                               lv->areas[a].stale));
-    }
+    for (uint32_t a = 0; a < lv->nareas; a++)
+        json_array_append_new(areas, area_to_json(&lv->areas[a]));
     json_t *j = json_pack("{s:s,s:I,s:s,s:I,s:I,s:o}", "name", lv->name, "id", (json_int_t)lv->id,
                           "type", vol_lv_type_name(lv->type), "extents", (json_int_t)lv->extents,
                           "stripe_size", (json_int_t)lv->stripe_size, "areas", areas);
@@ -136,6 +144,18 @@ static json_t *lv_to_json(const struct vol_lv *lv)
         json_object_set_new(j, "origin", json_integer((json_int_t)lv->origin_id));
     if (lv->frozen)
         json_object_set_new(j, "frozen", json_true());
+    if (lv->move_gen)
+        json_object_set_new(j, "move_gen", json_integer((json_int_t)lv->move_gen));
+    if (lv->moving)
+        json_object_set_new(j, "move_from", json_integer((json_int_t)lv->move_from));
+    if (lv->moving) {
+        json_t *mv = json_array();
+        for (uint32_t a = 0; a < lv->nareas; a++)
+            json_array_append_new(mv, area_to_json(&lv->moving[a]));
+        json_object_set_new(j, "moving", mv);
+    }
+    if (lv->reserved.nruns)
+        json_object_set_new(j, "reserved", area_to_json(&lv->reserved));
     return j;
 }
 
@@ -318,6 +338,36 @@ static int check_thin_links(struct vol_vg *vg)
     return 0;
 }
 
+/* The optional pv-move state: "moving" areas as long as the LV's, "reserved" runs. */
+static int parse_move(json_t *j, struct vol_vg *vg, struct vol_lv *lv, const char *what)
+{
+    json_t *mv = json_object_get(j, "moving"), *res = json_object_get(j, "reserved");
+    uint64_t gen;
+    uint64_t from = 0;
+    int rc = get_opt(j, "move_gen", UINT32_MAX, &gen, 0, what);
+    if (!rc)
+        rc = get_opt(j, "move_from", vg->npvs - 1, &from, 0, what);
+    lv->move_gen = (uint32_t)gen;
+    lv->move_from = (uint32_t)from;
+    if (!rc && mv) {
+        if (!json_is_array(mv) || json_array_size(mv) != lv->nareas || lv->nareas == 0)
+            return rv_error_set(-EINVAL, "metadata: %s: bad 'moving'", what);
+        if (!(lv->moving = calloc(lv->nareas, sizeof(*lv->moving))))
+            return rv_error_set(-ENOMEM, "out of memory");
+        for (uint32_t a = 0; a < lv->nareas && !rc; a++)
+            rc = parse_area(json_array_get(mv, a), vg, &lv->moving[a], vol_area_len(lv, a), what);
+    }
+    if (!rc && res) {
+        json_t *runs = json_object_get(res, "runs");
+        uint64_t total = 0;
+        for (size_t i = 0; json_is_array(runs) && i < json_array_size(runs); i++)
+            total += json_integer_value(json_array_get(json_array_get(runs, i), 2)) > 0 ?
+                     (uint64_t)json_integer_value(json_array_get(json_array_get(runs, i), 2)) : 0;
+        rc = parse_area(res, vg, &lv->reserved, total, what);
+    }
+    return rc;
+}
+
 static int parse_lv(json_t *j, struct vol_vg *vg, struct vol_lv *lv)
 {
     char what[96] = "LV";
@@ -354,6 +404,8 @@ static int parse_lv(json_t *j, struct vol_vg *vg, struct vol_lv *lv)
         if ((rc = parse_area(json_array_get(areas, a), vg, &lv->areas[a], vol_area_len(lv, a),
                              what)))
             return rc;
+    if ((rc = parse_move(j, vg, lv, what)))
+        return rc;
     if (lv->type == VOL_MIRROR && lv->areas[0].stale && lv->areas[1].stale)
         return rv_error_set(-EINVAL, "metadata: %s: both mirror legs are stale", what);
     return 0;
@@ -364,6 +416,40 @@ void vol_used_free(const struct vol_vg *vg, uint8_t **used)
     for (uint32_t i = 0; used && i < vg->npvs; i++)
         free(used[i]);
     free(used);
+}
+
+static bool lv_holds(const struct vol_lv *lv, uint32_t pv, uint64_t e)
+{
+    for (uint32_t a = 0; a < lv->nareas; a++)
+        for (uint32_t r = 0; r < lv->areas[a].nruns; r++) {
+            const struct vol_run *run = &lv->areas[a].runs[r];
+            if (run->pv == pv && e >= run->pe && e < run->pe + run->count)
+                return true;
+        }
+    return false;
+}
+
+/* A pv-move's destination extents (those not already the LV's own) and reserved ones. */
+static int mark_move_runs(const struct vol_lv *lv, uint8_t **used, uint64_t *free_out)
+{
+    for (uint32_t a = 0; a <= lv->nareas; a++) {
+        const struct vol_area *ar = a < lv->nareas ? (lv->moving ? &lv->moving[a] : NULL)
+                                                   : &lv->reserved;
+        for (uint32_t r = 0; ar && r < ar->nruns; r++) {
+            const struct vol_run *run = &ar->runs[r];
+            for (uint64_t e = run->pe; e < run->pe + run->count; e++) {
+                if (a < lv->nareas && lv_holds(lv, run->pv, e))
+                    continue;
+                if (used[run->pv][e])
+                    return rv_error_set(-EINVAL, "metadata: extent %" PRIu64 " of PV %" PRIu32
+                                        " is used twice (LV %s, pv-move)", e, run->pv, lv->name);
+                used[run->pv][e] = 1;
+                if (free_out)
+                    free_out[run->pv]--;
+            }
+        }
+    }
+    return 0;
 }
 
 int vol_used_map(const struct vol_vg *vg, uint8_t ***out, uint64_t *free_out)
@@ -395,6 +481,13 @@ int vol_used_map(const struct vol_vg *vg, uint8_t ***out, uint64_t *free_out)
                 if (free_out)
                     free_out[run->pv] -= run->count;
             }
+        }
+    }
+    for (uint32_t l = 0; l < vg->nlvs; l++) {
+        int rc = mark_move_runs(&vg->lvs[l], used, free_out);
+        if (rc) {
+            vol_used_free(vg, used);
+            return rc;
         }
     }
     *out = used;

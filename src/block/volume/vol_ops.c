@@ -311,6 +311,13 @@ int vol_vg_reduce(const char *devices, const char *name, const char *path)
         rc = rv_error_set(-EINVAL, "%s: the last PV of %s (use vg-remove)", path, name);
         goto out;
     }
+    for (uint32_t l = 0; l < vg->nlvs; l++) {
+        if (vg->lvs[l].moving || vg->lvs[l].reserved.nruns) {
+            rc = rv_error_set(-EBUSY, "%s/%s: finish its pv-move first (run pv-move again)",
+                              name, vg->lvs[l].name);
+            goto out;
+        }
+    }
     struct vol_pv gone = vg->pvs[p];
     memmove(&vg->pvs[p], &vg->pvs[p + 1], sizeof(gone) * (vg->npvs - p - 1));
     vg->npvs--;
@@ -361,9 +368,7 @@ int vol_vg_add_lv(struct vol_vg *vg, struct vol_lv *lv)
 
 void vol_vg_remove_lv(struct vol_vg *vg, struct vol_lv *lv)
 {
-    for (uint32_t a = 0; a < lv->nareas; a++)
-        free(lv->areas[a].runs);
-    free(lv->areas);
+    vol_lv_free_areas(lv);
     size_t i = (size_t)(lv - vg->lvs);
     memmove(lv, lv + 1, sizeof(*lv) * (vg->nlvs - i - 1));
     vg->nlvs--;
@@ -513,6 +518,11 @@ int vol_lv_resize(const char *devices, const char *vgname, const char *name, uin
         return rc;
     if ((rc = lv_lookup(vg, name, &lv)))
         goto out;
+    if (lv->moving || lv->reserved.nruns) {
+        rc = rv_error_set(-EBUSY, "%s/%s: a pv-move is in progress (run pv-move again to finish "
+                          "it)", vgname, name);
+        goto out;
+    }
     if (lv->frozen || (lv->type == VOL_THIN_POOL && (rc = vol_lv_check_unused(vg, lv)))) {
         rc = rc ? rc : lv_pinned(vg, lv);
         goto out;

@@ -13,8 +13,10 @@
 #include "block/volume/vol.h"
 #include "core/error.h"
 
-/* In-use locks live far beyond any data: byte INUSE_BASE + LV id of every PV. */
+/* In-use locks live far beyond any data: byte INUSE_BASE + LV id of every PV; the pv-move
+ * generation locks at GEN_BASE + 2 * LV id + (generation & 1). */
 #define INUSE_BASE (1ull << 62)
+#define GEN_BASE (1ull << 61)
 #define OPEN_RETRIES 20
 
 const char *vol_devices_path(const char *explicit_path)
@@ -438,16 +440,20 @@ int vol_vg_commit(struct vol_vg *vg)
 {
     if (!vg->locked_ex)
         return rv_error_set(-EPERM, "volume group %s: commit without the lock", vg->name);
-    uint8_t **used;
-    int rc = vol_used_map(vg, &used, NULL); /* never write metadata we would refuse to read */
-    if (rc)
-        return rc;
-    vol_used_free(vg, used);
     vg->seq++;
     char *text;
-    if ((rc = vol_meta_format(vg, &text)))
+    int rc = vol_meta_format(vg, &text);
+    if (rc)
         return rc;
     size_t len = strlen(text);
+    struct vol_vg *check; /* never write metadata we would refuse to read */
+    if ((rc = vol_meta_parse(text, len, &check))) {
+        vg->seq--;
+        free(text);
+        return rv_error_prefix(rc, "volume group %s: refusing to commit invalid metadata: ",
+                               vg->name);
+    }
+    vol_vg_free(check);
     unsigned written = 0;
     for (uint32_t i = 0; i < vg->npvs && !rc; i++) {
         if (vg->pvs[i].fd < 0)
@@ -549,5 +555,31 @@ int vol_lv_check_unused(const struct vol_vg *vg, const struct vol_lv *lv)
     for (uint32_t i = 0; i < vg->npvs; i++)
         if (vg->pvs[i].fd >= 0)
             ofd_lock(vg->pvs[i].fd, F_UNLCK, INUSE_BASE + lv->id, false);
+    return 0;
+}
+
+static uint64_t gen_byte(uint32_t lv_id, uint32_t gen)
+{
+    return GEN_BASE + 2ull * lv_id + (gen & 1);
+}
+
+void vol_lv_gen_hold(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen, bool hold)
+{
+    for (uint32_t i = 0; i < vg->npvs; i++)
+        if (vg->pvs[i].fd >= 0)
+            ofd_lock(vg->pvs[i].fd, hold ? F_RDLCK : F_UNLCK, gen_byte(lv_id, gen), false);
+}
+
+int vol_lv_gen_wait(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen)
+{
+    for (uint32_t i = 0; i < vg->npvs; i++) {
+        if (vg->pvs[i].fd < 0)
+            continue;
+        int rc = ofd_lock(vg->pvs[i].fd, F_WRLCK, gen_byte(lv_id, gen), true);
+        if (rc)
+            return rv_error_set(rc, "%s: waiting for the LV's users: %s", vg->pvs[i].path,
+                                strerror(-rc));
+        ofd_lock(vg->pvs[i].fd, F_UNLCK, gen_byte(lv_id, gen), false);
+    }
     return 0;
 }
