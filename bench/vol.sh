@@ -1,0 +1,29 @@
+#!/bin/sh
+# Volume throughput on the host (bench/vol_bench.c through rvisor's block layer): a raw file,
+# then linear, striped (3 PVs), thin (fresh: every write allocates) and a thin snapshot of it
+# (every first write copies on write), all on the same file system (TMPDIR).
+# Usage: bench/vol.sh [BUILD_DIR [SIZE_MIB]]
+set -eu
+build=${1:-build}
+size=${2:-256}
+cmake --build "$build" --target vol_bench rvisor >/dev/null
+t=$(mktemp -d "${TMPDIR:-/var/tmp}/rvisor-volbench.XXXXXX")
+trap 'rm -rf "$t"' EXIT
+export RVISOR_VOL_DEVICES=$t/devices
+r="$build/rvisor"
+vb="$build/bench/vol_bench"
+pv=$(( size * 3 + 64 ))
+for i in 0 1 2; do truncate -s "${pv}M" "$t/pv$i"; done
+truncate -s "${size}M" "$t/raw.img"
+$r vol pv-create "$t/pv0" "$t/pv1" "$t/pv2" >/dev/null
+$r vol vg-create vg "$t/pv0" "$t/pv1" "$t/pv2" --extent-size 4M
+$r vol lv-create vg/linear --size "${size}M"
+$r vol lv-create vg/striped --size "${size}M" --stripes 3 --stripe-size 64K
+$r vol lv-create vg/pool --thin-pool --size "$(( size * 2 + 16 ))M"
+$r vol lv-create vg/thin --thin --pool pool --size "${size}M"
+"$vb" "$t/raw.img" "$size"
+"$vb" vol:vg/linear "$size"
+"$vb" vol:vg/striped "$size"
+"$vb" vol:vg/thin "$size"
+$r vol lv-snapshot vg/thin --name snap
+"$vb" vol:vg/snap "$size"
