@@ -502,8 +502,8 @@ static int thin_setup(struct vol_block *v, bool readonly)
     struct vol_lv *pool = vol_lv_by_id(v->vg, v->lv->pool_id);
     int rc = vol_lv_inuse_lock(v->vg, pool->id, true);
     if (rc)
-        return rv_error_set(rc, "%s: its thin pool %s is in use by another process (a pool "
-                            "serves one process at a time)", v->base.path, pool->name);
+        return rv_error_set(rc, "%s: its thin pool %s is in use (a pool serves one open thin "
+                            "volume at a time)", v->base.path, pool->name);
     if (v->lv->origin_id != VOL_NO_LV) {
         struct vol_lv *o = vol_lv_by_id(v->vg, v->lv->origin_id);
         if (o->type != VOL_THIN) {
