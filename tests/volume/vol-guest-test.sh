@@ -1,7 +1,8 @@
 #!/bin/bash
 # The Debian guest on logical volumes: its root file system on a striped LV (3 PVs), a second VM
-# at the same time on a linear LV of the same VG, a second writer of the busy LV refused, and an
-# online lv-resize that the running guest sees (virtio-blk configuration change interrupt).
+# at the same time on a linear LV of the same VG, a second writer of the busy LV refused, a
+# pv-move of the root LV while the guest writes, an online lv-resize that the running guest
+# sees (virtio-blk configuration change interrupt), and a boot from a thin snapshot.
 # Afterwards e2fsck finds both file systems clean and the guest's writes are there.
 # usage: vol-guest-test.sh RVISOR BLKCAT
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -34,8 +35,9 @@ kill "$server"; wait "$server" 2>/dev/null
 # VM A: root on the striped LV; reports its disk size, then waits for it to change.
 script_a='echo E2E marker $(cat /etc/rvisor-disk); s0=$(cat /sys/block/vda/size)
 echo E2E size0 $s0; echo from-vm-a > /written-a; sync; echo E2E ready
-i=0; while [ $i -lt 6000 ] && [ "$(cat /sys/block/vda/size)" = "$s0" ]; do sleep 0.1; i=$((i+1)); done
-echo E2E size1 $(cat /sys/block/vda/size)'
+i=0; while [ $i -lt 6000 ] && [ "$(cat /sys/block/vda/size)" = "$s0" ]; do
+echo line $i >> /log; [ $((i % 10)) = 0 ] && sync; sleep 0.1; i=$((i+1)); done
+sync; echo E2E size1 $(cat /sys/block/vda/size); echo E2E lines $(wc -l < /log)'
 e2e_run a.out 1200 --mem 192M --disk vol:vg0/root \
     --append "$(e2e_append "$script_a" rvisor.root=/dev/vda)" &
 vm_a=$!
@@ -60,6 +62,14 @@ st=$?
 [ "$st" = 0 ] && [ "$(value b.out marker)" = linear-data ] && grep -q '^E2E done' b.out &&
     pass "VM B on vg0/data ran beside VM A" || { fail "VM B: status $st"; show b.out; }
 
+# pv-move of VM A's root LV off pv0 while the guest appends to a file (online: VM A writes
+# both places during the copy).
+truncate -s 96M pv3.img
+vol pv-create pv3.img && vol vg-extend vg0 pv3.img && vol pv-move vg0 "$tmp/pv0.img" --lv root &&
+    vol lvs --json | python3 -c "import json,sys; r=[x for x in json.load(sys.stdin) if x['lv']=='root'][0]
+assert all(not run['pv'].endswith('pv0.img') for a in r['areas'] for run in a['runs'])" &&
+    pass "pv-move of the running VM's striped root LV to a new PV" || fail "online pv-move"
+
 # Online grow: VM A sees 66M (whole stripes) without a restart.
 vol lv-resize vg0/root --size 66M && pass "lv-resize while VM A runs" || fail "lv-resize"
 wait "$vm_a"
@@ -70,7 +80,12 @@ st=$?
 
 # Both file systems clean, both writes there.
 "$blkcat" vol:vg0/root | head -c 48M >root.back && "$blkcat" vol:vg0/data >data.back
-check "e2fsck of the striped LV" fsck_clean root.back
+check "e2fsck of the striped LV (moved while written)" fsck_clean root.back
+lines=$(value a.out lines)
+debugfs -R "dump /log $tmp/log.back" root.back >/dev/null 2>&1
+[ -n "$lines" ] && [ "$(wc -l < log.back)" = "$lines" ] && [ "$(tail -n1 log.back)" = "line $((lines - 1))" ] &&
+    pass "the guest's $lines log lines, written across the pv-move, are all there" ||
+    fail "guest log after the pv-move: '$lines' lines expected, $(wc -l < log.back 2>/dev/null) found"
 check "e2fsck of the linear LV" fsck_clean data.back
 [ "$(sha_in_image root.back /written-a)" = "$(echo from-vm-a | sha256sum | cut -d' ' -f1)" ] &&
     [ "$(sha_in_image data.back /written-b)" = "$(echo from-vm-b | sha256sum | cut -d' ' -f1)" ] &&
