@@ -57,26 +57,60 @@ static json_t *status_result(struct rv_vm *vm)
                      info.jit ? "jit" : "interp", "balloon", info.balloon);
 }
 
+/* {name: count} of the nonzero counters (names[i] NULL: "cause_<i>"). */
+static json_t *counts_object(const uint64_t *counts, unsigned n, const char *const *names)
+{
+    json_t *o = json_object();
+    for (unsigned i = 0; o && i < n; i++) {
+        if (!counts[i])
+            continue;
+        char name[32];
+        if (names[i])
+            snprintf(name, sizeof(name), "%s", names[i]);
+        else
+            snprintf(name, sizeof(name), "cause_%u", i);
+        json_object_set_new(o, name, json_integer((json_int_t)counts[i]));
+    }
+    return o;
+}
+
+static json_t *hart_stats(const struct rv_vm_hart_stats *h, unsigned id)
+{
+    json_t *exits = json_object();
+    for (unsigned e = 0; exits && e < RV_VM_EXIT_REASONS; e++)
+        json_object_set_new(exits, rv_vm_exit_names[e], json_integer((json_int_t)h->exits[e]));
+    json_t *jit = h->jit ? json_pack("{s:I,s:I,s:I,s:I,s:I}", "blocks",
+                                     (json_int_t)h->jit_blocks, "guest_insns",
+                                     (json_int_t)h->jit_guest_insns, "code_bytes",
+                                     (json_int_t)h->jit_code_bytes, "flushes",
+                                     (json_int_t)h->jit_flushes, "invalidations",
+                                     (json_int_t)h->jit_invalidations)
+                         : json_null();
+    json_t *traps = json_pack(
+        "{s:o*,s:o*}", "exceptions",
+        counts_object(h->exceptions, RV_VM_TRAP_CAUSES, rv_vm_exception_names), "interrupts",
+        counts_object(h->interrupts, RV_VM_TRAP_CAUSES, rv_vm_interrupt_names));
+    return json_pack("{s:i,s:I,s:o*,s:o*,s:I,s:o*}", "id", (int)id, "instret",
+                     (json_int_t)h->instret, "exits", exits, "traps", traps, "tlb_misses",
+                     (json_int_t)h->tlb_misses, "jit", jit);
+}
+
 static json_t *stats_result(struct rv_vm *vm)
 {
     struct rv_vm_stats st;
     rv_vm_get_stats(vm, &st);
     json_t *harts = json_array();
-    for (unsigned i = 0; harts && i < st.nharts; i++) {
-        const struct rv_vm_hart_stats *h = &st.harts[i];
-        json_t *exits = json_object();
-        for (unsigned e = 0; exits && e < RV_VM_EXIT_REASONS; e++)
-            json_object_set_new(exits, rv_vm_exit_names[e], json_integer((json_int_t)h->exits[e]));
-        json_t *jit = h->jit ? json_pack("{s:I,s:I,s:I,s:I,s:I}", "blocks",
-                                         (json_int_t)h->jit_blocks, "guest_insns",
-                                         (json_int_t)h->jit_guest_insns, "code_bytes",
-                                         (json_int_t)h->jit_code_bytes, "flushes",
-                                         (json_int_t)h->jit_flushes, "invalidations",
-                                         (json_int_t)h->jit_invalidations)
-                             : json_null();
-        json_array_append_new(harts, json_pack("{s:i,s:I,s:o*,s:o*}", "id", (int)i, "instret",
-                                               (json_int_t)h->instret, "exits", exits, "jit",
-                                               jit));
+    for (unsigned i = 0; harts && i < st.nharts; i++)
+        json_array_append_new(harts, hart_stats(&st.harts[i], i));
+    json_t *sbi = json_object();
+    for (unsigned e = 0; sbi && e < RV_VM_SBI_EXTS; e++)
+        json_object_set_new(sbi, rv_vm_sbi_ext_names[e], json_integer((json_int_t)st.sbi_calls[e]));
+    json_t *mmio = json_array();
+    for (unsigned i = 0; mmio && i < st.ndevices; i++) {
+        const struct rv_vm_device_stats *d = &st.devices[i];
+        json_array_append_new(mmio, json_pack("{s:s,s:I,s:I,s:I}", "device", d->name, "base",
+                                              (json_int_t)d->base, "reads", (json_int_t)d->reads,
+                                              "writes", (json_int_t)d->writes));
     }
     json_t *balloon = st.balloon ? json_pack("{s:I,s:I,s:I}", "target_pages",
                                              (json_int_t)st.balloon_target_pages,
@@ -84,8 +118,8 @@ static json_t *stats_result(struct rv_vm *vm)
                                              "released_pages",
                                              (json_int_t)st.balloon_released_pages)
                                  : json_null();
-    return json_pack("{s:o*,s:{s:o*},s:[s]}", "harts", harts, "devices", "balloon", balloon,
-                     "not_counted", "tlb_misses");
+    return json_pack("{s:o*,s:o*,s:o*,s:{s:o*}}", "harts", harts, "sbi_calls", sbi, "mmio", mmio,
+                     "devices", "balloon", balloon);
 }
 
 /* Maps a machine error to the protocol's error codes. */

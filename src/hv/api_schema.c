@@ -17,10 +17,14 @@ const struct rv_api_request rv_api_requests[] = {
      "Counters, read without stopping the vCPUs (while running they may lag by one slice).",
      "`harts`: one object per vCPU with `id`, `instret` (instructions retired since the last "
      "reset), `exits` (run-loop exits by reason: `budget`, `ecall` (SBI calls), `mtrap`, "
-     "`wfi`, `stop`) and `jit` (`blocks` and `guest_insns` translated, `code_bytes`, "
-     "`flushes`, `invalidations`; `null` under the interpreter); `devices`: `balloon` "
-     "(`target_pages`, `actual_pages`, `released_pages`) or `null`; `not_counted`: counters "
-     "rvisor does not keep yet (`tlb_misses`)",
+     "`wfi`, `stop`, `debug`), `traps` (`exceptions` and `interrupts` taken, by cause name "
+     "such as `load_page_fault` or `supervisor_timer`; only causes seen), `tlb_misses` (page "
+     "walks filling the TLB) and `jit` (`blocks` and `guest_insns` translated, `code_bytes`, "
+     "`flushes`, `invalidations`; `null` under the interpreter); `sbi_calls`: SBI calls "
+     "answered by rvisor by extension (`base`, `time`, `ipi`, `rfence`, `hsm`, `srst`, `dbcn`, "
+     "`legacy`, `other`); `mmio`: one object per device region with `device`, `base`, `reads` "
+     "and `writes` by the vCPUs; `devices`: `balloon` (`target_pages`, `actual_pages`, "
+     "`released_pages`) or `null`",
      {{0}}},
     {"pause", RV_API_RUNNING,
      "Parks every vCPU after its current slice and replies once all are parked. Guest time "

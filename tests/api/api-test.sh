@@ -53,6 +53,11 @@ sleep 0.5
 c=$(instret_sum)
 check "resumed harts run again ($c > $b)" test "$c" -gt "$b"
 check "stats: exits by reason" sh -c "'$rvisor' ctl '$tmp/api.sock' stats | grep -q '\"wfi\"'"
+ctl stats >"$tmp/stats"
+check "stats: traps by cause" grep -q '"supervisor_timer": [1-9]' "$tmp/stats"
+check "stats: TLB misses" grep -q '"tlb_misses": [1-9]' "$tmp/stats"
+check "stats: SBI calls by extension" grep -q '"base": [1-9]' "$tmp/stats"
+check "stats: MMIO by device" grep -q '"device": "ns16550a"' "$tmp/stats"
 ctl balloon target_mib=64 2>"$tmp/err"
 check "balloon without a device: unsupported" grep -q "unsupported" "$tmp/err"
 ctl balloon target_mib=0 2>"$tmp/err"; rc=$?
