@@ -171,7 +171,7 @@ static void cmd_point(struct rv_gdbstub *s, const char *p, bool insert)
 
 /* --- run control --- */
 
-/* c [ADDR] / s [ADDR]: continue or step the Hc hart, from ADDR if given. */
+/* c [ADDR] / s [ADDR]: continue every hart, or step the Hc hart; from ADDR if given. */
 static void cmd_resume(struct rv_gdbstub *s, const char *p, bool step)
 {
     uint64_t addr;
@@ -182,47 +182,54 @@ static void cmd_resume(struct rv_gdbstub *s, const char *p, bool step)
         }
         hart(s, s->c_hart)->pc = addr;
     }
-    gdb_resume(s, step ? (int)s->c_hart : -1);
+    if (step)
+        gdb_resume(s, 0, 1u << s->c_hart);
+    else
+        gdb_resume(s, UINT32_MAX, 0);
 }
 
-/* vCont;ACTION[:TID]...: a step action makes only its hart execute one instruction (the
- * others stay stopped); otherwise everything continues. */
+/* vCont;ACTION[:TID]...: each hart takes the first action naming it, or else the first one
+ * without a thread id; harts with no action stay stopped (gdb manual, "vCont"). */
 static void cmd_vcont(struct rv_gdbstub *s, const char *p)
 {
-    int step = -1;
+    unsigned n = rv_vm_nharts(s->vm);
+    uint32_t all = (uint32_t)((1ull << n) - 1), run = 0, step = 0, taken = 0;
     bool any = false;
     while (*p == ';') {
         p++;
         char a = *p++;
-        if (a == 'C' || a == 'S') { /* the signal is ignored: there are no signals to pass */
-            uint64_t sig;
-            if (!gdb_parse_hex(&p, &sig)) {
-                gdb_send_str(s, E_BAD);
-                return;
-            }
-        } else if (a != 'c' && a != 's') {
+        uint64_t sig;
+        if ((a == 'C' || a == 'S') && !gdb_parse_hex(&p, &sig)) {
+            gdb_send_str(s, E_BAD); /* the signal itself is ignored: there are none to pass */
+            return;
+        }
+        if (a != 'c' && a != 's' && a != 'C' && a != 'S') {
             gdb_send_str(s, E_BAD);
             return;
         }
         int64_t tid = -1;
-        if (*p == ':' && (p++, !gdb_parse_tid(&p, &tid))) {
-            gdb_send_str(s, E_BAD);
-            return;
-        }
         unsigned h;
-        if (!tid_to_hart(s, tid, &h)) {
+        if (*p == ':' && (p++, !gdb_parse_tid(&p, &tid) || (tid > 0 && !tid_to_hart(s, tid, &h)))) {
             gdb_send_str(s, E_BAD);
             return;
         }
-        if ((a == 's' || a == 'S') && step < 0)
-            step = (int)h;
+        uint32_t who = (tid > 0 ? 1u << h : all) & ~taken;
+        taken |= who;
+        if (a == 's' || a == 'S')
+            step |= who;
+        else
+            run |= who;
         any = true;
     }
     if (!any || *p) {
         gdb_send_str(s, E_BAD);
         return;
     }
-    gdb_resume(s, step);
+    /* Harts told to step while others continue: step them and hold the others (a step is
+     * short; GDB waits for its stop in any case). */
+    if (step)
+        run = 0;
+    gdb_resume(s, run, step);
 }
 
 /* --- threads --- */

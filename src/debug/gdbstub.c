@@ -66,10 +66,10 @@ void gdb_send_stop(struct rv_gdbstub *s)
 
 /* --- run control --- */
 
-void gdb_resume(struct rv_gdbstub *s, int step_hart)
+void gdb_resume(struct rv_gdbstub *s, uint32_t run, uint32_t step)
 {
     s->running = true;
-    rv_vm_debug_resume(s->vm, step_hart);
+    rv_vm_debug_resume(s->vm, run, step);
 }
 
 /* Harts stopped on their own (or the VM ended): tell a waiting debugger. */
@@ -80,7 +80,7 @@ static void take_stop(struct rv_gdbstub *s)
     if (rc == -EAGAIN)
         return;
     if (rc == 0 && s->conn_fd < 0) {
-        rv_vm_debug_resume(s->vm, -1); /* nobody to report to */
+        rv_vm_debug_resume(s->vm, UINT32_MAX, 0); /* nobody to report to */
         return;
     }
     if (rc != 0 || !s->running)
@@ -130,7 +130,7 @@ static void detach(struct rv_gdbstub *s)
         rv_vm_debug_halt(s->vm);
     struct rv_debug_points *d = rv_vm_debug_points(s->vm);
     d->nbp = d->nwp = 0;
-    rv_vm_debug_resume(s->vm, -1);
+    rv_vm_debug_resume(s->vm, UINT32_MAX, 0);
     close(s->conn_fd);
     s->conn_fd = -1;
     s->running = false;

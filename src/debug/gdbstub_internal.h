@@ -40,8 +40,9 @@ void gdb_send(struct rv_gdbstub *s, const char *data, size_t len);
 void gdb_send_str(struct rv_gdbstub *s, const char *str);
 /* Sends the stop reply for s->stop. */
 void gdb_send_stop(struct rv_gdbstub *s);
-/* Lets the harts run (step_hart < 0) or step one; the reply comes with the stop. */
-void gdb_resume(struct rv_gdbstub *s, int step_hart);
+/* Lets the harts in `run` run and those in `step` execute one instruction (bit i: hart i);
+ * the reply comes with the stop. */
+void gdb_resume(struct rv_gdbstub *s, uint32_t run, uint32_t step);
 
 /* gdb_cmd.c: answers one packet (NUL-terminated, len bytes). */
 void gdb_handle_packet(struct rv_gdbstub *s, char *pkt, size_t len);

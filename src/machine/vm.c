@@ -348,7 +348,6 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
     vm->dbg_notify_fd = -1;
-    atomic_store(&vm->dbg_step_hart, -1);
     /* Recursive: virtio devices raise interrupts both from MMIO callbacks (lock held) and
      * from their worker threads (dev/virtio.h). */
     pthread_mutexattr_t attr;

@@ -43,7 +43,7 @@ bool vm_should_park(struct rv_vcpu *v)
     struct rv_vm *vm = v->vm;
     return atomic_load_explicit(&vm->pause_req, memory_order_acquire) ||
            (atomic_load_explicit(&vm->dbg_halt, memory_order_acquire) &&
-            atomic_load(&vm->dbg_step_hart) != (int)v->id);
+            !(atomic_load(&vm->dbg_release) & (1u << v->id)));
 }
 
 void vm_park(struct rv_vcpu *v)

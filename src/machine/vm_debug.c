@@ -1,8 +1,9 @@
 /* Debugger support (vm_debug.h).
  *
  * Halting reuses the pause machinery of vm_control.c: with dbg_halt set, hart threads park in
- * vm_park() and count themselves in `parked`. A single step lets exactly one parked hart out
- * (dbg_step_hart) for one instruction. A hart that stops on its own (breakpoint, watchpoint,
+ * vm_park() and count themselves in `parked`. A resume of some harts only (GDB's vCont with
+ * thread ids) or a single step lets those out (dbg_release, dbg_step) while dbg_halt stays
+ * set. A hart that stops on its own (breakpoint, watchpoint,
  * end of a step) records the stop under power_lock, sets dbg_halt, stops the other harts and
  * writes a byte to the debugger's notify fd; the debugger then waits for every hart to park
  * (rv_vm_debug_take_stop) before it looks at any state. */
@@ -17,7 +18,6 @@ void rv_vm_debug_enable(struct rv_vm *vm, int notify_fd, bool halted)
 {
     vm->dbg_enabled = true;
     vm->dbg_notify_fd = notify_fd;
-    atomic_store(&vm->dbg_step_hart, -1);
     atomic_store(&vm->dbg_halt, halted);
 }
 
@@ -65,6 +65,8 @@ int rv_vm_debug_halt(struct rv_vm *vm)
 {
     pthread_mutex_lock(&vm->power_lock);
     atomic_store(&vm->dbg_halt, true);
+    atomic_store(&vm->dbg_release, 0);
+    atomic_store(&vm->dbg_step, 0);
     if (!vm->dbg_stop_pending)
         vm->dbg_stop = (struct rv_vm_stop){.reason = RV_DEBUG_NONE};
     vm->dbg_stop_pending = false; /* this halt's caller reports it */
@@ -96,16 +98,18 @@ static bool have_points(const struct rv_vm *vm)
     return vm->dbg_points.nbp || vm->dbg_points.nwp;
 }
 
-void rv_vm_debug_resume(struct rv_vm *vm, int step_hart)
+void rv_vm_debug_resume(struct rv_vm *vm, uint32_t run, uint32_t step)
 {
+    uint32_t all = (uint32_t)((1ull << vm->nharts) - 1);
+    run &= all;
+    step &= all & ~run;
     pthread_mutex_lock(&vm->power_lock);
     vm->dbg_stop_pending = false;
     bool trace = vm->tracer.insn && (vm->tracer.mask & RV_TRACE_INSN);
-    atomic_store(&vm->dbg_active, have_points(vm) || step_hart >= 0 || trace);
-    if (step_hart >= 0 && (unsigned)step_hart < vm->nharts)
-        atomic_store(&vm->dbg_step_hart, step_hart);
-    else
-        atomic_store(&vm->dbg_halt, false);
+    atomic_store(&vm->dbg_active, have_points(vm) || step || trace);
+    atomic_store(&vm->dbg_step, step);
+    atomic_store(&vm->dbg_release, run | step);
+    atomic_store(&vm->dbg_halt, run != all);
     pthread_cond_broadcast(&vm->power_cond);
     pthread_mutex_unlock(&vm->power_lock);
 }
@@ -119,7 +123,7 @@ bool vm_debug_active(struct rv_vm *vm)
 
 bool vm_debug_stepping(struct rv_vcpu *v)
 {
-    return atomic_load(&v->vm->dbg_step_hart) == (int)v->id;
+    return (atomic_load(&v->vm->dbg_step) >> v->id) & 1;
 }
 
 static void report(struct rv_vcpu *v, const struct rv_vm_stop *stop)
@@ -128,14 +132,14 @@ static void report(struct rv_vcpu *v, const struct rv_vm_stop *stop)
     pthread_mutex_lock(&vm->power_lock);
     /* The first stop since the resume wins; a hart racing to a breakpoint stops at it
      * unexecuted and hits it again at the next continue. */
-    if (!vm->dbg_stop_pending && (atomic_load(&vm->dbg_step_hart) == (int)v->id ||
-                                  !atomic_load(&vm->dbg_halt))) {
+    bool released = !atomic_load(&vm->dbg_halt) || ((atomic_load(&vm->dbg_release) >> v->id) & 1);
+    if (!vm->dbg_stop_pending && released) {
         vm->dbg_stop = *stop;
         vm->dbg_stop_pending = true;
     }
     atomic_store(&vm->dbg_halt, true);
-    if (atomic_load(&vm->dbg_step_hart) == (int)v->id)
-        atomic_store(&vm->dbg_step_hart, -1);
+    atomic_store(&vm->dbg_release, 0);
+    atomic_store(&vm->dbg_step, 0);
     pthread_mutex_unlock(&vm->power_lock);
     stop_others(vm, v->id);
     char c = 's';

@@ -35,9 +35,10 @@ int rv_vm_debug_halt(struct rv_vm *vm);
  * VM is no longer running, -EAGAIN if no stop is pending. */
 int rv_vm_debug_take_stop(struct rv_vm *vm, struct rv_vm_stop *out);
 
-/* Resumes every hart, or (step_hart >= 0) lets only that hart execute one instruction, with no
- * interrupt taken before it; its end is notified as a stop with reason RV_DEBUG_STEP. */
-void rv_vm_debug_resume(struct rv_vm *vm, int step_hart);
+/* Resumes the harts in `run` (bit i: hart i) and lets those in `step` execute one instruction
+ * each, with no interrupt taken before it (the end of a step is notified as a stop with reason
+ * RV_DEBUG_STEP); the others stay stopped. The first stop of any hart stops them all again. */
+void rv_vm_debug_resume(struct rv_vm *vm, uint32_t run, uint32_t step);
 
 /* halted: the VM's breakpoints and watchpoints; changes take effect at the next resume. */
 struct rv_debug_points *rv_vm_debug_points(struct rv_vm *vm);

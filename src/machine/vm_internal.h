@@ -122,8 +122,9 @@ struct rv_vm {
 
     /* debugger (vm_debug.c); the fields below dbg_halt are under power_lock */
     bool dbg_enabled;
-    _Atomic bool dbg_halt;     /* harts park as for pause_req, except dbg_step_hart */
-    _Atomic int dbg_step_hart; /* the hart executing one instruction while halted, or -1 */
+    _Atomic bool dbg_halt;     /* harts park as for pause_req, except those in dbg_release */
+    _Atomic uint32_t dbg_release; /* harts (bit i: hart i) the debugger lets run while halted */
+    _Atomic uint32_t dbg_step; /* of those, the harts that execute one instruction */
     _Atomic bool dbg_active;   /* run with rv_debug_run(): points set, a step or an insn trace */
     bool dbg_stop_pending;     /* dbg_stop holds a stop not yet taken */
     struct rv_vm_stop dbg_stop;

@@ -3,7 +3,6 @@
 packets, bad checksums, out-of-range memory, single step, Ctrl-C, and an abrupt disconnect
 (after which the VM must run on, without breakpoints, to the program's exit status 7).
 Usage: rsp-client.py RVISOR PROG.ELF"""
-import os
 import re
 import socket
 import subprocess
@@ -82,23 +81,58 @@ def le(hexstr: bytes) -> int:
     return int.from_bytes(bytes.fromhex(hexstr.decode()), "little")
 
 
-def main():
-    sym = symbols()
-    work = tempfile.mkdtemp()
-    err = open(os.path.join(work, "err"), "w+")
-    rv = subprocess.Popen([RVISOR, "run", "--gdb", "tcp:127.0.0.1:0", "-S", "--bios", PROG],
+def start(extra):
+    """Starts rvisor with its stub on a free port; returns (process, port or None)."""
+    err = tempfile.TemporaryFile("w+")
+    rv = subprocess.Popen([RVISOR, "run", "--gdb", "tcp:127.0.0.1:0", "--bios", PROG] + extra,
                           stdout=subprocess.DEVNULL, stderr=err)
-    port = None
     for _ in range(100):
         err.seek(0)
         m = re.search(r"gdb stub on port (\d+)", err.read())
         if m:
-            port = int(m.group(1))
-            break
+            return rv, int(m.group(1))
         time.sleep(0.1)
+    print("rvisor did not start its stub")
+    rv.kill()
+    return rv, None
+
+
+def smp(sym):
+    """Two harts: vCont with thread ids runs or steps only the harts named."""
+    rv, port = start(["-S", "--smp", "2"])
     if port is None:
-        print("rvisor did not start its stub")
+        check("smp stub", False)
+        return
+    c = Conn(port)
+    c.q(b"QStartNoAckMode")
+    c.ack = False
+    check("two threads", c.q(b"qfThreadInfo") == b"m1,2")
+    pc = lambda t: (c.q(b"Hg%x" % t), le(c.q(b"p20")))[1]
+    r = c.q(b"vCont;s:2")
+    check("step of thread 2 only", r == b"T05thread:2;", repr(r))
+    check("hart 1 stepped", pc(2) == 0x80000004)
+    check("hart 0 did not move", pc(1) == 0x80000000)
+    c.q(b"Z0,%x,2" % sym["bp_here"])
+    r = c.q(b"vCont;c:1")
+    check("continue of thread 1 only", r == b"T05thread:1;", repr(r))
+    check("hart 0 at the breakpoint", pc(1) == sym["bp_here"])
+    check("hart 1 held", pc(2) == 0x80000004)
+    r = c.q(b"vCont;s:1;c")
+    check("step one, hold the others", r == b"T05thread:1;" and pc(2) == 0x80000004, repr(r))
+    c.s.close()
+    try:
+        status = rv.wait(timeout=30)
+    except subprocess.TimeoutExpired:
         rv.kill()
+        status = None
+    check("smp VM ran on after the disconnect", status == 7, status)
+
+
+def main():
+    sym = symbols()
+    smp(sym)
+    rv, port = start(["-S"])
+    if port is None:
         return 1
     c = Conn(port)
 
