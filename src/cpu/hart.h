@@ -39,7 +39,7 @@ enum rv_mmu_idx {
 #define RV_DCACHE_BITS 12
 #define RV_DCACHE_SIZE (1u << RV_DCACHE_BITS)
 
-#define RV_TLB_BITS 10
+#define RV_TLB_BITS 12
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_TLB_INVALID UINT64_MAX
 #define RV_TLB_IO 1ull /* tag bit: page translates to I/O; `paddr` holds the physical page */
@@ -131,6 +131,7 @@ struct rv_hart {
      * cached superpage without scanning on every fence --- */
     uint64_t tlb_super_lo, tlb_super_hi; /* virtual range [lo, hi] holding superpage pieces;
                                             empty when lo > hi */
+    uint64_t tlb_super_shifts;           /* bit n: pieces of 2^n-byte pages may be cached */
     uint8_t tlb_page_shift[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* log2 of the size of
                                             the page each TLB entry is a piece of (12: 4 KiB) */
 

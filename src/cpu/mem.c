@@ -35,6 +35,18 @@ static void code_store(struct rv_hart *h, struct rv_tlb_entry *e)
 }
 
 /* One access that stays inside a page. */
+/* memcpy with the common sizes spelled out: single moves instead of a library call. */
+static inline void copy_small(void *dst, const void *src, unsigned size)
+{
+    switch (size) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, size); break;
+    }
+}
+
 static int access_in_page(struct rv_hart *h, uint64_t va, unsigned size, enum rv_access acc,
                           uint64_t *value)
 {
@@ -48,12 +60,12 @@ static int access_in_page(struct rv_hart *h, uint64_t va, unsigned size, enum rv
         /* SAFETY: direct entries map a whole RAM page; the access stays inside it. */
         uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
         if (acc == RV_ACCESS_WRITE) {
-            memcpy(p, value, size);
+            copy_small(p, value, size);
             if (e->tag & RV_TLB_CODE)
                 code_store(h, e);
         } else {
             uint64_t v = 0;
-            memcpy(&v, p, size);
+            copy_small(&v, p, size);
             *value = v;
         }
         return RV_EXC_NONE;

@@ -224,6 +224,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
             h->tlb_super_lo = base;
         if (last > h->tlb_super_hi)
             h->tlb_super_hi = last;
+        h->tlb_super_shifts |= 1ull << page_shift;
     }
 
     /* A page writable for this regime is also readable (W implies R, SUM and U apply to
@@ -249,6 +250,7 @@ void rv_tlb_flush_all(struct rv_hart *h)
     memset(h->tlb_page_shift, PAGE_SHIFT, sizeof(h->tlb_page_shift));
     h->tlb_super_lo = UINT64_MAX;
     h->tlb_super_hi = 0;
+    h->tlb_super_shifts = 0;
 }
 
 void rv_tlb_init(struct rv_hart *h)
@@ -301,29 +303,26 @@ void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid
     if (va < h->tlb_super_lo || va > h->tlb_super_hi)
         return;
 
-    /* va may lie in a cached superpage: drop every piece of any superpage containing va, and
-     * recompute the range from the pieces that stay. */
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (unsigned m = 0; m < RV_MMU_COUNT; m++)
-        for (unsigned a = 0; a < RV_ACCESS_COUNT; a++)
-            for (unsigned s = 0; s < RV_TLB_SIZE; s++) {
-                const unsigned shift = h->tlb_page_shift[m][a][s];
-                if (shift <= PAGE_SHIFT)
-                    continue;
-                const struct rv_tlb_entry *e = &h->tlb[m][a][s];
-                if (e->tag == RV_TLB_INVALID)
-                    continue;
-                const uint64_t mask = ~((1ull << shift) - 1);
-                if (((e->tag ^ va) & mask) == 0 && flush_asid_matches(e, asid_valid, asid)) {
-                    tlb_invalidate(h, m, a, s);
-                    continue;
+    /* va may lie in a cached superpage: drop every piece of any superpage containing va. The
+     * pieces of the 2^shift-byte page around va sit in the slots of its 4 KiB pages only, so
+     * each cached superpage size needs a look at those slots (all of them once the page spans
+     * the table). The range stays as it is: it only has to cover the pieces. */
+    for (unsigned shift = PAGE_SHIFT + 1; shift < 64; shift++) {
+        if (!(h->tlb_super_shifts & (1ull << shift)))
+            continue;
+        const uint64_t mask = ~((1ull << shift) - 1);
+        const unsigned first = (unsigned)((va & mask) >> PAGE_SHIFT);
+        const unsigned count = shift - PAGE_SHIFT >= RV_TLB_BITS
+                                   ? RV_TLB_SIZE : 1u << (shift - PAGE_SHIFT);
+        for (unsigned i = 0; i < count; i++) {
+            const unsigned s = (first + i) & (RV_TLB_SIZE - 1);
+            for (unsigned m = 0; m < RV_MMU_COUNT; m++)
+                for (unsigned a = 0; a < RV_ACCESS_COUNT; a++) {
+                    const struct rv_tlb_entry *e = &h->tlb[m][a][s];
+                    if (h->tlb_page_shift[m][a][s] == shift && e->tag != RV_TLB_INVALID &&
+                        ((e->tag ^ va) & mask) == 0 && flush_asid_matches(e, asid_valid, asid))
+                        tlb_invalidate(h, m, a, s);
                 }
-                const uint64_t base = e->tag & mask;
-                if (base < lo)
-                    lo = base;
-                if (base + ~mask > hi)
-                    hi = base + ~mask;
-            }
-    h->tlb_super_lo = lo;
-    h->tlb_super_hi = hi;
+        }
+    }
 }
