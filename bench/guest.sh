@@ -12,7 +12,8 @@
 # dd: 32 MiB from /dev/zero into a tmpfs file (bs=1M).
 # The guests get 1 GiB of RAM (xz -9 needs 674 MiB).
 # Usage: bench/guest.sh [BUILD_DIR]    env: BENCH_INTERP=1 adds the (very slow) interpreter runs,
-#        BENCH_SMP="1 2" hart counts, BENCH_OPS="sha256 gzip xz9 bzip2 dd" workloads.
+#        BENCH_SMP="1 2" hart counts, BENCH_OPS="sha256 gzip xz9 bzip2 dd" workloads,
+#        BENCH_QEMU=0 leaves QEMU out.
 set -eu
 build=${1:-build}
 interp=${BENCH_INTERP:-0}
@@ -92,7 +93,7 @@ for n in $smps; do
         vm "int$n" "$s" "$build/rvisor" run --accel interp --smp "$n" --mem 1G --kernel "$K" \
             --initrd "$I" --api-socket "$s" --append "$A"
     fi
-    if command -v qemu-system-riscv64 >/dev/null; then
+    if [ "${BENCH_QEMU:-1}" != 0 ] && command -v qemu-system-riscv64 >/dev/null; then
         vm "qemu$n" "" qemu-system-riscv64 -M virt -smp "$n" -m 1G -nographic -kernel "$K" \
             -initrd "$I" -append "$A"
     fi

@@ -41,7 +41,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint6
     h->mstatus = (2ull << 32) | (2ull << 34);
     atomic_store(&h->mtimecmp, UINT64_MAX);
     h->stimecmp = UINT64_MAX;
-    rv_tlb_flush_all(h);
+    rv_tlb_init(h);
     rv_hart_update_mmu_idx(h);
     struct rv_insn zero;
     rv_decode(0, &zero);

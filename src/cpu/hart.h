@@ -132,6 +132,8 @@ struct rv_hart {
     uint64_t tlb_super_lo, tlb_super_hi; /* virtual range [lo, hi] holding superpage pieces;
                                             empty when lo > hi */
     uint64_t tlb_super_shifts;           /* bit n: pieces of 2^n-byte pages may be cached */
+    uint32_t tlb_clean;                  /* bit m * RV_ACCESS_COUNT + a: tlb[m][a] holds no
+                                            entry (whole-TLB flushes skip it); 0 = unknown */
     uint8_t tlb_page_shift[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* log2 of the size of
                                             the page each TLB entry is a piece of (12: 4 KiB) */
 

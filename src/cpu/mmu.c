@@ -213,6 +213,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
         e->addend = 0;
     }
     e->paddr = ppage;
+    h->tlb_clean &= ~(1u << (mmu_idx * RV_ACCESS_COUNT + acc));
     e->asid = (uint16_t)((h->satp >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
     e->global = global;
     h->tlb_page_shift[mmu_idx][acc][slot] = (uint8_t)page_shift;
@@ -233,6 +234,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
      * walks again and sets D. */
     if (acc == RV_ACCESS_WRITE) {
         h->tlb[mmu_idx][RV_ACCESS_READ][slot] = *e;
+        h->tlb_clean &= ~(1u << (mmu_idx * RV_ACCESS_COUNT + RV_ACCESS_READ));
         h->tlb[mmu_idx][RV_ACCESS_READ][slot].tag &= ~RV_TLB_CODE;
         h->tlb_page_shift[mmu_idx][RV_ACCESS_READ][slot] = (uint8_t)page_shift;
     }
@@ -244,10 +246,14 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
 void rv_tlb_flush_all(struct rv_hart *h)
 {
     for (unsigned m = 0; m < RV_MMU_COUNT; m++)
-        for (unsigned a = 0; a < RV_ACCESS_COUNT; a++)
+        for (unsigned a = 0; a < RV_ACCESS_COUNT; a++) {
+            if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + a)))
+                continue; /* nothing filled since the last flush */
             for (unsigned s = 0; s < RV_TLB_SIZE; s++)
                 h->tlb[m][a][s].tag = RV_TLB_INVALID;
-    memset(h->tlb_page_shift, PAGE_SHIFT, sizeof(h->tlb_page_shift));
+            memset(h->tlb_page_shift[m][a], PAGE_SHIFT, sizeof(h->tlb_page_shift[m][a]));
+        }
+    h->tlb_clean = (1u << (RV_MMU_COUNT * RV_ACCESS_COUNT)) - 1;
     h->tlb_super_lo = UINT64_MAX;
     h->tlb_super_hi = 0;
     h->tlb_super_shifts = 0;
@@ -255,6 +261,7 @@ void rv_tlb_flush_all(struct rv_hart *h)
 
 void rv_tlb_init(struct rv_hart *h)
 {
+    h->tlb_clean = 0; /* whatever the tables hold: all of them */
     rv_tlb_flush_all(h);
 }
 
@@ -284,6 +291,8 @@ void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid
         for (unsigned m = 0; m < RV_MMU_COUNT; m++)
             for (unsigned a = 0; a < RV_ACCESS_COUNT; a++)
                 for (unsigned s = 0; s < RV_TLB_SIZE; s++) {
+                    if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + a)))
+                        break;
                     const struct rv_tlb_entry *e = &h->tlb[m][a][s];
                     if (e->tag != RV_TLB_INVALID && flush_asid_matches(e, true, asid))
                         tlb_invalidate(h, m, a, s);

@@ -127,6 +127,8 @@ static void drop_direct_writes(struct rv_hart *h, uint64_t ppage)
 {
     for (unsigned m = 0; m < RV_MMU_COUNT; m++)
         for (unsigned s = 0; s < RV_TLB_SIZE; s++) {
+            if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + RV_ACCESS_WRITE)))
+                break; /* no entries */
             struct rv_tlb_entry *e = &h->tlb[m][RV_ACCESS_WRITE][s];
             if (e->tag != RV_TLB_INVALID && !(e->tag & RV_TLB_IO) && e->paddr == ppage)
                 e->tag |= RV_TLB_CODE;
