@@ -36,7 +36,7 @@ printf '%-8s %-10s %12s %12s %12s\n' RAM format snapshot_ms file_MiB restore_ms
 for mem in 256 2048; do
     fill=$((mem / 4))
     start_guest g$mem $mem "mkdir -p /t; mount -t tmpfs -o size=${fill}M none /t
-head -c $((fill - 8))M /dev/urandom > /t/fill; echo filled; sleep 100000"
+dd if=/dev/urandom of=/t/fill bs=1M count=$((fill - 8)) 2>/dev/null; echo filled; sleep 100000"
     eval pid=\$g${mem}_pid
     wait_for "$tmp/g$mem.con" filled 600 || { echo "guest $mem MiB did not fill its RAM"; continue; }
     for fmt in compressed mappable; do
@@ -107,3 +107,4 @@ for p in $clone_pids; do
 done
 printf 'clone restore ms: %s\n' "$(for k in $(seq 1 10); do ms_of in <"$tmp/c$k.out"; done | tr '\n' ' ')"
 printf 'summed RSS %d MiB, summed PSS %d MiB (RAM of each guest: 256 MiB)\n' $((rss / 1024)) $((pss / 1024))
+for p in $clone_pids; do kill -9 $p; wait $p; done 2>/dev/null

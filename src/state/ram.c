@@ -164,7 +164,13 @@ int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64
         pages = malloc(want);
         if (!pages)
             return rv_error_set(-ENOMEM, "out of memory");
-        size_t got = ZSTD_decompress(pages, want, payload + head, len - head);
+        /* One decompression context per thread, kept: a restore applies thousands of
+         * batches. */
+        static __thread ZSTD_DCtx *dctx;
+        if (!dctx)
+            dctx = ZSTD_createDCtx();
+        size_t got = dctx ? ZSTD_decompressDCtx(dctx, pages, want, payload + head, len - head)
+                          : ZSTD_decompress(pages, want, payload + head, len - head);
         if (ZSTD_isError(got) || got != want) {
             free(pages);
             return rv_error_set(-EINVAL, "page batch: corrupt compressed data (%s)",
