@@ -282,18 +282,13 @@ static int read_config(struct loader *L, const uint8_t *p, size_t len)
     return 0;
 }
 
-static int ram_sink(void *opaque, uint64_t index, const void *data)
+static void *ram_dest(void *opaque, uint64_t index)
 {
     struct loader *L = opaque;
     const struct rv_restore_opts *ro = L->lo->ro;
     if (ro->progress && ++L->pages_loaded % 4096 == 0)
         ro->progress(ro->opaque, index * RV_PAGE_SIZE, L->ram_size);
-    uint8_t *dst = L->ram + index * RV_PAGE_SIZE;
-    if (data)
-        memcpy(dst, data, RV_PAGE_SIZE);
-    else
-        memset(dst, 0, RV_PAGE_SIZE);
-    return 0;
+    return L->ram + index * RV_PAGE_SIZE; /* the batch checked index < ram_size pages */
 }
 
 /* RAM_MAPPED: the RAM image lies page-aligned in the file, mapped copy-on-write. */
@@ -565,7 +560,7 @@ static int apply_record(struct loader *L, const struct rv_record *rec)
     case RV_SEC_CONFIG: return read_config(L, rec->payload, rec->len);
     case RV_SEC_RAM_PAGES:
         return rv_page_batch_apply(rec->payload, rec->len, 0, L->ram_size / RV_PAGE_SIZE,
-                                   ram_sink, L);
+                                   ram_dest, L);
     case RV_SEC_RAM_MAPPED: return read_ram_mapped(L, rec->payload, rec->len);
     case RV_SEC_DISK: return read_disk(L, rec->payload, rec->len);
     case RV_SEC_CLOCK: return read_clock(L, rec->payload, rec->len);

@@ -131,7 +131,7 @@ int rv_page_writer_add(struct rv_page_writer *w, uint64_t index, const void *dat
 }
 
 int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64_t npages,
-                        rv_page_sink sink, void *opaque)
+                        rv_page_dest dest, void *opaque)
 {
     if (len < BATCH_HEADER)
         return rv_error_set(-EINVAL, "page batch: truncated");
@@ -156,35 +156,49 @@ int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64
         return rv_error_set(-EINVAL, "page batch: zero-page count does not match");
     size_t head = BATCH_HEADER + (size_t)ENTRY_SIZE * count;
     size_t want = (size_t)nonzero * RV_PAGE_SIZE;
-    uint8_t *pages = NULL;
-    if (want) {
-        unsigned long long fsize = ZSTD_getFrameContentSize(payload + head, len - head);
-        if (fsize != want)
-            return rv_error_set(-EINVAL, "page batch: compressed data has the wrong size");
-        pages = malloc(want);
-        if (!pages)
-            return rv_error_set(-ENOMEM, "out of memory");
-        /* One decompression context per thread, kept: a restore applies thousands of
-         * batches. */
-        static __thread ZSTD_DCtx *dctx;
-        if (!dctx)
-            dctx = ZSTD_createDCtx();
-        size_t got = dctx ? ZSTD_decompressDCtx(dctx, pages, want, payload + head, len - head)
-                          : ZSTD_decompress(pages, want, payload + head, len - head);
-        if (ZSTD_isError(got) || got != want) {
-            free(pages);
-            return rv_error_set(-EINVAL, "page batch: corrupt compressed data (%s)",
-                                ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
-        }
-    } else if (len != head) {
+    if (want && ZSTD_getFrameContentSize(payload + head, len - head) != want)
+        return rv_error_set(-EINVAL, "page batch: compressed data has the wrong size");
+    if (!want && len != head)
         return rv_error_set(-EINVAL, "page batch: trailing bytes");
-    }
-    int rc = 0;
-    unsigned k = 0;
-    for (uint32_t i = 0; i < count && !rc; i++) {
+    /* One decompression context per thread, kept: a restore applies thousands of batches.
+     * The frame is decompressed page by page straight into each page's destination. */
+    static __thread ZSTD_DCtx *dctx;
+    if (want && !dctx && !(dctx = ZSTD_createDCtx()))
+        return rv_error_set(-ENOMEM, "out of memory");
+    if (want)
+        ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+    ZSTD_inBuffer in = {payload + head, len - head, 0};
+    size_t ret = 1;
+    for (uint32_t i = 0; i < count; i++) {
         uint64_t e = get64(entries + ENTRY_SIZE * i);
-        rc = sink(opaque, e >> 1, (e & 1) ? NULL : pages + (size_t)k++ * RV_PAGE_SIZE);
+        uint8_t *d = dest(opaque, e >> 1);
+        if (!d)
+            return -EINVAL;
+        if (e & 1) {
+            memset(d, 0, RV_PAGE_SIZE);
+            continue;
+        }
+        ZSTD_outBuffer out = {d, RV_PAGE_SIZE, 0};
+        while (out.pos < out.size) {
+            size_t in_before = in.pos;
+            ret = ZSTD_decompressStream(dctx, &out, &in);
+            if (ZSTD_isError(ret))
+                return rv_error_set(-EINVAL, "page batch: corrupt compressed data (%s)",
+                                    ZSTD_getErrorName(ret));
+            if (out.pos < out.size && in.pos == in_before && in.pos == in.size)
+                return rv_error_set(-EINVAL, "page batch: compressed data ends early");
+        }
     }
-    free(pages);
-    return rc;
+    /* The frame must end exactly with the last page. */
+    while (want && ret != 0) {
+        uint8_t extra;
+        ZSTD_outBuffer out = {&extra, 1, 0};
+        size_t in_before = in.pos;
+        ret = ZSTD_decompressStream(dctx, &out, &in);
+        if (ZSTD_isError(ret) || out.pos || (ret && in.pos == in_before))
+            return rv_error_set(-EINVAL, "page batch: corrupt compressed data (bad frame end)");
+    }
+    if (in.pos != in.size)
+        return rv_error_set(-EINVAL, "page batch: trailing bytes");
+    return 0;
 }

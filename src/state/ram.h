@@ -35,13 +35,14 @@ void rv_page_writer_free(struct rv_page_writer *w);
 uint64_t rv_page_writer_pages(const struct rv_page_writer *w);
 uint64_t rv_page_writer_zero_pages(const struct rv_page_writer *w);
 
-/* Where decoded pages go: called once per page (data NULL for a zero page). Return 0 or a
- * negative errno with a message. */
-typedef int (*rv_page_sink)(void *opaque, uint64_t index, const void *data);
+/* Where page `index` goes: a 4 KiB destination the batch is decompressed into directly (zero
+ * pages are cleared), or NULL with a message to stop with an error. */
+typedef void *(*rv_page_dest)(void *opaque, uint64_t index);
 
 /* Checks and decodes one page-batch payload: its tag must be `tag` and every page number below
- * `npages`. */
+ * `npages` (all checked before anything is written). A corrupt compressed frame is an error,
+ * which may come after some pages were written. */
 int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64_t npages,
-                        rv_page_sink sink, void *opaque);
+                        rv_page_dest dest, void *opaque);
 
 #endif

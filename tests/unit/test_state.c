@@ -269,12 +269,15 @@ static void test_stream(void)
     free(b);
 }
 
-static int zero_sink(void *opaque, uint64_t index, const void *data)
+static uint8_t dest_pages[10][RV_PAGE_SIZE];
+
+static void *page_dest(void *opaque, uint64_t index)
 {
     uint64_t *seen = opaque;
     seen[0] += index;
-    seen[1] += data == NULL;
-    return 0;
+    seen[1]++;
+    memset(dest_pages[index], 0xaa, RV_PAGE_SIZE);
+    return dest_pages[index];
 }
 
 /* A page batch with zero and non-zero pages; a page number out of range. */
@@ -302,10 +305,13 @@ static void test_pages(void)
     rv_stream_init_mem(&in, b, len, "mem");
     CHECK_EQ(rv_stream_read_record(&in, &rec), 0);
     uint64_t seen[2] = {0, 0};
-    CHECK_EQ(rv_page_batch_apply(rec.payload, rec.len, 0, 10, zero_sink, seen), 0);
-    CHECK(seen[0] == 12 && seen[1] == 1);
-    CHECK(rv_page_batch_apply(rec.payload, rec.len, 0, 9, zero_sink, seen) != 0);
-    CHECK(rv_page_batch_apply(rec.payload, rec.len - 1, 0, 10, zero_sink, seen) != 0);
+    CHECK_EQ(rv_page_batch_apply(rec.payload, rec.len, 0, 10, page_dest, seen), 0);
+    CHECK(seen[0] == 12 && seen[1] == 2);
+    CHECK(rv_page_is_zero(dest_pages[3]));
+    CHECK(memcmp(dest_pages[9], page, RV_PAGE_SIZE) == 0);
+    CHECK(rv_page_batch_apply(rec.payload, rec.len, 0, 9, page_dest, seen) != 0);
+    CHECK(rv_page_batch_apply(rec.payload, rec.len - 1, 0, 10, page_dest, seen) != 0);
+    CHECK(rv_page_batch_apply(rec.payload, rec.len - 5, 0, 10, page_dest, seen) != 0);
     free(rec.payload);
     free(b);
 }
