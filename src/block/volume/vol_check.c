@@ -101,11 +101,27 @@ static void check_pools(struct checker *c, struct vol_vg *vg, bool repair)
                 rc == -ENODEV ? "warning" : "error", rv_error_get());
             continue;
         }
-        for (uint32_t l = 0; l < vg->nlvs; l++)
-            if (vg->lvs[l].type == VOL_THIN && vg->lvs[l].pool_id == pool->id &&
-                !vol_thin_table_find(tp, vg->lvs[l].thin_id))
-                say(c, &c->res->errors, "error: %s/%s: its table is missing from pool %s",
-                    vg->name, vg->lvs[l].name, pool->name);
+        for (uint32_t l = 0; l < vg->nlvs; l++) {
+            struct vol_lv *lv = &vg->lvs[l];
+            if (lv->type != VOL_THIN || lv->pool_id != pool->id ||
+                vol_thin_table_find(tp, lv->thin_id))
+                continue;
+            /* A thin snapshot whose merge into its thin origin reached the pool but not the VG:
+             * the origin already holds its table, so the snapshot LV is what is left to drop. */
+            struct vol_lv *o = lv->origin_id == VOL_NO_LV ? NULL : vol_lv_by_id(vg, lv->origin_id);
+            bool merged = o && o->type == VOL_THIN;
+            say(c, &c->res->errors, "error: %s/%s: its table is missing from pool %s%s",
+                vg->name, lv->name, pool->name, merged ? " (an interrupted lv-merge: repair "
+                "finishes it)" : "");
+            if (repair && merged) {
+                char name[VOL_NAME_MAX + 1];
+                snprintf(name, sizeof(name), "%s", lv->name);
+                vol_vg_remove_lv(vg, lv);
+                l--;
+                if (vol_vg_commit(vg) == 0)
+                    say(c, &c->res->repaired, "repaired: %s/%s: merge finished", vg->name, name);
+            }
+        }
         for (uint32_t t = 0; t < tp->ntables; t++) {
             bool named = false;
             for (uint32_t l = 0; l < vg->nlvs; l++)
