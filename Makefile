@@ -13,9 +13,9 @@ DEB_PACKAGES = build-essential cmake clang libclang-rt-14-dev gcc-riscv64-linux-
                binutils-riscv64-linux-gnu qemu-user libfdt-dev device-tree-compiler python3 \
                cpio xz-utils debian-archive-keyring bc pkg-config libslirp-dev \
                libglib2.0-dev zlib1g-dev qemu-utils e2fsprogs libjansson-dev gdb-multiarch libnbd-bin \
-               libzstd-dev
+               libzstd-dev libseccomp-dev libcap-dev
 # Only the benchmarks need these (QEMU's full-system emulator to race against).
-BENCH_PACKAGES = qemu-system-misc
+BENCH_PACKAGES = qemu-system-misc strace curl
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -81,6 +81,30 @@ enum rv_vm_state {
 #define RV_VM_EXIT_REASONS 6
 extern const char *const rv_vm_exit_names[RV_VM_EXIT_REASONS]; /* "budget", "ecall", ... */
 
+/* What the process around the VM enforces, set by the front end (rv_vm_set_host_info) so
+ * that status reports can show it. */
+struct rv_vm_host_info {
+    bool sandbox;         /* the seccomp allowlist is installed on every thread */
+    unsigned syscalls;    /* system calls on it */
+    bool no_new_privs;
+    bool mount_ns;        /* private mount namespace with an empty root */
+    bool net_ns;          /* private network namespace */
+    bool caps_dropped;    /* no capabilities on any thread */
+    char cpu_limit[160];  /* how CPU limits are enforced, "" for none */
+    char io_limits[160];  /* disk and network rate limits, "" for none */
+};
+
+/* Memory of the VM process: guest RAM and what the monitor adds. */
+struct rv_vm_memory {
+    uint64_t ram_resident;     /* bytes of guest RAM backed by host memory (mincore) */
+    uint64_t jit_reserved;     /* bytes mapped for the translator: code caches and block
+                                  metadata of every hart (virtual, mostly never touched) */
+    uint64_t jit_resident;     /* of those, bytes backed by host memory */
+    uint64_t process_rss;      /* resident set of the whole process (/proc/self/statm,
+                                  opened at creation), 0 if unknown */
+    uint64_t monitor_rss;      /* process_rss - ram_resident: what the monitor itself uses */
+};
+
 struct rv_vm_info {
     enum rv_vm_state state;
     unsigned nharts;      /* harts (vCPUs) */
@@ -88,6 +112,7 @@ struct rv_vm_info {
     uint64_t uptime_ns;   /* since rv_vm_create() */
     bool jit;             /* harts run translated code (false: the interpreter) */
     bool balloon;         /* a virtio-balloon device is present */
+    struct rv_vm_host_info host;
 };
 
 /* SBI calls are counted by extension: base, time, ipi, rfence, hsm, srst, dbcn, legacy (the
@@ -131,6 +156,9 @@ struct rv_vm_stats {
 
 enum rv_vm_state rv_vm_state(struct rv_vm *vm);
 void rv_vm_get_info(struct rv_vm *vm, struct rv_vm_info *out);
+void rv_vm_set_host_info(struct rv_vm *vm, const struct rv_vm_host_info *info);
+/* Measures the process's memory now (a walk over guest RAM with mincore: milliseconds). */
+void rv_vm_get_memory(struct rv_vm *vm, struct rv_vm_memory *out);
 /* Counters are read without stopping the harts: while running they may lag by one slice. */
 void rv_vm_get_stats(struct rv_vm *vm, struct rv_vm_stats *out);
 /* Parks every hart after its current slice and returns once all are parked. -EALREADY if

@@ -20,6 +20,8 @@ struct rv_block_opts {
     bool readonly;
     enum rv_block_cache cache;   /* writeback: page cache + flush on request; none: O_DIRECT
                                     where possible; unsafe: flush requests are ignored */
+    uint64_t iops, bps;          /* rate limits of the device in front (requests and bytes
+                                    per second; 0: none); the backends ignore them */
 };
 
 struct rv_block;

@@ -19,6 +19,8 @@
 #include "debug/gdbstub.h"
 #include "debug/trace.h"
 #include "cli/vol.h"
+#include "cli/isolation.h"
+#include "core/log.h"
 #include "hv/api.h"
 #include "rvisor/state.h"
 #include "rvisor/vm.h"
@@ -68,10 +70,12 @@ static void usage(FILE *out)
         "  --no-reboot        exit (status 124) when the guest reboots, instead of resetting\n"
         "  --disk SPEC        virtio-blk disk: PATH[,format=raw|qcow2][,readonly]\n"
         "                     or vol:VG/LV (a logical volume, docs/volumes.md)\n"
-        "                     [,cache=writeback|none|unsafe] (repeatable, up to 4)\n"
+        "                     [,cache=writeback|none|unsafe][,iops=N][,bw=BYTES]\n"
+        "                     (repeatable, up to 4; iops and bw per second: rate limits)\n"
         "  --net SPEC         virtio-net NIC: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...\n"
         "                     or tap,ifname=NAME, or switch:NETWORK (rvisor net); add\n"
-        "                     ,mac=52:54:00:xx:xx:xx (up to 4)\n"
+        "                     ,mac=52:54:00:xx:xx:xx and ,rate=BYTES (per second, each\n"
+        "                     direction) (up to 4)\n"
         "  --rng              virtio-rng: entropy from the host (on for the default guest)\n"
         "  --balloon          virtio-balloon: the guest can return memory to the host\n"
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
@@ -87,6 +91,12 @@ static void usage(FILE *out)
         "  --symbols FILE     symbols for traces: an ELF or a System.map/kallsyms file\n"
         "                     (default: the --bios or --kernel ELF's own)\n"
         "  --stats            print exit statistics (SBI calls, MMIO, traps, TLB) on exit\n"
+        "  --cpu-quota PCT    CPU time limit in %% of one CPU (250 = 2.5 CPUs); needs a cgroup\n"
+        "                     cpu controller (v2, or v1 as a fallback)\n"
+        "  --cpu-weight N     CPU share 1..10000 (100 = default), cgroup cpu.weight; nice\n"
+        "                     without a cgroup cpu controller\n"
+        "  --no-sandbox       do not sandbox the VM process (seccomp allowlist, namespaces\n"
+        "                     and dropped capabilities, docs/sandbox.md): for debugging\n"
         "\n"
         "Console escapes (stdio): C-a x quits, C-a c opens the monitor (balloon, quit),\n"
         "C-a h lists the escapes.\n"
@@ -179,9 +189,17 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
     const char *incoming = NULL;
     bool escapes = false;
     struct cli_debug dbg = {0};
+    struct rv_isolation iso = {0};
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int taken = isolation_option(&iso, arg, val);
+        if (taken < 0)
+            return RV_STATUS_ERROR;
+        if (taken) {
+            i += taken - 1;
+            continue;
+        }
         if (strcmp(arg, "--no-reboot") == 0) {
             cfg.no_reboot = true;
             continue;
@@ -321,6 +339,20 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
         fprintf(stderr, "rvisor: --console takes stdio, file:PATH, socket:PATH or none\n");
         return RV_STATUS_ERROR;
     }
+    /* The debugging aids (a gdb server, traces) make calls the allowlist does not have, and
+     * a gdb server must be reachable from the host's network: they run without the sandbox. */
+    if ((dbg.gdb || dbg.trace) && !iso.no_sandbox) {
+        rv_info("--gdb/--trace: running without the sandbox");
+        iso.no_sandbox = true;
+    }
+    iso.runtime_io = api_socket || restore || incoming;
+    if (!dump_dtb && isolation_begin(&iso, &cfg)) {
+        if (out_file >= 0)
+            close(out_file);
+        rv_console_server_stop(console_server);
+        rv_cli_status_write(status_fd, RV_STATUS_ERROR);
+        return RV_STATUS_ERROR;
+    }
     struct rv_vm *vm;
     int crc = restore || incoming ? rv_cli_vm_from_state(restore, clone, incoming, &cfg, &vm)
                                   : rv_vm_create(&cfg, &vm);
@@ -328,6 +360,7 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
         rv_console_server_stop(console_server);
         rv_cli_status_write(status_fd, RV_STATUS_ERROR);
+        isolation_end(&iso);
         return RV_STATUS_ERROR;
     }
     if (dump_dtb) {
@@ -344,6 +377,7 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
         rv_vm_destroy(vm);
         rv_console_server_stop(console_server);
         rv_cli_status_write(status_fd, RV_STATUS_ERROR);
+        isolation_end(&iso);
         return RV_STATUS_ERROR;
     }
     if (cli_debug_start(&dbg, vm, &cfg)) {
@@ -353,6 +387,7 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
         rv_vm_destroy(vm);
         rv_console_server_stop(console_server);
         rv_cli_status_write(status_fd, RV_STATUS_ERROR);
+        isolation_end(&iso);
         return RV_STATUS_ERROR;
     }
     running_vm = vm;
@@ -361,6 +396,18 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* After the last sigaction: it is not on the allowlist. */
+    if (isolation_lock(&iso, vm, api)) {
+        running_vm = NULL;
+        dbg.stats = false;
+        cli_debug_finish(&dbg, vm, RV_STATUS_ERROR);
+        rv_api_server_stop(api);
+        rv_vm_destroy(vm);
+        rv_console_server_stop(console_server);
+        rv_cli_status_write(status_fd, RV_STATUS_ERROR);
+        isolation_end(&iso);
+        return RV_STATUS_ERROR;
+    }
     if (strcmp(console, "stdio") == 0)
         terminal_raw();
     int status = rv_vm_run(vm);
@@ -376,6 +423,7 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
     running_vm = NULL;
     rv_vm_destroy(vm);
     rv_console_server_stop(console_server); /* after the VM: its last output is logged */
+    isolation_end(&iso);
     if (out_file >= 0)
         close(out_file);
     rv_cli_status_write(status_fd, status);

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "core/iov.h"
 #include "core/log.h"
 #include "core/serial.h"
+#include "core/token_bucket.h"
 #include "dev/virtio.h"
 #include "dev/virtio_blk.h"
 
@@ -77,6 +80,8 @@ struct rv_virtio_blk {
     uint64_t gen;             /* bumped by every reset */
 
     /* Owned by the worker */
+    struct rv_token_bucket iops, bps; /* rate limits (--disk ...,iops=,bw=) */
+    _Atomic uint64_t throttled;       /* requests that waited for them */
     struct rv_virtq_elem elem;
     struct iovec iov[RV_VIRTQ_MAX_SEGS];
 };
@@ -101,95 +106,6 @@ static uint32_t get_le32(const uint8_t *p)
 static uint64_t get_le64(const uint8_t *p)
 {
     return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-/* --- --disk PATH[,key[=value]...] --- */
-
-static int parse_option(const char *opt, size_t len, struct rv_block_opts *o, unsigned *seen)
-{
-    char buf[64];
-    if (len == 0)
-        return rv_error_set(-EINVAL, "disk: empty option");
-    if (len >= sizeof(buf))
-        return rv_error_set(-EINVAL, "disk: unknown option '%.*s'", (int)len, opt);
-    memcpy(buf, opt, len);
-    buf[len] = '\0';
-    char *val = strchr(buf, '=');
-    if (val)
-        *val++ = '\0';
-    static const char *const keys[] = {"format", "readonly", "cache"};
-    unsigned k = 0;
-    while (k < 3 && strcmp(buf, keys[k]) != 0)
-        k++;
-    if (k == 3)
-        return rv_error_set(-EINVAL, "disk: unknown option '%s' (known: format, readonly, cache)",
-                            buf);
-    if (*seen & (1u << k))
-        return rv_error_set(-EINVAL, "disk: option '%s' given twice", buf);
-    *seen |= 1u << k;
-    if (k == 1) {
-        if (val)
-            return rv_error_set(-EINVAL, "disk: option 'readonly' takes no value");
-        o->readonly = true;
-        return 0;
-    }
-    if (!val)
-        return rv_error_set(-EINVAL, "disk: option '%s' needs a value", buf);
-    if (k == 0) {
-        if (!strcmp(val, "raw"))
-            o->format = RV_BLOCK_RAW;
-        else if (!strcmp(val, "qcow2"))
-            o->format = RV_BLOCK_QCOW2;
-        else
-            return rv_error_set(-EINVAL, "disk: format must be raw or qcow2, not '%s'", val);
-    } else {
-        if (!strcmp(val, "writeback"))
-            o->cache = RV_CACHE_WRITEBACK;
-        else if (!strcmp(val, "none"))
-            o->cache = RV_CACHE_NONE;
-        else if (!strcmp(val, "unsafe"))
-            o->cache = RV_CACHE_UNSAFE;
-        else
-            return rv_error_set(-EINVAL,
-                                "disk: cache must be writeback, none or unsafe, not '%s'", val);
-    }
-    return 0;
-}
-
-int rv_virtio_blk_parse_spec(const char *spec, char **path_out, struct rv_block_opts *opts)
-{
-    *path_out = NULL;
-    *opts = (struct rv_block_opts){.format = RV_BLOCK_AUTO, .cache = RV_CACHE_WRITEBACK};
-    size_t n = strlen(spec), i = 0, j = 0;
-    char *path = malloc(n + 1);
-    if (!path)
-        return rv_error_set(-ENOMEM, "disk: out of memory");
-    while (i < n) {
-        if (spec[i] == ',') {
-            if (spec[i + 1] != ',')
-                break;
-            i++; /* ",," is a comma in the path */
-        }
-        path[j++] = spec[i++];
-    }
-    path[j] = '\0';
-    if (j == 0) {
-        free(path);
-        return rv_error_set(-EINVAL, "disk: no image path in '%s'", spec);
-    }
-    unsigned seen = 0;
-    while (i < n) {
-        i++; /* the comma */
-        size_t len = strcspn(spec + i, ",");
-        int rc = parse_option(spec + i, len, opts, &seen);
-        if (rc) {
-            free(path);
-            return rc;
-        }
-        i += len;
-    }
-    *path_out = path;
-    return 0;
 }
 
 /* --- requests --- */
@@ -351,19 +267,73 @@ static int blk_take(struct rv_virtio_blk *b, uint64_t *gen)
     return rc;
 }
 
+/* The rate limits: before taking a chain, waits (on `wake`, so stop and pause end the wait)
+ * until neither bucket is in debt. The chain's cost is charged after it is served (its size is
+ * known only then), so one request may overdraw a bucket and the next ones wait it out.
+ * Returns false if the worker must stop taking chains now. */
+static bool blk_throttle(struct rv_virtio_blk *b)
+{
+    bool counted = false;
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        uint64_t now = rv_tb_now();
+        uint64_t d1 = rv_tb_delay(&b->iops, 1, now), d2 = rv_tb_delay(&b->bps, 1, now);
+        uint64_t wait = d1 > d2 ? d1 : d2;
+        if (wait == 0 || b->stop || b->paused)
+            break;
+        if (!counted)
+            atomic_fetch_add(&b->throttled, 1);
+        counted = true;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts); /* the condition variable's clock */
+        uint64_t ns = (uint64_t)ts.tv_nsec + wait;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&b->wake, &b->lock, &ts);
+    }
+    bool go = !b->stop && !b->paused;
+    pthread_mutex_unlock(&b->lock);
+    return go;
+}
+
+/* Data bytes a served request moved, for the bandwidth limit. */
+static uint64_t blk_cost(const struct rv_virtq_elem *e)
+{
+    uint8_t hdr[HDR_SIZE];
+    rv_iov_to_buf(e->out, e->out_num, 0, hdr, sizeof(hdr));
+    uint32_t type = get_le32(hdr);
+    if (type == T_IN)
+        return e->in_len - 1;
+    if (type == T_OUT)
+        return e->out_len - HDR_SIZE;
+    return 0;
+}
+
 /* Serves chains until the queue is empty, notifying the driver every NOTIFY_BATCH completions
  * and at the end. */
 static void blk_drain(struct rv_virtio_blk *b)
 {
     struct rv_virtio *vd = b->vd;
     unsigned unnotified = 0;
+    bool limited = rv_tb_limited(&b->iops) || rv_tb_limited(&b->bps);
     rv_virtq_set_notify(vd, 0, false);
     for (;;) {
         uint64_t gen = 0;
+        if (limited && unnotified) { /* completions first: no driver waits for our wait */
+            rv_virtq_notify(vd, 0);
+            unnotified = 0;
+        }
+        if (limited && !blk_throttle(b))
+            break;
         if (blk_take(b, &gen) != 1)
             break;
         uint32_t used = 0;
         const char *why = blk_handle(b, &b->elem, &used);
+        if (limited) {
+            uint64_t now = rv_tb_now();
+            rv_tb_take(&b->iops, 1, now);
+            rv_tb_take(&b->bps, blk_cost(&b->elem), now);
+        }
         pthread_mutex_lock(&b->lock);
         b->in_io = false;
         pthread_cond_broadcast(&b->idle);
@@ -425,6 +395,7 @@ void rv_virtio_blk_pause(struct rv_virtio_blk *b)
 {
     pthread_mutex_lock(&b->lock);
     b->paused = true;
+    pthread_cond_signal(&b->wake); /* ends a rate-limit wait */
     while (b->busy)
         pthread_cond_wait(&b->idle, &b->lock);
     pthread_mutex_unlock(&b->lock);
@@ -613,6 +584,9 @@ static int blk_start_worker(struct rv_virtio_blk *b)
 {
     sigset_t all, old;
     sigfillset(&all);
+    /* SIGSYS stays open: libpsx uses it to run the sandbox's capability drop on every thread
+     * (hv/sandbox.c), and would wait forever for a thread that blocks it. */
+    sigdelset(&all, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&b->thread, NULL, blk_worker, b);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -663,6 +637,9 @@ int rv_virtio_blk_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base
         blk_free(b, false);
         return rc;
     }
+    uint64_t now = rv_tb_now();
+    rv_tb_init(&b->iops, opts.iops, 0, now);
+    rv_tb_init(&b->bps, opts.bps, 0, now);
     b->capacity = rv_block_size(b->disk) / SECTOR;
     b->readonly = opts.readonly || rv_block_readonly(b->disk);
     b->discard = !b->readonly && rv_block_can_discard(b->disk);
@@ -687,6 +664,11 @@ int rv_virtio_blk_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base
     rv_block_set_resize_handler(b->disk, blk_resized, b);
     *out = b;
     return 0;
+}
+
+uint64_t rv_virtio_blk_throttled(const struct rv_virtio_blk *b)
+{
+    return atomic_load(&b->throttled);
 }
 
 uint64_t rv_virtio_blk_capacity(const struct rv_virtio_blk *b)

@@ -26,8 +26,9 @@
 
 struct rv_virtio_blk;
 
-/* Parses a --disk value "PATH[,format=raw|qcow2][,readonly][,cache=writeback|none|unsafe]".
- * A literal comma in PATH is written ",,". Unknown keys, repeated keys and bad values are
+/* Parses a --disk value "PATH[,format=raw|qcow2][,readonly][,cache=writeback|none|unsafe]
+ * [,iops=N][,bw=BYTES]" (iops: requests per second; bw: bytes per second, K/M/G suffixes are
+ * powers of 1024; token buckets with 100 ms of burst, requests wait, never fail). A literal comma in PATH is written ",,". Unknown keys, repeated keys and bad values are
  * errors naming the key. On success *path is a malloc'd copy (the caller frees it). */
 int rv_virtio_blk_parse_spec(const char *spec, char **path, struct rv_block_opts *opts);
 
@@ -36,6 +37,9 @@ int rv_virtio_blk_parse_spec(const char *spec, char **path, struct rv_block_opts
  * NULL). The iomap owns the device: its region's destroy stops the worker and closes the
  * image. `bus` gives the guest RAM the rings and buffers live in; `dev_lock` is the
  * machine's recursive device lock. */
+/* Requests that had to wait for the rate limit (iops=, bw=) so far. */
+uint64_t rv_virtio_blk_throttled(const struct rv_virtio_blk *b);
+
 int rv_virtio_blk_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base,
                          const struct rv_irq *irq, pthread_mutex_t *dev_lock, struct rv_bus *bus,
                          const char *spec, struct rv_virtio_blk **out);

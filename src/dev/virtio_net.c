@@ -5,10 +5,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "core/serial.h"
+#include "core/token_bucket.h"
 #include "dev/virtio.h"
 #include "net/net.h"
 
@@ -58,6 +60,12 @@ struct rv_virtio_net {
     struct rv_virtq_elem *tx_elem;
     uint8_t *tx_buf;               /* HDR_LEN + MAX_FRAME */
     uint64_t tx_frames, tx_dropped;
+    struct rv_token_bucket tx_rate; /* bytes per second (rate=); owned by the worker */
+
+    /* Receive rate limit (rate=): the backend thread charges rx_rate; a refused frame stays
+     * with the backend, and the transmit worker calls rv_net_rx_ready() at rx_retry_at. */
+    struct rv_token_bucket rx_rate;
+    uint64_t rx_retry_at;          /* CLOCK_MONOTONIC ns, 0: none (under tx_lock) */
 
     /* Receive path (backend thread), all under the transport lock */
     struct rv_virtq_elem *rx_elems; /* RX_MAX_BUFS: popped, not yet filled */
@@ -148,6 +156,37 @@ static bool tx_should_pause(struct rv_virtio_net *d)
     return p;
 }
 
+/* A deadline `ns` from now on CLOCK_REALTIME, the condition variables' clock. */
+static struct timespec deadline_in(uint64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t t = (uint64_t)ts.tv_nsec + ns;
+    ts.tv_sec += (time_t)(t / 1000000000u);
+    ts.tv_nsec = (long)(t % 1000000000u);
+    return ts;
+}
+
+/* Transmit rate limit: waits until the bucket is out of debt (the guest's ring is the queue
+ * meanwhile: frames wait there, none is dropped). Completions are given back first. Returns
+ * false if the worker must stop or pause. */
+static bool tx_throttle(struct rv_virtio_net *d, bool unnotified)
+{
+    uint64_t wait = rv_tb_delay(&d->tx_rate, 1, rv_tb_now());
+    if (!wait)
+        return true;
+    if (unnotified)
+        rv_virtq_notify(d->vd, TXQ);
+    pthread_mutex_lock(&d->tx_lock);
+    while (!d->tx_stop && !d->tx_paused && (wait = rv_tb_delay(&d->tx_rate, 1, rv_tb_now()))) {
+        struct timespec ts = deadline_in(wait);
+        pthread_cond_timedwait(&d->tx_cond, &d->tx_lock, &ts);
+    }
+    bool go = !d->tx_stop && !d->tx_paused;
+    pthread_mutex_unlock(&d->tx_lock);
+    return go;
+}
+
 /* Empties the transmit queue, with driver notifications off while busy. */
 static void tx_process(struct rv_virtio_net *d)
 {
@@ -156,6 +195,11 @@ static void tx_process(struct rv_virtio_net *d)
         unsigned done = 0;
         rv_virtq_set_notify(d->vd, TXQ, false);
         for (;;) {
+            if (rv_tb_limited(&d->tx_rate) && !tx_throttle(d, done % TX_NOTIFY_BATCH != 0)) {
+                rv_virtq_notify(d->vd, TXQ);
+                rv_virtq_set_notify(d->vd, TXQ, true);
+                return;
+            }
             pthread_mutex_lock(lock);
             unsigned gen = d->gen;
             int rc = rv_virtq_pop(d->vd, TXQ, d->tx_elem);
@@ -163,6 +207,7 @@ static void tx_process(struct rv_virtio_net *d)
             if (rc <= 0)
                 break; /* empty, or a bad ring: the transport wants a reset now */
             tx_one(d, d->tx_elem);
+            rv_tb_take(&d->tx_rate, d->tx_elem->out_len, rv_tb_now());
             pthread_mutex_lock(lock);
             if (gen == d->gen)
                 rv_virtq_push(d->vd, TXQ, d->tx_elem, 0);
@@ -185,13 +230,35 @@ static void tx_process(struct rv_virtio_net *d)
     }
 }
 
+/* Called with tx_lock held: tells the backend to deliver again once the receive rate limit
+ * allows (the lock is dropped around the call). */
+static void rx_retry_due(struct rv_virtio_net *d)
+{
+    if (!d->rx_retry_at || rv_tb_now() < d->rx_retry_at)
+        return;
+    d->rx_retry_at = 0;
+    pthread_mutex_unlock(&d->tx_lock);
+    rv_net_rx_ready(d->net);
+    pthread_mutex_lock(&d->tx_lock);
+}
+
 static void *tx_thread(void *opaque)
 {
     struct rv_virtio_net *d = opaque;
     pthread_mutex_lock(&d->tx_lock);
     for (;;) {
-        while ((!d->tx_kick || d->tx_paused) && !d->tx_stop)
-            pthread_cond_wait(&d->tx_cond, &d->tx_lock);
+        while ((!d->tx_kick || d->tx_paused) && !d->tx_stop) {
+            rx_retry_due(d);
+            if ((d->tx_kick && !d->tx_paused) || d->tx_stop)
+                break;
+            if (!d->rx_retry_at) {
+                pthread_cond_wait(&d->tx_cond, &d->tx_lock);
+                continue;
+            }
+            uint64_t now = rv_tb_now();
+            struct timespec ts = deadline_in(d->rx_retry_at > now ? d->rx_retry_at - now : 0);
+            pthread_cond_timedwait(&d->tx_cond, &d->tx_lock, &ts);
+        }
         if (d->tx_stop)
             break;
         d->tx_kick = false;
@@ -261,6 +328,23 @@ static int rx_gather(struct rv_virtio_net *d, size_t need, bool mrg, unsigned *c
     return 1;
 }
 
+/* Receive rate limit, on the backend's thread: charges the frame, or schedules a retry with the
+ * transmit worker (which serves as the timer) and says no. */
+static bool rx_allowed(struct rv_virtio_net *d, size_t len)
+{
+    uint64_t now = rv_tb_now();
+    uint64_t wait = rv_tb_delay(&d->rx_rate, len, now);
+    if (!wait) {
+        rv_tb_take(&d->rx_rate, len, now);
+        return true;
+    }
+    pthread_mutex_lock(&d->tx_lock);
+    d->rx_retry_at = now + wait;
+    pthread_cond_signal(&d->tx_cond);
+    pthread_mutex_unlock(&d->tx_lock);
+    return false;
+}
+
 static bool net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
     struct rv_virtio_net *d = opaque;
@@ -268,6 +352,8 @@ static bool net_receive(void *opaque, const uint8_t *frame, size_t len)
         d->rx_dropped++;
         return true;
     }
+    if (rv_tb_limited(&d->rx_rate) && !rx_allowed(d, len))
+        return false; /* the backend keeps it (bounded queue) until rv_net_rx_ready() */
     pthread_mutex_t *lock = rv_virtio_lock(d->vd);
     pthread_mutex_lock(lock);
     if (d->rx_paused) {
@@ -472,6 +558,15 @@ static const struct rv_virtio_ops net_ops = {
     .load = net_load,
     .destroy = net_destroy,
 };
+
+void rv_virtio_net_set_rate(struct rv_virtio_net *d, uint64_t bytes_per_sec)
+{
+    uint64_t now = rv_tb_now();
+    /* 100 ms of burst, but at least one maximal frame so that every frame can pass. */
+    uint64_t burst = bytes_per_sec / 10 > MAX_FRAME + HDR_LEN ? 0 : MAX_FRAME + HDR_LEN;
+    rv_tb_init(&d->tx_rate, bytes_per_sec, burst, now);
+    rv_tb_init(&d->rx_rate, bytes_per_sec, burst, now);
+}
 
 int rv_virtio_net_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base,
                          const struct rv_irq *irq, pthread_mutex_t *dev_lock, struct rv_bus *bus,

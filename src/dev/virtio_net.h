@@ -32,6 +32,13 @@ struct rv_virtio_net;
  * 52:54:00:12:34:56); it must be a unicast address. The iomap owns the device: its region's
  * destroy stops the worker and closes the backend. `bus` gives the guest RAM the rings live
  * in; `dev_lock` is the machine's recursive device lock. */
+/* Limits each direction to `bytes_per_sec` (0: no limit) with a token bucket holding 100 ms of
+ * it (at least one largest frame). Transmit: frames wait in the guest's ring. Receive: frames
+ * wait in the backend's bounded queue (user: a fixed number of frames, then new ones are
+ * dropped as a NIC drops; tap: the kernel's queue), so memory stays bounded. Call before the
+ * VM runs. */
+void rv_virtio_net_set_rate(struct rv_virtio_net *d, uint64_t bytes_per_sec);
+
 int rv_virtio_net_create(struct rv_iomap *map, struct rv_fdt *fdt, uint64_t base,
                          const struct rv_irq *irq, pthread_mutex_t *dev_lock, struct rv_bus *bus,
                          const char *netspec, const uint8_t mac[6], struct rv_virtio_net **out);

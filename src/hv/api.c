@@ -1,6 +1,7 @@
 /* The control API server (api.h): a thread, an epoll loop over the listening socket, a stop
  * eventfd and up to RV_API_MAX_CLIENTS connections, each with its own line buffer. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/path_at.h"
 #include "core/log.h"
 #include "hv/api.h"
 #include "hv/api_schema.h"
@@ -32,6 +34,7 @@ struct rv_api_server {
     rv_api_handler *handle;
     void *ctx;
     char *path;
+    struct rv_path_at at; /* the socket, removed through its directory (also in a sandbox) */
     int listen_fd, epoll_fd, stop_fd;
     pthread_t thread;
     struct api_client clients[RV_API_MAX_CLIENTS];
@@ -47,14 +50,35 @@ static json_t *state_result(struct rv_vm *vm)
     return json_pack("{s:s}", "state", state_names[rv_vm_state(vm)]);
 }
 
+static json_t *host_result(const struct rv_vm_host_info *h)
+{
+    return json_pack("{s:b,s:i,s:b,s:b,s:b,s:b,s:s,s:s}", "seccomp", h->sandbox, "syscalls",
+                     (int)h->syscalls, "no_new_privs", h->no_new_privs, "mount_ns", h->mount_ns,
+                     "net_ns", h->net_ns, "caps_dropped", h->caps_dropped, "cpu_limit",
+                     h->cpu_limit, "io_limits", h->io_limits);
+}
+
+static json_t *memory_result(struct rv_vm *vm)
+{
+    struct rv_vm_memory m;
+    rv_vm_get_memory(vm, &m);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I}", "ram_resident_kib",
+                     (json_int_t)(m.ram_resident >> 10), "jit_reserved_kib",
+                     (json_int_t)(m.jit_reserved >> 10), "jit_resident_kib",
+                     (json_int_t)(m.jit_resident >> 10), "process_rss_kib",
+                     (json_int_t)(m.process_rss >> 10), "monitor_rss_kib",
+                     (json_int_t)(m.monitor_rss >> 10));
+}
+
 static json_t *status_result(struct rv_vm *vm)
 {
     struct rv_vm_info info;
     rv_vm_get_info(vm, &info);
-    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:b}", "state", state_names[info.state], "uptime_ms",
-                     (json_int_t)(info.uptime_ns / 1000000), "vcpus", (int)info.nharts,
-                     "memory_mib", (json_int_t)(info.ram_size >> 20), "accel",
-                     info.jit ? "jit" : "interp", "balloon", info.balloon);
+    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:b,s:o*,s:o*}", "state", state_names[info.state],
+                     "uptime_ms", (json_int_t)(info.uptime_ns / 1000000), "vcpus",
+                     (int)info.nharts, "memory_mib", (json_int_t)(info.ram_size >> 20), "accel",
+                     info.jit ? "jit" : "interp", "balloon", info.balloon, "memory",
+                     memory_result(vm), "sandbox", host_result(&info.host));
 }
 
 /* {name: count} of the nonzero counters (names[i] NULL: "cause_<i>"). */
@@ -389,6 +413,7 @@ static int open_socket(struct rv_api_server *s, const char *path)
     s->path = strdup(path);
     if (!s->path)
         return rv_error_set(-ENOMEM, "out of memory");
+    return rv_path_at_open(path, &s->at);
     return 0;
 }
 
@@ -405,8 +430,9 @@ static void server_free(struct rv_api_server *s)
         close(s->epoll_fd);
     if (s->stop_fd >= 0)
         close(s->stop_fd);
-    if (s->path)
-        unlink(s->path);
+    if (s->at.name)
+        unlinkat(s->at.dir_fd, s->at.name, 0);
+    rv_path_at_close(&s->at);
     free(s->path);
     free(s);
 }
@@ -429,7 +455,10 @@ int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *p
         return rv_error_set(-ENOMEM, "out of memory");
     s->handle = handle;
     s->ctx = ctx;
-    s->listen_fd = s->epoll_fd = s->stop_fd = -1;
+    s->listen_fd = s->epoll_fd = s->stop_fd = s->at.dir_fd = -1;
+    /* jansson seeds its hash function from /dev/urandom on first use: now, before any
+     * sandbox closes the file system. */
+    json_object_seed(0);
     int rc = 0;
     for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {
         s->clients[i].fd = -1;
@@ -454,6 +483,11 @@ int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *p
     }
     *out = s;
     return 0;
+}
+
+int rv_api_server_dir_fd(const struct rv_api_server *s)
+{
+    return s ? s->at.dir_fd : -1;
 }
 
 void rv_api_server_stop(struct rv_api_server *s)

@@ -29,6 +29,10 @@ int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *p
  * errno with rv_error_get() set. */
 int rv_api_listen(const char *path, int backlog);
 
+/* The socket's directory (an O_PATH descriptor): the socket is removed through it at stop, so
+ * a sandbox may allow unlinkat on this descriptor only. */
+int rv_api_server_dir_fd(const struct rv_api_server *s);
+
 /* Stops the thread, closes every connection and removes the socket file. Call before
  * rv_vm_destroy(). */
 void rv_api_server_stop(struct rv_api_server *s);

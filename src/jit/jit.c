@@ -739,6 +739,13 @@ void rv_jit_destroy(struct rv_jit *j)
     free(j);
 }
 
+void rv_jit_mappings(const struct rv_jit *j, struct rv_jit_mapping out[RV_JIT_MAPPINGS])
+{
+    /* The executable view maps the same memfd pages as the writable one: count them once. */
+    out[0] = (struct rv_jit_mapping){j->code_rw, j->code_size};
+    out[1] = (struct rv_jit_mapping){j->arena, j->arena_size};
+}
+
 void rv_jit_get_stats(const struct rv_jit *j, struct rv_jit_stats *out)
 {
     *out = j->stats;

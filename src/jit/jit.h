@@ -65,4 +65,13 @@ void rv_jit_flush(struct rv_jit *j);
 
 void rv_jit_get_stats(const struct rv_jit *j, struct rv_jit_stats *out);
 
+/* Host memory of this translator: the mappings (code cache, block metadata arena) and where
+ * they are, so the caller can ask how much of them is resident. */
+struct rv_jit_mapping {
+    const void *addr;
+    size_t len;
+};
+#define RV_JIT_MAPPINGS 2
+void rv_jit_mappings(const struct rv_jit *j, struct rv_jit_mapping out[RV_JIT_MAPPINGS]);
+
 #endif

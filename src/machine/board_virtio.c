@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/token_bucket.h"
 #include "dev/plic.h"
 #include "dev/virtio_balloon.h"
 #include "dev/virtio_blk.h"
@@ -18,10 +19,13 @@
 #define VIRTIO_SLOT_SIZE 0x1000ull
 #define VIRTIO_FIRST_IRQ 1
 
-/* Splits ",mac=xx:xx:xx:xx:xx:xx" out of a --net spec (the rest goes to the backend). The
- * switch backend keeps it: the switch assigns the MAC, the one asked for or its own choice. */
-static int take_mac(const char *spec, char *rest, size_t rest_size, uint8_t mac[6], unsigned index)
+/* Splits ",mac=xx:xx:xx:xx:xx:xx" and ",rate=BYTES" out of a --net spec (the rest goes to the
+ * backend). The switch backend keeps the MAC: the switch assigns it, the one asked for or its
+ * own choice. */
+static int take_mac(const char *spec, char *rest, size_t rest_size, uint8_t mac[6], unsigned index,
+                    uint64_t *rate)
 {
+    *rate = 0;
     /* QEMU's default prefix 52:54:00 (locally administered), then 12:34:56 + index */
     const uint8_t def[6] = {0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index)};
     memcpy(mac, def, 6);
@@ -46,6 +50,16 @@ static int take_mac(const char *spec, char *rest, size_t rest_size, uint8_t mac[
                                              "xx:xx:xx:xx:xx:xx)", buf);
             for (int i = 0; i < 6; i++)
                 mac[i] = (uint8_t)b[i];
+        } else if (len > 5 && strncmp(p, "rate=", 5) == 0) {
+            char buf[32];
+            if (len - 5 >= sizeof(buf))
+                return rv_error_set(-EINVAL, "--net: bad rate");
+            memcpy(buf, p + 5, len - 5);
+            buf[len - 5] = '\0';
+            if (rv_tb_parse_rate(buf, true, rate))
+                return rv_error_set(-EINVAL, "--net: rate=%s: expected bytes per second, "
+                                             "1..%llu (K, M, G suffixes)", buf,
+                                    (unsigned long long)RV_TB_MAX);
         } else {
             if (rest[0])
                 strcat(rest, ",");
@@ -87,11 +101,14 @@ int board_virtio(struct rv_vm *vm, struct rv_fdt *f)
         if (i < vm->cfg.nnics) {
             char rest[512];
             uint8_t mac[6];
-            rc = take_mac(vm->cfg.nics[i], rest, sizeof(rest), mac, i);
+            uint64_t rate;
+            rc = take_mac(vm->cfg.nics[i], rest, sizeof(rest), mac, i, &rate);
             struct rv_virtio_net *n = NULL;
             if (!rc)
                 rc = rv_virtio_net_create(&vm->iomap, f, base, &irq, &vm->dev_lock, &vm->bus,
                                           rest, mac, &n);
+            if (!rc)
+                rv_virtio_net_set_rate(n, rate);
             vm->nets[i] = n;
             if (rc)
                 rv_error_prefix(rc, "--net %s: ", vm->cfg.nics[i]);

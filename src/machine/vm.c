@@ -348,6 +348,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
     vm->dbg_notify_fd = -1;
+    vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* -1: RSS not reported */
     /* Recursive: virtio devices raise interrupts both from MMIO callbacks (lock held) and
      * from their worker threads (dev/virtio.h). */
     pthread_mutexattr_t attr;
@@ -533,6 +534,8 @@ void rv_vm_destroy(struct rv_vm *vm)
     for (int i = 0; i < 2; i++)
         if (vm->wake_pipe[i] >= 0)
             close(vm->wake_pipe[i]);
+    if (vm->statm_fd >= 0)
+        close(vm->statm_fd);
     free(vm->kernel);
     free(vm->initrd);
     free(vm->bios);

@@ -8,6 +8,9 @@
  * (poweroff, kill, reset, a guest power-off) broadcast power_cond too, so parked harts leave and
  * the run loop can join them. */
 #include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/error.h"
@@ -170,7 +173,55 @@ void rv_vm_get_info(struct rv_vm *vm, struct rv_vm_info *out)
                      (uint64_t)now.tv_nsec - (uint64_t)vm->t0.tv_nsec,
         .jit = vm->jit_group != NULL,
         .balloon = vm->balloon != NULL,
+        .host = vm->host,
     };
+}
+
+void rv_vm_set_host_info(struct rv_vm *vm, const struct rv_vm_host_info *info)
+{
+    vm->host = *info;
+}
+
+/* Bytes of [addr, addr + len) backed by host memory (mincore(2)), in 1 MiB steps. */
+static uint64_t resident_bytes(const void *addr, size_t len)
+{
+    enum { STEP = 256 }; /* pages per mincore call */
+    unsigned char vec[STEP];
+    uint64_t pages = 0;
+    const uint8_t *p = addr;
+    for (size_t off = 0; addr && off < len; off += (size_t)STEP * 4096) {
+        size_t n = len - off < (size_t)STEP * 4096 ? len - off : (size_t)STEP * 4096;
+        if (mincore((void *)(p + off), n, vec) < 0)
+            return 0;
+        for (size_t i = 0; i < (n + 4095) / 4096; i++)
+            pages += vec[i] & 1;
+    }
+    return pages * 4096;
+}
+
+void rv_vm_get_memory(struct rv_vm *vm, struct rv_vm_memory *out)
+{
+    *out = (struct rv_vm_memory){.ram_resident = resident_bytes(vm->bus.ram, vm->bus.ram_size)};
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        if (!vm->vcpus[i].jit)
+            continue;
+        struct rv_jit_mapping m[RV_JIT_MAPPINGS];
+        rv_jit_mappings(vm->vcpus[i].jit, m);
+        for (unsigned k = 0; k < RV_JIT_MAPPINGS; k++) {
+            out->jit_reserved += m[k].len;
+            out->jit_resident += resident_bytes(m[k].addr, m[k].len);
+        }
+    }
+    char buf[128];
+    ssize_t n = vm->statm_fd >= 0 ? pread(vm->statm_fd, buf, sizeof(buf) - 1, 0) : -1;
+    unsigned long long size, rss;
+    if (n > 0) {
+        buf[n] = 0;
+        if (sscanf(buf, "%llu %llu", &size, &rss) == 2)
+            out->process_rss = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+    }
+    if (out->process_rss > out->ram_resident)
+        out->monitor_rss = out->process_rss - out->ram_resident;
 }
 
 void rv_vm_get_stats(struct rv_vm *vm, struct rv_vm_stats *out)

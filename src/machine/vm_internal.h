@@ -96,6 +96,9 @@ struct rv_vm {
     _Atomic bool migration_final; /* the stop-and-copy holds the harts: no resume */
     struct rv_console console;
 
+    struct rv_vm_host_info host; /* set once by the front end, before rv_vm_run() */
+    int statm_fd;              /* /proc/self/statm, kept open (readable in the sandbox) */
+
     /* power state: written under power_lock, read by hart threads without it */
     pthread_mutex_t power_lock;
     pthread_cond_t power_cond;

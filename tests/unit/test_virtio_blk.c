@@ -116,6 +116,13 @@ int rv_block_writev(struct rv_block *b, uint64_t offset, const struct iovec *iov
     return rc;
 }
 
+/* The fake disk never changes size (the real one would write into its own struct). */
+void rv_block_set_resize_handler(struct rv_block *b, void (*fn)(void *ctx, uint64_t size),
+                                 void *ctx)
+{
+    (void)b, (void)fn, (void)ctx;
+}
+
 int rv_block_flush(struct rv_block *b)
 {
     b->flushes++;
@@ -268,6 +275,13 @@ static void test_parse(void)
     CHECK_EQ(rv_virtio_blk_parse_spec("d,cache=unsafe,format=raw", &path, &o), 0);
     CHECK(o.cache == RV_CACHE_UNSAFE && o.format == RV_BLOCK_RAW);
     free(path);
+    CHECK_EQ(rv_virtio_blk_parse_spec("d,iops=250,bw=8M", &path, &o), 0);
+    CHECK(o.iops == 250 && o.bps == 8u << 20);
+    free(path);
+    CHECK_EQ(rv_virtio_blk_parse_spec("d,iops=0", &path, &o), -EINVAL);
+    CHECK_EQ(rv_virtio_blk_parse_spec("d,bw=fast", &path, &o), -EINVAL);
+    CHECK(strstr(rv_error_get(), "bw=fast") != NULL);
+    CHECK_EQ(rv_virtio_blk_parse_spec("d,iops=1k", &path, &o), -EINVAL);
     CHECK_EQ(rv_virtio_blk_parse_spec("d,bogus=1", &path, &o), -EINVAL);
     CHECK(path == NULL && strstr(rv_error_get(), "'bogus'"));
     CHECK_EQ(rv_virtio_blk_parse_spec("d,format=vmdk", &path, &o), -EINVAL);

@@ -1,0 +1,178 @@
+/* The VM process's seccomp allowlist (seccomp.h). Each entry says which thread kinds need the
+ * call; argument filters narrow the dangerous ones. docs/sandbox.md explains every line. */
+#include "hv/seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+/* Calls with no argument filter. Thread kinds: H hart, D disk worker, N net (virtio-net
+ * transmit worker, slirp or tap thread), A API server, C console I/O, M main. */
+static const char *const plain[] = {
+    /* everyone: memory, locks, time, signals, thread exit */
+    "read", "write", "readv", "writev", /* writev: the tap backend's frames */
+    "close", "futex", "munmap", "mremap", "madvise", "brk", "mincore",
+    "rt_sigprocmask", "rt_sigreturn", "sched_yield", "exit", "exit_group", "restart_syscall",
+    "clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "getpid", "gettid",
+    "getrandom",            /* H: virtio-rng; glibc malloc */
+    "rseq", "set_robust_list", /* every new thread (glibc) */
+    "poll", "ppoll",        /* C, N, M (console output backpressure) */
+    "fstat", "newfstatat",  /* D, N: stdio and libslirp */
+    "lseek",
+    "pread64", "pwrite64", "preadv", "pwritev", "fdatasync", "fsync", "fallocate", /* D */
+    "ftruncate",            /* D: O_DIRECT writes past an unaligned end are cut back */
+    "epoll_wait", "epoll_pwait", "epoll_ctl", /* A */
+    "accept4", "recvfrom", "sendto", /* A (N too with user networking) */
+};
+
+/* Calls only libslirp's thread makes (user networking). */
+static const char *const user_net[] = {
+    "connect", "bind", "listen", "accept", "getsockopt", "setsockopt", "getsockname",
+    "getpeername", "sendmsg", "recvmsg", "shutdown",
+};
+
+/* One argument comparison, every field set (libseccomp's SCMP_Ax macros leave datum_b out). */
+#define ARG(index, op, a, b) ((struct scmp_arg_cmp){(index), (op), (a), (b)})
+
+/* With runtime_io: what snapshots (files written and renamed by path), migration (getaddrinfo,
+ * TCP) and volume reloads do after set-up. */
+static const char *const runtime_io[] = {
+    "openat", "unlinkat", "renameat", "renameat2", "mkdirat", "statx", "fstatfs", "uname",
+    "getdents64", "readlinkat", "dup", "dup3", "socket", "connect", "bind", "listen", "accept",
+    "getsockopt", "setsockopt", "getsockname", "getpeername", "sendmsg", "recvmsg", "shutdown",
+    "sendfile", "getuid", "geteuid", "getgid", "getegid",
+};
+
+static int add(scmp_filter_ctx ctx, const char *name, unsigned *count, unsigned nargs,
+               const struct scmp_arg_cmp *args)
+{
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR)
+        return rv_error_set(-ENOSYS, "seccomp: unknown system call %s", name);
+    int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, nargs, args);
+    if (rc)
+        return rv_error_set(rc, "seccomp: cannot allow %s: %s", name, strerror(-rc));
+    (*count)++;
+    return 0;
+}
+
+/* One call allowed under several alternative argument conditions (one rule each, OR'ed). */
+static int add_each(scmp_filter_ctx ctx, const char *name, unsigned *count,
+                    const struct scmp_arg_cmp *alts, unsigned nalts)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < nalts && !rc; i++)
+        rc = add(ctx, name, count, 1, &alts[i]);
+    if (!rc && nalts > 1)
+        *count -= nalts - 1; /* one system call */
+    return rc;
+}
+
+/* unlinkat, renameat(2) and openat relative to one directory descriptor only (rules are
+ * counted by the caller: the same calls for every directory). */
+static int add_dir(scmp_filter_ctx ctx, int fd)
+{
+    const struct scmp_arg_cmp at[] = {ARG(0, SCMP_CMP_EQ, (scmp_datum_t)fd, 0),
+                                      ARG(2, SCMP_CMP_EQ, (scmp_datum_t)fd, 0)};
+    unsigned uncounted = 0;
+    int rc = add(ctx, "unlinkat", &uncounted, 1, at);
+    if (!rc)
+        rc = add(ctx, "openat", &uncounted, 1, at);
+    if (!rc)
+        rc = add(ctx, "renameat", &uncounted, 2, at);
+    if (!rc)
+        rc = add(ctx, "renameat2", &uncounted, 2, at);
+    return rc;
+}
+
+static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p, unsigned *n)
+{
+    /* Thread creation only: clone must share the address space as a thread (no fork). glibc
+     * tries clone3 first, whose flags seccomp cannot see: ENOSYS makes it use clone. */
+    const struct scmp_arg_cmp thread =
+        ARG(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM, CLONE_THREAD | CLONE_VM);
+    int rc = add(ctx, "clone", n, 1, &thread);
+    if (!rc)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    /* No new executable memory: the translator mapped its code caches during set-up. */
+    const struct scmp_arg_cmp noexec = ARG(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+    if (!rc)
+        rc = add(ctx, "mmap", n, 1, &noexec);
+    if (!rc)
+        rc = add(ctx, "mprotect", n, 1, &noexec);
+    /* Signals to this process only (abort(), pthread_kill). */
+    const struct scmp_arg_cmp self = ARG(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
+    if (!rc)
+        rc = add(ctx, "tgkill", n, 1, &self);
+    const struct scmp_arg_cmp ioctls[] = {
+        ARG(1, SCMP_CMP_EQ, FIONREAD, 0), ARG(1, SCMP_CMP_EQ, TCGETS, 0),   /* N (slirp), C, M */
+        ARG(1, SCMP_CMP_EQ, TCSETS, 0), ARG(1, SCMP_CMP_EQ, TCSETSW, 0),    /* M: restore the tty */
+        ARG(1, SCMP_CMP_EQ, TCSETSF, 0), ARG(1, SCMP_CMP_EQ, TIOCGWINSZ, 0),
+    };
+    if (!rc)
+        rc = add_each(ctx, "ioctl", n, ioctls, 6);
+    const struct scmp_arg_cmp fcntls[] = {
+        ARG(1, SCMP_CMP_EQ, F_GETFL, 0), ARG(1, SCMP_CMP_EQ, F_SETFL, 0),
+        ARG(1, SCMP_CMP_EQ, F_GETFD, 0), ARG(1, SCMP_CMP_EQ, F_SETFD, 0),
+    };
+    if (!rc)
+        rc = add_each(ctx, "fcntl", n, fcntls, 4);
+    if (!rc && p->user_net && !p->runtime_io) {
+        const struct scmp_arg_cmp inet[] = {ARG(0, SCMP_CMP_EQ, AF_INET, 0),
+                                            ARG(0, SCMP_CMP_EQ, AF_INET6, 0)};
+        rc = add_each(ctx, "socket", n, inet, 2);
+        /* Read-only opens (no O_CREAT, O_TRUNC, O_APPEND, no write access): libslirp reads
+         * /etc/resolv.conf. Under the sandbox's mount namespace that file is all there is. */
+        const struct scmp_arg_cmp rdonly = ARG(
+            2, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE, O_RDONLY);
+        if (!rc)
+            rc = add(ctx, "openat", n, 1, &rdonly);
+    }
+    bool dirs = false;
+    for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS && !rc && !p->runtime_io; i++) {
+        if (p->dir_fds[i] >= 0) {
+            rc = add_dir(ctx, p->dir_fds[i]);
+            dirs = true;
+        }
+    }
+    if (dirs)
+        *n += p->user_net ? 3 : 4; /* openat is already counted with user networking */
+    return rc;
+}
+
+int rv_seccomp_install(const struct rv_seccomp_profile *p, unsigned *count)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+    if (!ctx)
+        return rv_error_set(-ENOMEM, "seccomp: cannot create a filter");
+    unsigned n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && !rc; i++)
+        rc = add(ctx, plain[i], &n, 0, NULL);
+    /* runtime_io includes every call user networking needs, without argument filters. */
+    const char *const *extra = p->runtime_io ? runtime_io : p->user_net ? user_net : NULL;
+    size_t nextra = p->runtime_io ? sizeof(runtime_io) / sizeof(runtime_io[0])
+                    : p->user_net ? sizeof(user_net) / sizeof(user_net[0])
+                                  : 0;
+    for (size_t i = 0; i < nextra && !rc; i++)
+        rc = add(ctx, extra[i], &n, 0, NULL);
+    if (!rc)
+        rc = add_filtered(ctx, p, &n);
+    if (!rc && p->all_threads && (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)))
+        rv_error_set(rc, "seccomp: thread synchronisation unsupported: %s", strerror(-rc));
+    if (!rc && (rc = seccomp_load(ctx)))
+        rv_error_set(rc, "seccomp: cannot load the filter: %s", strerror(-rc));
+    seccomp_release(ctx);
+    if (!rc && count)
+        *count = n;
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* The seccomp allowlist of a VM process (docs/sandbox.md lists it with the reasons). Built with
+ * libseccomp from what `rvisor run` was measured to use after set-up (bench/sandbox-syscalls.sh:
+ * strace -f over boots with disks, user networking, the control API, reboot and poweroff).
+ * Anything else fails with EPERM (not a kill: an unforeseen path, say in a library, makes one
+ * operation fail with an error the caller reports, and the VM goes on; docs/sandbox.md). */
+#ifndef RV_HV_SECCOMP_H
+#define RV_HV_SECCOMP_H
+
+#include <stdbool.h>
+
+#define RV_SECCOMP_MAX_DIRS 4
+
+struct rv_seccomp_profile {
+    bool user_net;    /* libslirp: IPv4/IPv6 sockets, and read-only opens (DNS reads
+                         /etc/resolv.conf when the guest asks) */
+    /* Directories the process may still change, by descriptor only: unlinkat, renameat and
+     * openat relative to them (the API and console sockets removed at exit, the console log
+     * rotated, the VM's cgroup removed). -1 entries are ignored. */
+    int dir_fds[RV_SECCOMP_MAX_DIRS];
+    bool runtime_io;  /* the VM may open files and sockets after set-up, at a request of its
+                         control API (snapshots, migration) or for volumes and switch ports:
+                         openat, renames, unlinks, sockets of any family and their calls */
+    bool all_threads; /* apply to every thread of the process (SECCOMP_FILTER_FLAG_TSYNC) */
+};
+
+/* Sets no_new_privs and installs the filter on the calling thread (and all others with
+ * all_threads). Threads created afterwards inherit it. *count receives the number of system
+ * calls on the list. Returns 0, or -errno with rv_error_get() set. */
+int rv_seccomp_install(const struct rv_seccomp_profile *p, unsigned *count);
+
+#endif
