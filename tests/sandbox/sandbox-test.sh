@@ -84,7 +84,7 @@ check "Seccomp: 2 on every thread" all_threads $pid Seccomp 2
 check "NoNewPrivs: 1 on every thread" all_threads $pid NoNewPrivs 1
 check "status: seccomp allowlist reported" test "$(echo "$st" | field sandbox.seccomp)" = true
 n=$(echo "$st" | field sandbox.syscalls)
-check "status: $n system calls allowed (40..80)" test "$n" -ge 40 -a "$n" -le 80
+check "status: $n system calls allowed (40..100)" test "$n" -ge 40 -a "$n" -le 100
 check "status: monitor memory reported" test "$(echo "$st" | field memory.monitor_rss_kib)" -gt 0
 check "status: io limits reported" sh -c "echo '$st' | grep -q 'disk1 iops=200, disk1 bw=4M, net0 rate=2M'"
 if [ $root = yes ]; then
