@@ -286,6 +286,13 @@ static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
             break;
         round++;
     }
+    /* Let the destination catch up with what is in flight (it may still be decompressing the
+     * first round): that wait must not count as downtime. */
+    char sync = 0;
+    if (!rc)
+        rc = rv_stream_write_record(&s, RV_SEC_SYNC, 1, NULL, 0);
+    if (!rc && (recv(fd, &sync, 1, 0) != 1 || sync != 'S'))
+        rc = rv_error_set(-ECONNABORTED, "the destination stopped answering");
     if (rc)
         return rc;
     round++;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -566,6 +567,12 @@ static int apply_record(struct loader *L, const struct rv_record *rec)
     case RV_SEC_CLOCK: return read_clock(L, rec->payload, rec->len);
     case RV_SEC_DEVICE: return read_device(L, rec->payload, rec->len);
     case RV_SEC_HART: return read_hart(L, rec->payload, rec->len);
+    case RV_SEC_SYNC:
+        /* Only a connection has someone to answer; the source waits for it. */
+        if (rec->len || !L->s->is_socket ||
+            send(L->s->fd, "S", 1, MSG_NOSIGNAL) != 1)
+            return rv_error_set(-EINVAL, "sync record: unexpected or not answerable");
+        return 0;
     default: return rv_error_set(-EINVAL, "section %u not expected here", rec->id);
     }
 }

@@ -208,7 +208,7 @@ int rv_stream_write_end(struct rv_stream *s)
 
 static bool known_section(uint32_t id)
 {
-    return (id >= RV_SEC_CONFIG && id <= RV_SEC_DISK_DATA) || id == RV_SEC_END;
+    return (id >= RV_SEC_CONFIG && id <= RV_SEC_SYNC) || id == RV_SEC_END;
 }
 
 int rv_stream_read_record(struct rv_stream *s, struct rv_record *rec)
