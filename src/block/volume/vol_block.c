@@ -478,6 +478,9 @@ static int vol_start(struct vol_block *v)
     memcpy(v->base.id + 8, &v->lv_id, 4);
     sigset_t all, old;
     sigfillset(&all);
+    /* SIGSYS stays open: libpsx uses it to drop capabilities on every thread (hv/sandbox.c),
+     * and waits forever for a thread that blocks it. */
+    sigdelset(&all, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* signals belong to the machine's threads */
     int rc = pthread_create(&v->watcher, NULL, vol_watch, v);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
