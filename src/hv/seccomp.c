@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static const char *const runtime_io[] = {
      * use the old path calls on x86-64 */
     "rename", "unlink", "mkdir", "rmdir", "readlink", "access", "faccessat", "faccessat2",
     "fchmod", "fadvise64", "msync", "getcwd", "sendmmsg", "recvmmsg",
+    "flock", /* volumes: the VG and in-use locks, taken again when the metadata is reloaded */
 };
 
 static int add(scmp_filter_ctx ctx, const char *name, unsigned *count, unsigned nargs,
@@ -121,15 +123,17 @@ static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p,
         ARG(1, SCMP_CMP_EQ, FIONREAD, 0), ARG(1, SCMP_CMP_EQ, TCGETS, 0),   /* N (slirp), C, M */
         ARG(1, SCMP_CMP_EQ, TCSETS, 0), ARG(1, SCMP_CMP_EQ, TCSETSW, 0),    /* M: restore the tty */
         ARG(1, SCMP_CMP_EQ, TCSETSF, 0), ARG(1, SCMP_CMP_EQ, TIOCGWINSZ, 0),
+        ARG(1, SCMP_CMP_EQ, BLKGETSIZE64, 0), /* volumes on block devices, at a reload */
     };
     if (!rc)
-        rc = add_each(ctx, "ioctl", n, ioctls, 6);
+        rc = add_each(ctx, "ioctl", n, ioctls, 7);
     const struct scmp_arg_cmp fcntls[] = {
         ARG(1, SCMP_CMP_EQ, F_GETFL, 0), ARG(1, SCMP_CMP_EQ, F_SETFL, 0),
         ARG(1, SCMP_CMP_EQ, F_GETFD, 0), ARG(1, SCMP_CMP_EQ, F_SETFD, 0),
     };
+    /* Volumes take OFD record locks (F_OFD_SETLK) when they reload their metadata. */
     if (!rc)
-        rc = add_each(ctx, "fcntl", n, fcntls, 4);
+        rc = p->runtime_io ? add(ctx, "fcntl", n, 0, NULL) : add_each(ctx, "fcntl", n, fcntls, 4);
     if (!rc && p->user_net && !p->runtime_io) {
         const struct scmp_arg_cmp inet[] = {ARG(0, SCMP_CMP_EQ, AF_INET, 0),
                                             ARG(0, SCMP_CMP_EQ, AF_INET6, 0)};
