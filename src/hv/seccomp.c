@@ -26,6 +26,7 @@ static const char *const plain[] = {
     "clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "getpid", "gettid",
     "getrandom",            /* H: virtio-rng; glibc malloc */
     "rseq", "set_robust_list", /* every new thread (glibc) */
+    "sigaltstack",          /* a thread's own signal stack (ASan sets one up on every thread) */
     "poll", "ppoll",        /* C, N, M (console output backpressure) */
     "fstat", "newfstatat",  /* D, N: stdio and libslirp */
     "lseek",
