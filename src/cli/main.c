@@ -345,6 +345,14 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
         rv_info("--gdb/--trace: running without the sandbox");
         iso.no_sandbox = true;
     }
+#ifdef RV_SANITIZE_BUILD
+    /* AddressSanitizer reads /proc/self/maps and sets up signal stacks as threads start: a
+     * sanitizer build (make asan) runs without the sandbox; tests/sandbox checks the real one. */
+    if (!iso.no_sandbox) {
+        rv_info("sanitizer build: running without the sandbox");
+        iso.no_sandbox = true;
+    }
+#endif
     iso.runtime_io = api_socket || restore || incoming;
     if (!dump_dtb && isolation_begin(&iso, &cfg)) {
         if (out_file >= 0)
