@@ -62,7 +62,14 @@ def code(line):
 
 def snapshot():
     """The VMs as listed and the state folder's files (logs and sockets aside)."""
-    vms = json.loads(exchange(b'{"request":"list"}\n'))["result"]["vms"]
+    # The server frees a client's slot when it sees the hang-up: right after the busy test
+    # below it may still be full, so "busy" is retried (for up to a minute).
+    for _ in range(600):
+        reply = exchange(b'{"request":"list"}\n')
+        if code(reply) != "busy":
+            break
+        time.sleep(0.1)
+    vms = json.loads(reply)["result"]["vms"]
     listed = [(v["name"], v["state"], v["pid"]) for v in vms]
     files = []
     for root, _, names in os.walk(state):

@@ -38,7 +38,7 @@ field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | he
 state_of() { "$rvisor" list | awk -v n="$1" '$1 == n {print $2}'; }
 pid_of() { "$rvisor" info "$1" | field pid; }
 log_of() { echo "$state/vms/$1/console.log"; }
-ticks() { grep -c '^tick ' "$(log_of "$1")" 2>/dev/null || echo 0; }
+ticks() { local n; n=$(grep -c '^tick ' "$(log_of "$1")" 2>/dev/null); echo "${n:-0}"; }
 last_tick() { grep '^tick ' "$(log_of "$1")" 2>/dev/null | tail -1 | tr -d '\r' | cut -d' ' -f2; }
 # wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds
 wait_for() {
