@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "net/vswitch.h"
 
 #define TOKEN 1024ull /* bucket units per token */
@@ -279,33 +280,11 @@ enum vsw_verdict vsw_ingress(struct vsw *s, unsigned port, const uint8_t *frame,
 
 /* --- IPv4/UDP frames --- */
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
-
 static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
 {
     size_t i = 0;
     for (; i + 1 < len; i += 2)
-        sum += rd16(p + i);
+        sum += rv_get_be16(p + i);
     if (i < len)
         sum += (uint32_t)p[i] << 8;
     return sum;
@@ -320,22 +299,22 @@ static uint16_t fold(uint32_t sum)
 
 bool vsw_parse_udp(const uint8_t *f, size_t len, struct vsw_udp *u)
 {
-    if (len < 14 + 20 + 8 || rd16(f + 12) != 0x0800)
+    if (len < 14 + 20 + 8 || rv_get_be16(f + 12) != 0x0800)
         return false;
     const uint8_t *ip = f + 14;
-    size_t ihl = (size_t)(ip[0] & 15) * 4, tot = rd16(ip + 2);
+    size_t ihl = (size_t)(ip[0] & 15) * 4, tot = rv_get_be16(ip + 2);
     if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl + 8 || tot > len - 14 || ip[9] != 17)
         return false;
-    if (rd16(ip + 6) & 0x3fff)
+    if (rv_get_be16(ip + 6) & 0x3fff)
         return false; /* a fragment (MF set or nonzero offset) */
     const uint8_t *udp = ip + ihl;
-    size_t ulen = rd16(udp + 4);
+    size_t ulen = rv_get_be16(udp + 4);
     if (ulen < 8 || ulen > tot - ihl)
         return false;
-    u->src_ip = rd32(ip + 12);
-    u->dst_ip = rd32(ip + 16);
-    u->src_port = rd16(udp);
-    u->dst_port = rd16(udp + 2);
+    u->src_ip = rv_get_be32(ip + 12);
+    u->dst_ip = rv_get_be32(ip + 16);
+    u->src_port = rv_get_be16(udp);
+    u->dst_port = rv_get_be16(udp + 2);
     u->payload = udp + 8;
     u->len = ulen - 8;
     return true;
@@ -350,57 +329,45 @@ size_t vsw_build_udp(uint8_t *f, size_t cap, const uint8_t dst_mac[6], const uin
         return 0;
     memcpy(f, dst_mac, 6);
     memcpy(f + 6, src_mac, 6);
-    wr16(f + 12, 0x0800);
+    rv_put_be16(f + 12, 0x0800);
     uint8_t *ip = f + 14, *udp = ip + 20;
     memset(ip, 0, 20);
     ip[0] = 0x45;
-    wr16(ip + 2, (uint16_t)(20 + 8 + len));
+    rv_put_be16(ip + 2, (uint16_t)(20 + 8 + len));
     ip[8] = 64; /* TTL */
     ip[9] = 17;
-    wr32(ip + 12, src_ip);
-    wr32(ip + 16, dst_ip);
-    wr16(ip + 10, fold(sum16(ip, 20, 0)));
-    wr16(udp, src_port);
-    wr16(udp + 2, dst_port);
-    wr16(udp + 4, (uint16_t)(8 + len));
-    wr16(udp + 6, 0);
+    rv_put_be32(ip + 12, src_ip);
+    rv_put_be32(ip + 16, dst_ip);
+    rv_put_be16(ip + 10, fold(sum16(ip, 20, 0)));
+    rv_put_be16(udp, src_port);
+    rv_put_be16(udp + 2, dst_port);
+    rv_put_be16(udp + 4, (uint16_t)(8 + len));
+    rv_put_be16(udp + 6, 0);
     memmove(udp + 8, payload, len);
     /* UDP checksum over the pseudo-header (RFC 768); 0 is sent as 0xffff. */
     uint32_t sum = sum16(ip + 12, 8, 17 + (uint32_t)(8 + len));
     uint16_t c = fold(sum16(udp, 8 + len, sum));
-    wr16(udp + 6, c ? c : 0xffff);
+    rv_put_be16(udp + 6, c ? c : 0xffff);
     return total;
 }
 
 /* --- pcap --- */
 
-static void le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, (uint16_t)v);
-    le16(p + 2, (uint16_t)(v >> 16));
-}
-
 void vsw_pcap_header(uint8_t out[VSW_PCAP_HEADER_LEN])
 {
-    le32(out, 0xa1b23c4d);     /* magic: nanosecond timestamps */
-    le16(out + 4, 2);          /* version 2.4 */
-    le16(out + 6, 4);
-    le32(out + 8, 0);          /* thiszone */
-    le32(out + 12, 0);         /* sigfigs */
-    le32(out + 16, 65535);     /* snaplen */
-    le32(out + 20, 1);         /* LINKTYPE_ETHERNET */
+    rv_put_le32(out, 0xa1b23c4d);     /* magic: nanosecond timestamps */
+    rv_put_le16(out + 4, 2);          /* version 2.4 */
+    rv_put_le16(out + 6, 4);
+    rv_put_le32(out + 8, 0);          /* thiszone */
+    rv_put_le32(out + 12, 0);         /* sigfigs */
+    rv_put_le32(out + 16, 65535);     /* snaplen */
+    rv_put_le32(out + 20, 1);         /* LINKTYPE_ETHERNET */
 }
 
 void vsw_pcap_record(uint8_t out[VSW_PCAP_RECORD_LEN], uint64_t realtime_ns, size_t len)
 {
-    le32(out, (uint32_t)(realtime_ns / 1000000000));
-    le32(out + 4, (uint32_t)(realtime_ns % 1000000000));
-    le32(out + 8, (uint32_t)len);  /* captured */
-    le32(out + 12, (uint32_t)len); /* on the wire */
+    rv_put_le32(out, (uint32_t)(realtime_ns / 1000000000));
+    rv_put_le32(out + 4, (uint32_t)(realtime_ns % 1000000000));
+    rv_put_le32(out + 8, (uint32_t)len);  /* captured */
+    rv_put_le32(out + 12, (uint32_t)len); /* on the wire */
 }

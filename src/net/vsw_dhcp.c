@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "net/vswitch.h"
 
 #define BOOTP_MIN 236         /* fixed part, before the options (RFC 2131 section 2) */
@@ -21,30 +22,17 @@
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* Option values we use, taken from one option. Options of wrong length are ignored. */
 static void take_option(struct vsw_dhcp_msg *m, uint8_t code, const uint8_t *v, size_t len)
 {
     switch (code) {
     case 53: if (len == 1) m->type = v[0]; break;
-    case 50: if (len == 4) m->requested_ip = rd32(v); break;
-    case 54: if (len == 4) m->server_id = rd32(v); break;
-    case 1: if (len == 4) m->subnet_mask = rd32(v); break;
-    case 3: if (len >= 4) m->router = rd32(v); break;
-    case 6: if (len >= 4) m->dns = rd32(v); break;
-    case 51: if (len == 4) m->lease_s = rd32(v); break;
+    case 50: if (len == 4) m->requested_ip = rv_get_be32(v); break;
+    case 54: if (len == 4) m->server_id = rv_get_be32(v); break;
+    case 1: if (len == 4) m->subnet_mask = rv_get_be32(v); break;
+    case 3: if (len >= 4) m->router = rv_get_be32(v); break;
+    case 6: if (len >= 4) m->dns = rv_get_be32(v); break;
+    case 51: if (len == 4) m->lease_s = rv_get_be32(v); break;
     default: break;
     }
 }
@@ -55,14 +43,14 @@ bool vsw_dhcp_parse(const uint8_t *p, size_t len, struct vsw_dhcp_msg *m)
     if (len < BOOTP_MIN + 4 || (p[0] != 1 && p[0] != 2) || p[1] != 1 || p[2] != 6)
         return false; /* not BOOTP over Ethernet (htype 1, hlen 6) */
     m->op = p[0];
-    m->xid = rd32(p + 4);
+    m->xid = rv_get_be32(p + 4);
     m->flags = (uint16_t)(p[10] << 8 | p[11]);
-    m->ciaddr = rd32(p + 12);
-    m->yiaddr = rd32(p + 16);
-    m->siaddr = rd32(p + 20);
-    m->giaddr = rd32(p + 24);
+    m->ciaddr = rv_get_be32(p + 12);
+    m->yiaddr = rv_get_be32(p + 16);
+    m->siaddr = rv_get_be32(p + 20);
+    m->giaddr = rv_get_be32(p + 24);
     memcpy(m->chaddr, p + 28, 6);
-    if (rd32(p + BOOTP_MIN) != MAGIC)
+    if (rv_get_be32(p + BOOTP_MIN) != MAGIC)
         return false;
     size_t i = BOOTP_MIN + 4;
     while (i < len) {
@@ -166,7 +154,7 @@ static uint8_t *put_opt(uint8_t *o, uint8_t code, uint8_t len, const void *v)
 static uint8_t *put_opt32(uint8_t *o, uint8_t code, uint32_t v)
 {
     uint8_t b[4];
-    wr32(b, v);
+    rv_put_be32(b, v);
     return put_opt(o, code, 4, b);
 }
 
@@ -179,15 +167,15 @@ static size_t reply(struct vsw_dhcp *d, const struct vsw_dhcp_msg *q, uint8_t ty
     b[0] = 2; /* BOOTREPLY */
     b[1] = 1;
     b[2] = 6;
-    wr32(b + 4, q->xid);
+    rv_put_be32(b + 4, q->xid);
     b[10] = (uint8_t)(q->flags >> 8);
     b[11] = (uint8_t)q->flags;
     if (type == DHCPACK && q->type == DHCPINFORM)
-        wr32(b + 12, q->ciaddr);
-    wr32(b + 16, yiaddr);
-    wr32(b + 20, d->server_ip);
+        rv_put_be32(b + 12, q->ciaddr);
+    rv_put_be32(b + 16, yiaddr);
+    rv_put_be32(b + 20, d->server_ip);
     memcpy(b + 28, q->chaddr, 6);
-    wr32(b + BOOTP_MIN, MAGIC);
+    rv_put_be32(b + BOOTP_MIN, MAGIC);
     uint8_t *o = b + BOOTP_MIN + 4;
     o = put_opt(o, 53, 1, &type);
     o = put_opt32(o, 54, d->server_ip);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 #define BATCH_HEADER 12u
@@ -31,28 +32,6 @@ bool rv_page_is_zero(const void *page)
         if (p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7])
             return false;
     return true;
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 int rv_page_writer_new(struct rv_stream *s, uint32_t id, uint32_t tag, int level,
@@ -103,11 +82,11 @@ int rv_page_writer_flush(struct rv_page_writer *w)
     if (!w->count)
         return 0;
     uint8_t *o = w->out;
-    le32(o, w->tag);
-    le32(o + 4, w->count);
-    le32(o + 8, w->nonzero);
+    rv_put_le32(o, w->tag);
+    rv_put_le32(o + 4, w->count);
+    rv_put_le32(o + 8, w->nonzero);
     for (unsigned i = 0; i < w->count; i++)
-        le64(o + BATCH_HEADER + ENTRY_SIZE * i, w->entries[i]);
+        rv_put_le64(o + BATCH_HEADER + ENTRY_SIZE * i, w->entries[i]);
     size_t head = BATCH_HEADER + ENTRY_SIZE * w->count;
     size_t clen = 0;
     if (w->nonzero)
@@ -135,9 +114,9 @@ int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64
 {
     if (len < BATCH_HEADER)
         return rv_error_set(-EINVAL, "page batch: truncated");
-    uint32_t count = get32(payload + 4), nonzero = get32(payload + 8);
-    if (get32(payload) != tag)
-        return rv_error_set(-EINVAL, "page batch: for device %u, expected %u", get32(payload),
+    uint32_t count = rv_get_le32(payload + 4), nonzero = rv_get_le32(payload + 8);
+    if (rv_get_le32(payload) != tag)
+        return rv_error_set(-EINVAL, "page batch: for device %u, expected %u", rv_get_le32(payload),
                             tag);
     if (count == 0 || count > RV_PAGE_BATCH || nonzero > count ||
         len < BATCH_HEADER + (size_t)ENTRY_SIZE * count)
@@ -146,7 +125,7 @@ int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64
     const uint8_t *entries = payload + BATCH_HEADER;
     unsigned zeros = 0;
     for (uint32_t i = 0; i < count; i++) {
-        uint64_t e = get64(entries + ENTRY_SIZE * i);
+        uint64_t e = rv_get_le64(entries + ENTRY_SIZE * i);
         if ((e >> 1) >= npages)
             return rv_error_set(-EINVAL, "page batch: page %llu out of range (%llu pages)",
                                 (unsigned long long)(e >> 1), (unsigned long long)npages);
@@ -170,7 +149,7 @@ int rv_page_batch_apply(const uint8_t *payload, size_t len, uint32_t tag, uint64
     ZSTD_inBuffer in = {payload + head, len - head, 0};
     size_t ret = 1;
     for (uint32_t i = 0; i < count; i++) {
-        uint64_t e = get64(entries + ENTRY_SIZE * i);
+        uint64_t e = rv_get_le64(entries + ENTRY_SIZE * i);
         uint8_t *d = dest(opaque, e >> 1);
         if (!d)
             return -EINVAL;

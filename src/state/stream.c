@@ -8,46 +8,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 static const char magic[8] = "RVSTATE";
-
-uint32_t rv_stream_crc(const void *buf, size_t len)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    const uint8_t *p = buf;
-    while (len) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = crc32(crc, p, n);
-        p += n;
-        len -= n;
-    }
-    return (uint32_t)crc;
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 void rv_stream_init_fd(struct rv_stream *s, int fd, const char *what)
 {
@@ -150,10 +115,10 @@ int rv_stream_write_header(struct rv_stream *s, uint64_t flags)
 {
     uint8_t h[RV_STREAM_HEADER_SIZE] = {0};
     memcpy(h, magic, 8);
-    le32(h + 8, RV_STREAM_MAJOR);
-    le32(h + 12, RV_STREAM_MINOR);
-    le64(h + 16, flags);
-    le32(h + 28, rv_stream_crc(h, 28));
+    rv_put_le32(h + 8, RV_STREAM_MAJOR);
+    rv_put_le32(h + 12, RV_STREAM_MINOR);
+    rv_put_le64(h + 16, flags);
+    rv_put_le32(h + 28, rv_crc32(h, 28));
     s->flags = flags;
     return rv_stream_write_all(s, h, sizeof(h));
 }
@@ -166,14 +131,14 @@ int rv_stream_read_header(struct rv_stream *s)
         return rc;
     if (memcmp(h, magic, 8) != 0)
         return rv_error_set(-EINVAL, "%s: not an rvisor state stream (bad magic)", s->what);
-    if (get32(h + 28) != rv_stream_crc(h, 28))
+    if (rv_get_le32(h + 28) != rv_crc32(h, 28))
         return rv_error_set(-EINVAL, "%s: header checksum mismatch", s->what);
-    uint32_t major = get32(h + 8);
+    uint32_t major = rv_get_le32(h + 8);
     if (major != RV_STREAM_MAJOR)
         return rv_error_set(-EINVAL, "%s: unsupported format version %u (this rvisor reads %u)",
                             s->what, major, RV_STREAM_MAJOR);
-    uint64_t flags = get64(h + 16);
-    if ((flags & ~RV_STREAM_F_MAPPABLE) || get32(h + 24) != 0)
+    uint64_t flags = rv_get_le64(h + 16);
+    if ((flags & ~RV_STREAM_F_MAPPABLE) || rv_get_le32(h + 24) != 0)
         return rv_error_set(-EINVAL, "%s: unknown header flags 0x%llx", s->what,
                             (unsigned long long)flags);
     s->flags = flags;
@@ -186,11 +151,11 @@ int rv_stream_write_record(struct rv_stream *s, uint32_t id, uint32_t version,
     if (len > RV_STREAM_MAX_PAYLOAD)
         return rv_error_set(-EFBIG, "%s: section %u too large (%zu bytes)", s->what, id, len);
     uint8_t h[RV_STREAM_RECORD_SIZE];
-    le32(h, id);
-    le32(h + 4, version);
-    le64(h + 8, len);
-    le32(h + 16, len ? rv_stream_crc(payload, len) : rv_stream_crc("", 0));
-    le32(h + 20, rv_stream_crc(h, 20));
+    rv_put_le32(h, id);
+    rv_put_le32(h + 4, version);
+    rv_put_le64(h + 8, len);
+    rv_put_le32(h + 16, len ? rv_crc32(payload, len) : rv_crc32("", 0));
+    rv_put_le32(h + 20, rv_crc32(h, 20));
     int rc = rv_stream_write_all(s, h, sizeof(h));
     if (!rc && len)
         rc = rv_stream_write_all(s, payload, len);
@@ -202,7 +167,7 @@ int rv_stream_write_record(struct rv_stream *s, uint32_t id, uint32_t version,
 int rv_stream_write_end(struct rv_stream *s)
 {
     uint8_t p[8];
-    le64(p, s->records);
+    rv_put_le64(p, s->records);
     return rv_stream_write_record(s, RV_SEC_END, 1, p, sizeof(p));
 }
 
@@ -219,11 +184,11 @@ int rv_stream_read_record(struct rv_stream *s, struct rv_record *rec)
     int rc = rv_stream_read_all(s, h, sizeof(h));
     if (rc)
         return rc;
-    if (get32(h + 20) != rv_stream_crc(h, 20))
+    if (rv_get_le32(h + 20) != rv_crc32(h, 20))
         return rv_error_set(-EINVAL, "%s: record header checksum mismatch at byte %llu", s->what,
                             (unsigned long long)at);
-    uint32_t id = get32(h), version = get32(h + 4);
-    uint64_t len = get64(h + 8);
+    uint32_t id = rv_get_le32(h), version = rv_get_le32(h + 4);
+    uint64_t len = rv_get_le64(h + 8);
     if (!known_section(id))
         return rv_error_set(-EINVAL, "%s: unknown section %u at byte %llu", s->what, id,
                             (unsigned long long)at);
@@ -240,12 +205,12 @@ int rv_stream_read_record(struct rv_stream *s, struct rv_record *rec)
         return rc;
     }
     p[len] = 0;
-    if (get32(h + 16) != rv_stream_crc(p, (size_t)len)) {
+    if (rv_get_le32(h + 16) != rv_crc32(p, (size_t)len)) {
         free(p);
         return rv_error_set(-EINVAL, "%s: section %u at byte %llu: checksum mismatch", s->what,
                             id, (unsigned long long)at);
     }
-    if (id == RV_SEC_END && (len != 8 || get64(p) != s->records)) {
+    if (id == RV_SEC_END && (len != 8 || rv_get_le64(p) != s->records)) {
         free(p);
         return rv_error_set(-EINVAL, "%s: end marker does not match the %llu records read",
                             s->what, (unsigned long long)s->records);

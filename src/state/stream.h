@@ -82,6 +82,4 @@ struct rv_record {
  * rec->id is RV_SEC_END. The caller frees rec->payload. */
 int rv_stream_read_record(struct rv_stream *s, struct rv_record *rec);
 
-uint32_t rv_stream_crc(const void *buf, size_t len);
-
 #endif

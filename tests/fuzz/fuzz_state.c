@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 #include "machine/vm_internal.h"
 #include "rvisor/state.h"
@@ -81,15 +82,15 @@ static void fix_crcs(uint8_t *b, size_t len)
 {
     if (len < RV_STREAM_HEADER_SIZE)
         return;
-    put32(b + 28, rv_stream_crc(b, 28));
+    put32(b + 28, rv_crc32(b, 28));
     size_t pos = RV_STREAM_HEADER_SIZE;
     while (len - pos >= RV_STREAM_RECORD_SIZE) {
         uint8_t *h = b + pos;
         uint64_t plen = get64(h + 8);
         pos += RV_STREAM_RECORD_SIZE;
         if (plen <= len - pos)
-            put32(h + 16, rv_stream_crc(b + pos, (size_t)plen));
-        put32(h + 20, rv_stream_crc(h, 20));
+            put32(h + 16, rv_crc32(b + pos, (size_t)plen));
+        put32(h + 20, rv_crc32(h, 20));
         if (plen > len - pos)
             break;
         pos += (size_t)plen;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 #include "core/serial.h"
 #include "machine/vm_internal.h"
@@ -202,7 +203,7 @@ static void test_corruption(const char *good)
     CHECK_EQ(cuts_ok, cuts);
     /* Version 2 with a correct header checksum. */
     b[8] = 2;
-    uint32_t crc = rv_stream_crc(b, 28);
+    uint32_t crc = rv_crc32(b, 28);
     memcpy(b + 28, &crc, 4);
     write_all(bad, b, len);
     CHECK(rejected(bad, "unsupported format version 2"));

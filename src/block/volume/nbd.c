@@ -19,6 +19,7 @@
 
 #include "block/block.h"
 #include "block/volume/vol.h"
+#include "core/bytes.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -91,21 +92,15 @@ static int io_full(int fd, void *buf, size_t len, bool write)
     return 0;
 }
 
-static void be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void be32(uint8_t *p, uint32_t v) { be16(p, (uint16_t)(v >> 16)); be16(p + 2, (uint16_t)v); }
-static void be64(uint8_t *p, uint64_t v) { be32(p, (uint32_t)(v >> 32)); be32(p + 4, (uint32_t)v); }
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) << 32 | rd32(p + 4); }
 
 static int opt_reply(struct client *c, uint32_t opt, uint32_t type, const void *data,
                      uint32_t len)
 {
     uint8_t h[20];
-    be64(h, NBD_REP_MAGIC);
-    be32(h + 8, opt);
-    be32(h + 12, type);
-    be32(h + 16, len);
+    rv_put_be64(h, NBD_REP_MAGIC);
+    rv_put_be32(h + 8, opt);
+    rv_put_be32(h + 12, type);
+    rv_put_be32(h + 16, len);
     if (io_full(c->fd, h, sizeof(h), true) || (len && io_full(c->fd, (void *)data, len, true)))
         return -1;
     return 0;
@@ -136,7 +131,7 @@ static int list_exports(struct client *c, uint32_t opt)
             uint8_t buf[4 + 2 * (VOL_NAME_MAX + 1)];
             int len = snprintf((char *)buf + 4, sizeof(buf) - 4, "%s/%s", vg->name,
                                vg->lvs[l].name);
-            be32(buf, (uint32_t)len);
+            rv_put_be32(buf, (uint32_t)len);
             rc = opt_reply(c, opt, REP_SERVER, buf, (uint32_t)len + 4);
         }
         vol_vg_close(vg);
@@ -167,8 +162,8 @@ static int info_or_go(struct client *c, uint32_t opt, const uint8_t *data, uint3
 {
     if (len < 6)
         return opt_error(c, opt, REP_ERR_INVALID, "option data too short");
-    uint32_t nlen = rd32(data);
-    if (nlen > len - 6 || rd16(data + 4 + nlen) * 2u != len - 6 - nlen)
+    uint32_t nlen = rv_get_be32(data);
+    if (nlen > len - 6 || rv_get_be16(data + 4 + nlen) * 2u != len - 6 - nlen)
         return opt_error(c, opt, REP_ERR_INVALID, "malformed option data");
     char name[256];
     if (nlen >= sizeof(name))
@@ -181,14 +176,14 @@ static int info_or_go(struct client *c, uint32_t opt, const uint8_t *data, uint3
         return opt_error(c, opt, strstr(msg, "in use") ? REP_ERR_POLICY : REP_ERR_UNKNOWN, msg);
     }
     uint8_t info[14];
-    be16(info, INFO_EXPORT);
-    be64(info + 2, rv_block_size(c->disk));
-    be16(info + 10, export_flags(c));
+    rv_put_be16(info, INFO_EXPORT);
+    rv_put_be64(info + 2, rv_block_size(c->disk));
+    rv_put_be16(info + 10, export_flags(c));
     int rc = opt_reply(c, opt, REP_INFO, info, 12);
-    be16(info, INFO_BLOCK_SIZE); /* min 1, preferred 4 KiB, max payload 32 MiB */
-    be32(info + 2, 1);
-    be32(info + 6, 4096);
-    be32(info + 10, MAX_PAYLOAD);
+    rv_put_be16(info, INFO_BLOCK_SIZE); /* min 1, preferred 4 KiB, max payload 32 MiB */
+    rv_put_be32(info + 2, 1);
+    rv_put_be32(info + 6, 4096);
+    rv_put_be32(info + 10, MAX_PAYLOAD);
     if (!rc)
         rc = opt_reply(c, opt, REP_INFO, info, 14);
     if (!rc)
@@ -204,13 +199,13 @@ static int info_or_go(struct client *c, uint32_t opt, const uint8_t *data, uint3
 static int negotiate(struct client *c)
 {
     uint8_t h[18];
-    be64(h, NBD_MAGIC);
-    be64(h + 8, NBD_IHAVEOPT);
-    be16(h + 16, FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES);
+    rv_put_be64(h, NBD_MAGIC);
+    rv_put_be64(h + 8, NBD_IHAVEOPT);
+    rv_put_be16(h + 16, FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES);
     uint8_t cf[4];
     if (io_full(c->fd, h, sizeof(h), true) || io_full(c->fd, cf, 4, false))
         return -1;
-    uint32_t cflags = rd32(cf);
+    uint32_t cflags = rv_get_be32(cf);
     if (cflags & ~(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES))
         return -1; /* unknown client flags: the spec says to close */
     c->no_zeroes = cflags & FLAG_C_NO_ZEROES;
@@ -218,11 +213,11 @@ static int negotiate(struct client *c)
     int rc = data ? 0 : -1;
     while (!rc && !c->disk) {
         uint8_t oh[16];
-        if (io_full(c->fd, oh, sizeof(oh), false) || rd64(oh) != NBD_IHAVEOPT) {
+        if (io_full(c->fd, oh, sizeof(oh), false) || rv_get_be64(oh) != NBD_IHAVEOPT) {
             rc = -1;
             break;
         }
-        uint32_t opt = rd32(oh + 8), len = rd32(oh + 12);
+        uint32_t opt = rv_get_be32(oh + 8), len = rv_get_be32(oh + 12);
         if (len > MAX_OPTION) {
             rc = -1; /* not worth reading: hang up */
             break;
@@ -239,8 +234,8 @@ static int negotiate(struct client *c)
                 break;
             }
             uint8_t r[10 + 124] = {0};
-            be64(r, rv_block_size(c->disk));
-            be16(r + 8, export_flags(c));
+            rv_put_be64(r, rv_block_size(c->disk));
+            rv_put_be16(r + 8, export_flags(c));
             rc = io_full(c->fd, r, c->no_zeroes ? 10 : sizeof(r), true);
         } else if (opt == OPT_ABORT) {
             opt_reply(c, opt, REP_ACK, NULL, 0);
@@ -274,9 +269,9 @@ static int simple_reply(struct client *c, uint64_t cookie, uint32_t err, const v
                         uint32_t len)
 {
     uint8_t h[16];
-    be32(h, NBD_SIMPLE_REPLY_MAGIC);
-    be32(h + 4, err);
-    be64(h + 8, cookie);
+    rv_put_be32(h, NBD_SIMPLE_REPLY_MAGIC);
+    rv_put_be32(h + 4, err);
+    rv_put_be64(h + 8, cookie);
     if (io_full(c->fd, h, sizeof(h), true) || (len && io_full(c->fd, (void *)data, len, true)))
         return -1;
     return 0;
@@ -315,11 +310,11 @@ static void transmission(struct client *c)
     uint8_t *buf = malloc(MAX_PAYLOAD);
     while (buf) {
         uint8_t h[28];
-        if (io_full(c->fd, h, sizeof(h), false) || rd32(h) != NBD_REQUEST_MAGIC)
+        if (io_full(c->fd, h, sizeof(h), false) || rv_get_be32(h) != NBD_REQUEST_MAGIC)
             break;
-        uint16_t flags = rd16(h + 4), type = rd16(h + 6);
-        uint64_t cookie = rd64(h + 8), off = rd64(h + 16);
-        uint32_t len = rd32(h + 24);
+        uint16_t flags = rv_get_be16(h + 4), type = rv_get_be16(h + 6);
+        uint64_t cookie = rv_get_be64(h + 8), off = rv_get_be64(h + 16);
+        uint32_t len = rv_get_be32(h + 24);
         if (type == CMD_DISC)
             break;
         bool payload = type == CMD_WRITE, data_out = type == CMD_READ;

@@ -62,7 +62,6 @@ void vol_slot_encode(const struct vol_slot *s, uint8_t buf[VOL_SLOT_HDR]);
  * (all-zero) header gives -ENOENT. */
 int vol_slot_decode(const uint8_t *buf, size_t len, uint64_t slot_size,
                     const uint8_t uuid[VOL_UUID_LEN], const char *what, struct vol_slot *s);
-uint32_t vol_crc32(const void *p, size_t len);
 
 /* --- the VG in memory (vol_meta.c) --- */
 

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "block/volume/vol.h"
+#include "core/bytes.h"
 #include "core/error.h"
 
 #define LABEL_MAGIC "RVISORPV"
@@ -20,59 +20,18 @@ enum { L_VERSION = 8, L_HSIZE = 12, L_UUID = 16, L_DEVSIZE = 32, L_MDAOFF = 40, 
  * 40 payload crc32, 44 header crc32 of bytes [0, 44); the payload starts at VOL_SLOT_HDR. */
 enum { S_VERSION = 8, S_LEN = 12, S_SEQ = 16, S_UUID = 24, S_PCRC = 40, S_HCRC = 44 };
 
-uint32_t vol_crc32(const void *p, size_t len)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    const Bytef *b = p;
-    while (len > 0) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        c = crc32(c, b, n);
-        b += n;
-        len -= n;
-    }
-    return (uint32_t)c;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 void vol_label_encode(const struct vol_label *l, uint8_t buf[VOL_LABEL_SIZE])
 {
     memset(buf, 0, VOL_LABEL_SIZE);
     memcpy(buf, LABEL_MAGIC, 8);
-    put32(buf + L_VERSION, FORMAT_VERSION);
-    put32(buf + L_HSIZE, VOL_LABEL_SIZE);
+    rv_put_le32(buf + L_VERSION, FORMAT_VERSION);
+    rv_put_le32(buf + L_HSIZE, VOL_LABEL_SIZE);
     memcpy(buf + L_UUID, l->uuid, VOL_UUID_LEN);
-    put64(buf + L_DEVSIZE, l->dev_size);
-    put64(buf + L_MDAOFF, l->mda_offset);
-    put64(buf + L_MDASIZE, l->mda_size);
-    put64(buf + L_PESTART, l->pe_start);
-    put32(buf + L_CRC, vol_crc32(buf, L_CRC));
+    rv_put_le64(buf + L_DEVSIZE, l->dev_size);
+    rv_put_le64(buf + L_MDAOFF, l->mda_offset);
+    rv_put_le64(buf + L_MDASIZE, l->mda_size);
+    rv_put_le64(buf + L_PESTART, l->pe_start);
+    rv_put_le32(buf + L_CRC, rv_crc32(buf, L_CRC));
 }
 
 int vol_label_decode(const uint8_t *buf, size_t len, const char *what, struct vol_label *l)
@@ -81,19 +40,19 @@ int vol_label_decode(const uint8_t *buf, size_t len, const char *what, struct vo
         return rv_error_set(-EINVAL, "%s: too short for a PV label (%zu bytes)", what, len);
     if (memcmp(buf, LABEL_MAGIC, 8) != 0)
         return rv_error_set(-ENOENT, "%s: no PV label (not a physical volume)", what);
-    if (get32(buf + L_CRC) != vol_crc32(buf, L_CRC))
+    if (rv_get_le32(buf + L_CRC) != rv_crc32(buf, L_CRC))
         return rv_error_set(-EILSEQ, "%s: PV label checksum mismatch (corrupted label)", what);
-    uint32_t version = get32(buf + L_VERSION);
+    uint32_t version = rv_get_le32(buf + L_VERSION);
     if (version != FORMAT_VERSION)
         return rv_error_set(-ENOTSUP, "%s: PV label version %" PRIu32 " is not supported", what,
                             version);
-    if (get32(buf + L_HSIZE) != VOL_LABEL_SIZE)
+    if (rv_get_le32(buf + L_HSIZE) != VOL_LABEL_SIZE)
         return rv_error_set(-EINVAL, "%s: bad PV label size", what);
     memcpy(l->uuid, buf + L_UUID, VOL_UUID_LEN);
-    l->dev_size = get64(buf + L_DEVSIZE);
-    l->mda_offset = get64(buf + L_MDAOFF);
-    l->mda_size = get64(buf + L_MDASIZE);
-    l->pe_start = get64(buf + L_PESTART);
+    l->dev_size = rv_get_le64(buf + L_DEVSIZE);
+    l->mda_offset = rv_get_le64(buf + L_MDAOFF);
+    l->mda_size = rv_get_le64(buf + L_MDASIZE);
+    l->pe_start = rv_get_le64(buf + L_PESTART);
     /* Each slot holds a header and at least 512 bytes of payload; everything 512-aligned;
      * the areas in order label < metadata < data, all inside the device. */
     if (l->mda_offset < VOL_LABEL_SIZE || l->mda_offset % 512 || l->mda_size % 1024 ||
@@ -110,12 +69,12 @@ void vol_slot_encode(const struct vol_slot *s, uint8_t buf[VOL_SLOT_HDR])
 {
     memset(buf, 0, VOL_SLOT_HDR);
     memcpy(buf, SLOT_MAGIC, 8);
-    put32(buf + S_VERSION, FORMAT_VERSION);
-    put32(buf + S_LEN, s->len);
-    put64(buf + S_SEQ, s->seq);
+    rv_put_le32(buf + S_VERSION, FORMAT_VERSION);
+    rv_put_le32(buf + S_LEN, s->len);
+    rv_put_le64(buf + S_SEQ, s->seq);
     memcpy(buf + S_UUID, s->pv_uuid, VOL_UUID_LEN);
-    put32(buf + S_PCRC, s->crc);
-    put32(buf + S_HCRC, vol_crc32(buf, S_HCRC));
+    rv_put_le32(buf + S_PCRC, s->crc);
+    rv_put_le32(buf + S_HCRC, rv_crc32(buf, S_HCRC));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -136,15 +95,15 @@ int vol_slot_decode(const uint8_t *buf, size_t len, uint64_t slot_size,
         return rv_error_set(-ENOENT, "%s: empty metadata slot", what);
     if (memcmp(buf, SLOT_MAGIC, 8) != 0)
         return rv_error_set(-EILSEQ, "%s: metadata slot has a bad magic number", what);
-    if (get32(buf + S_HCRC) != vol_crc32(buf, S_HCRC))
+    if (rv_get_le32(buf + S_HCRC) != rv_crc32(buf, S_HCRC))
         return rv_error_set(-EILSEQ, "%s: metadata slot header checksum mismatch", what);
-    uint32_t version = get32(buf + S_VERSION);
+    uint32_t version = rv_get_le32(buf + S_VERSION);
     if (version != FORMAT_VERSION)
         return rv_error_set(-ENOTSUP, "%s: metadata version %" PRIu32 " is not supported", what,
                             version);
-    s->len = get32(buf + S_LEN);
-    s->seq = get64(buf + S_SEQ);
-    s->crc = get32(buf + S_PCRC);
+    s->len = rv_get_le32(buf + S_LEN);
+    s->seq = rv_get_le64(buf + S_SEQ);
+    s->crc = rv_get_le32(buf + S_PCRC);
     memcpy(s->pv_uuid, buf + S_UUID, VOL_UUID_LEN);
     if (s->seq == 0)
         return rv_error_set(-EINVAL, "%s: metadata slot with sequence number 0", what);

@@ -18,34 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 #define THIN_MAGIC "RVTHINMD"
 #define THIN_VERSION 1u
 #define THIN_HDR 512u
 #define THIN_MAX_TABLES 4096u
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 void vol_thin_tables_free(struct vol_thin_table *t, uint32_t n)
 {
@@ -63,16 +42,16 @@ int vol_thin_decode(const uint8_t *buf, size_t len, uint32_t data_chunks,
         return rv_error_set(-EINVAL, "thin pool metadata: slot too short");
     if (memcmp(buf, THIN_MAGIC, 8) != 0)
         return rv_error_set(-ENOENT, "thin pool metadata: no valid slot (bad magic)");
-    if (get32(buf + 36) != vol_crc32(buf, 36))
+    if (rv_get_le32(buf + 36) != rv_crc32(buf, 36))
         return rv_error_set(-EILSEQ, "thin pool metadata: header checksum mismatch");
-    uint32_t n = get32(buf + 12);
-    uint64_t plen = get64(buf + 24);
-    *seq = get64(buf + 16);
-    if (get32(buf + 8) != THIN_VERSION)
+    uint32_t n = rv_get_le32(buf + 12);
+    uint64_t plen = rv_get_le64(buf + 24);
+    *seq = rv_get_le64(buf + 16);
+    if (rv_get_le32(buf + 8) != THIN_VERSION)
         return rv_error_set(-ENOTSUP, "thin pool metadata: unsupported version");
     if (n > THIN_MAX_TABLES || plen > len - THIN_HDR || *seq == 0)
         return rv_error_set(-EINVAL, "thin pool metadata: bad table count or length");
-    if (vol_crc32(buf + THIN_HDR, plen) != get32(buf + 32))
+    if (rv_crc32(buf + THIN_HDR, plen) != rv_get_le32(buf + 32))
         return rv_error_set(-EILSEQ, "thin pool metadata: checksum mismatch (torn or corrupted)");
     struct vol_thin_table *t = calloc(n ? n : 1, sizeof(*t));
     if (!t)
@@ -84,8 +63,8 @@ int vol_thin_decode(const uint8_t *buf, size_t len, uint32_t data_chunks,
             rc = rv_error_set(-EINVAL, "thin pool metadata: table %" PRIu32 " truncated", i);
             break;
         }
-        t[i].thin_id = get32(p);
-        t[i].nchunks = get32(p + 4);
+        t[i].thin_id = rv_get_le32(p);
+        t[i].nchunks = rv_get_le32(p + 4);
         p += 8;
         if ((uint64_t)(end - p) / 4 < t[i].nchunks) {
             rc = rv_error_set(-EINVAL, "thin pool metadata: table %" PRIu32 " truncated", i);
@@ -96,7 +75,7 @@ int vol_thin_decode(const uint8_t *buf, size_t len, uint32_t data_chunks,
             break;
         }
         for (uint32_t c = 0; c < t[i].nchunks; c++, p += 4) {
-            t[i].map[c] = get32(p);
+            t[i].map[c] = rv_get_le32(p);
             if (t[i].map[c] > data_chunks) {
                 rc = rv_error_set(-EINVAL, "thin pool metadata: table %" PRIu32 " maps chunk %"
                                   PRIu32 " outside the pool", i, c);
@@ -225,19 +204,19 @@ int vol_thin_pool_commit(struct vol_thin_pool *tp)
         return rv_error_set(-ENOMEM, "out of memory");
     uint8_t *p = buf + THIN_HDR;
     for (uint32_t i = 0; i < tp->ntables; i++) {
-        put32(p, tp->tables[i].thin_id);
-        put32(p + 4, tp->tables[i].nchunks);
+        rv_put_le32(p, tp->tables[i].thin_id);
+        rv_put_le32(p + 4, tp->tables[i].nchunks);
         p += 8;
         for (uint32_t c = 0; c < tp->tables[i].nchunks; c++, p += 4)
-            put32(p, tp->tables[i].map[c]);
+            rv_put_le32(p, tp->tables[i].map[c]);
     }
     memcpy(buf, THIN_MAGIC, 8);
-    put32(buf + 8, THIN_VERSION);
-    put32(buf + 12, tp->ntables);
-    put64(buf + 16, tp->seq + 1);
-    put64(buf + 24, plen);
-    put32(buf + 32, vol_crc32(buf + THIN_HDR, plen));
-    put32(buf + 36, vol_crc32(buf, 36));
+    rv_put_le32(buf + 8, THIN_VERSION);
+    rv_put_le32(buf + 12, tp->ntables);
+    rv_put_le64(buf + 16, tp->seq + 1);
+    rv_put_le64(buf + 24, plen);
+    rv_put_le32(buf + 32, rv_crc32(buf + THIN_HDR, plen));
+    rv_put_le32(buf + 36, rv_crc32(buf, 36));
     int slot = tp->cur_slot == 0 ? 1 : 0;
     int rc = meta_io(tp, true, (uint64_t)slot * tp->slot_size, buf, THIN_HDR + plen);
     free(buf);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "block/volume/vol.h"
+#include "core/bytes.h"
 #include "core/error.h"
 
 /* In-use locks live far beyond any data: byte INUSE_BASE + LV id of every PV; the pv-move
@@ -129,7 +130,7 @@ static int slot_read(int fd, const char *path, const struct vol_label *l, int i,
     if (!text)
         return rv_error_set(-ENOMEM, "out of memory");
     rc = pread_full(fd, text, s->len, off + VOL_SLOT_HDR, what);
-    if (!rc && vol_crc32(text, s->len) != s->crc)
+    if (!rc && rv_crc32(text, s->len) != s->crc)
         rc = rv_error_set(-EILSEQ, "%s: metadata checksum mismatch (torn or corrupted write)",
                           what);
     if (!rc && meta) {
@@ -420,7 +421,7 @@ static int pv_write_slot(struct vol_pv *pv, const char *text, size_t len, uint64
     uint8_t *buf = calloc(1, VOL_SLOT_HDR + len);
     if (!buf)
         return rv_error_set(-ENOMEM, "out of memory");
-    struct vol_slot s = {.seq = seq, .len = (uint32_t)len, .crc = vol_crc32(text, len)};
+    struct vol_slot s = {.seq = seq, .len = (uint32_t)len, .crc = rv_crc32(text, len)};
     memcpy(s.pv_uuid, pv->label.uuid, VOL_UUID_LEN);
     vol_slot_encode(&s, buf);
     memcpy(buf + VOL_SLOT_HDR, text, len);
