@@ -243,7 +243,7 @@ static void *vcpu_thread(void *arg)
         if ((unsigned)e < RV_VM_EXIT_REASONS)
             atomic_fetch_add_explicit(&v->exits[e], 1, memory_order_relaxed);
         if (vm->tracer.mask & RV_TRACE_EXITS)
-            vm->tracer.exit(vm->tracer.opaque, h, e);
+            vm->tracer.on_exit(vm->tracer.opaque, h, e);
         switch (e) {
         case RV_EXIT_BUDGET:
         case RV_EXIT_STOP:

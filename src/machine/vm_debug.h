@@ -66,7 +66,7 @@ struct rv_vm_tracer {
     unsigned mask; /* RV_TRACE_* */
     void *opaque;
     rv_debug_trace_fn insn;
-    void (*exit)(void *opaque, struct rv_hart *h, enum rv_exit e);
+    void (*on_exit)(void *opaque, struct rv_hart *h, enum rv_exit e);
     void (*mmio)(void *opaque, const char *dev, uint64_t paddr, uint64_t offset, unsigned size,
                  uint64_t value, bool write);
     void (*sbi)(void *opaque, struct rv_hart *h, uint64_t eid, uint64_t fid,
