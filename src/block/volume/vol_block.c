@@ -110,26 +110,39 @@ static void legs_update(struct vol_block *v)
     }
 }
 
-/* Transfers `piece` bytes at LV offset `off` in area `a` (whose data is iov[ioff..]). */
+/* The PV piece under offset `aoff` of area `ar`: its open file, its offset there and its
+ * length, at most `len`. */
+static int area_piece(struct vol_block *v, const struct vol_area *ar, uint64_t aoff,
+                      uint64_t len, struct rv_file **file, uint64_t *pv_off, uint64_t *n)
+{
+    uint32_t pv;
+    uint64_t avail;
+    int rc = vol_area_map(v->vg, ar, aoff, &pv, pv_off, &avail);
+    if (rc)
+        return rc;
+    if (v->files[pv].fd < 0)
+        return rv_error_set(-ENODEV, "%s: PV %s is missing", v->base.path, v->vg->pvs[pv].path);
+    *file = &v->files[pv];
+    *n = len < avail ? len : avail;
+    return 0;
+}
+
+/* Transfers `len` bytes at offset `aoff` of area `ar` (whose data is iov[ioff..]). */
 static int area_rw1(struct vol_block *v, const struct vol_area *ar, bool write, uint64_t aoff,
                     uint64_t len, const struct iovec *iov, int iovcnt, uint64_t ioff,
                     struct iovec *scratch)
 {
     while (len > 0) {
-        uint32_t pv;
-        uint64_t pv_off, avail;
-        int rc = vol_area_map(v->vg, ar, aoff, &pv, &pv_off, &avail);
+        struct rv_file *file;
+        uint64_t pv_off, n;
+        int rc = area_piece(v, ar, aoff, len, &file, &pv_off, &n);
         if (rc)
             return rc;
-        uint64_t n = len < avail ? len : avail;
-        if (v->files[pv].fd < 0)
-            return rv_error_set(-ENODEV, "%s: PV %s is missing", v->base.path,
-                                v->vg->pvs[pv].path);
         int cnt = rv_iov_slice(iov, iovcnt, ioff, n, scratch, iovcnt);
         if (cnt < 0)
             return rv_error_set(-EINVAL, "%s: bad scatter/gather list", v->base.path);
-        rc = write ? rv_file_pwritev(&v->files[pv], pv_off, scratch, cnt)
-                   : rv_file_preadv(&v->files[pv], pv_off, scratch, cnt);
+        rc = write ? rv_file_pwritev(file, pv_off, scratch, cnt)
+                   : rv_file_preadv(file, pv_off, scratch, cnt);
         if (rc)
             return rc;
         aoff += n;
@@ -271,16 +284,10 @@ static int area_zero1(struct vol_block *v, const struct vol_area *ar, uint64_t a
                      uint64_t len)
 {
     while (len > 0) {
-        uint32_t pv;
-        uint64_t pv_off, avail;
-        int rc = vol_area_map(v->vg, ar, aoff, &pv, &pv_off, &avail);
-        if (rc)
-            return rc;
-        uint64_t n = len < avail ? len : avail;
-        if (v->files[pv].fd < 0)
-            return rv_error_set(-ENODEV, "%s: PV %s is missing", v->base.path,
-                                v->vg->pvs[pv].path);
-        if ((rc = pv_zero(&v->files[pv], pv_off, n)))
+        struct rv_file *file;
+        uint64_t pv_off, n;
+        int rc = area_piece(v, ar, aoff, len, &file, &pv_off, &n);
+        if (rc || (rc = pv_zero(file, pv_off, n)))
             return rc;
         aoff += n;
         len -= n;
