@@ -127,6 +127,11 @@ refuse "writing more than the pool holds fails cleanly" "" \
 kill "$server"; wait "$server" 2>/dev/null; server=""
 check "the out-of-space error is logged" grep -q "out of space" "$tmp/serve.log"
 check "lvs: pool full" json lvs "assert [r for r in rows if r['lv']=='pool'][0]['usage_percent']==100.0"
+refuse "thin shrink needs --shrink" "needs --shrink" vol lv-resize vg0/thin --size 4M
+check "thin shrink" vol lv-resize vg0/thin --size 4M --shrink
+check "lvs: the shrink gave chunks back" json lvs "
+t={r['lv']:r for r in rows}
+assert t['pool']['usage_percent']<=50.0 and t['thin']['size']==4194304, (t['pool'], t['thin'])"
 check "remove the thin snapshot" vol lv-remove vg0/ts
 check "merge the external snapshot" vol lv-merge vg0/s1
 check "the origin is writable again" json lvs "assert [r for r in rows if r['lv']=='str'][0]['status']=='ok'"

@@ -1,5 +1,5 @@
 /* Crash test: a child process updates a VG without pause (writes + flush on a linear, a striped
- * and a thin LV; lv-create, lv-remove, lv-resize, pv-move) and reports each step over a pipe before and after doing it;
+ * and a thin LV; lv-create, lv-remove, lv-resize, pv-move, shrinking the thin LV) and reports each step over a pipe before and after doing it;
  * the parent kills it with SIGKILL at a random moment, then checks that `vol check` finds no
  * error and that every LV holds exactly what the model says: acknowledged steps are all there,
  * the step in flight is either wholly absent or present (per 512-byte sector for data).
@@ -28,7 +28,7 @@
 #define MAXW (64u << 10)
 #define NTMP 4
 
-enum { OP_WRITE, OP_CREATE, OP_REMOVE, OP_GROW, OP_MOVE, NOPS };
+enum { OP_WRITE, OP_CREATE, OP_REMOVE, OP_GROW, OP_MOVE, OP_SHRINK, NOPS };
 
 struct msg {
     uint32_t done;          /* 0: about to start, 1: finished (and flushed) */
@@ -90,13 +90,17 @@ static void child(int fd, uint64_t seed)
     rng = seed;
     struct rv_block *b[NDATA] = {open_lv("lin"), open_lv("str"), open_lv("thin")};
     for (;;) {
-        struct msg m = {.op = (uint32_t)(rnd() % 10), .lv = (uint32_t)(rnd() % NDATA),
+        struct msg m = {.op = (uint32_t)(rnd() % 11), .lv = (uint32_t)(rnd() % NDATA),
                         .tmp = (uint32_t)(rnd() % NTMP), .seed = rnd()};
-        m.op = m.op < 5 ? OP_WRITE : m.op - 5;
+        m.op = m.op < 5 ? OP_WRITE : m.op < 10 ? m.op - 5 : OP_SHRINK;
+        if (m.op == OP_SHRINK)
+            m.lv = 2; /* the thin LV: its chunks past the new end go back to the pool */
         uint64_t size = rv_block_size(b[m.lv]);
         m.len = 512 * (1 + rnd() % (MAXW / 512));
         m.off = 512 * (rnd() % ((size - m.len) / 512 + 1));
         m.size = size + (m.lv == 1 ? 2 : 1) * EXTENT;
+        if (m.op == OP_SHRINK)
+            m.size = size > LVSIZE / 2 ? size - EXTENT : size;
         char name[16];
         snprintf(name, sizeof(name), "t%u", m.tmp);
         say(fd, &m);
@@ -119,6 +123,10 @@ static void child(int fd, uint64_t seed)
                                      : vol_lv_resize(NULL, "vg", data_lv[m.lv], m.size, false);
             if (rc == -ENOSPC || rc == -EBUSY) /* no room, or a pv-move to finish first */
                 m.size = rc = 0;                 /* refused: no change */
+        } else if (m.op == OP_SHRINK) {
+            rv_block_close(b[m.lv]); /* shrinking needs an LV nobody uses */
+            rc = vol_lv_resize(NULL, "vg", data_lv[m.lv], m.size, true);
+            b[m.lv] = open_lv(data_lv[m.lv]);
         } else {
             bool online = m.seed & 1; /* online: the LV stays open (its watcher follows) */
             if (!online)
@@ -151,7 +159,8 @@ static void verify(int lv, const struct msg *inflight)
     struct rv_block *b = open_lv(data_lv[lv]);
     uint64_t size = rv_block_size(b);
     bool grow = inflight && inflight->op == OP_GROW && inflight->lv == (uint32_t)lv;
-    CHECK(size == msize[lv] || (grow && size == inflight->size));
+    bool shrink = inflight && inflight->op == OP_SHRINK && inflight->lv == (uint32_t)lv;
+    CHECK(size == msize[lv] || ((grow || shrink) && size == inflight->size));
     model_grow(lv, size);
     uint8_t *disk = malloc(size), *neu = NULL;
     struct iovec v = {disk, size};
@@ -165,10 +174,14 @@ static void verify(int lv, const struct msg *inflight)
         bool ok = memcmp(disk + s, model[lv] + s, 512) == 0;
         if (!ok && neu && s >= inflight->off && s < inflight->off + inflight->len)
             ok = memcmp(disk + s, neu + (s - inflight->off), 512) == 0;
+        static const uint8_t zero[512];
+        if (!ok && shrink && s >= inflight->size) /* the pool gave the chunks back first */
+            ok = memcmp(disk + s, zero, 512) == 0;
         bad += !ok;
     }
     CHECK_EQ(bad, 0);
     memcpy(model[lv], disk, size);
+    msize[lv] = size;
     free(neu);
     free(disk);
     rv_block_close(b);
@@ -180,6 +193,8 @@ static void apply(const struct msg *m)
         pattern(model[m->lv] + m->off, m->len, m->seed);
     } else if (m->op == OP_GROW) {
         model_grow((int)m->lv, m->size);
+    } else if (m->op == OP_SHRINK) {
+        msize[m->lv] = m->size; /* growing again shows zeros (model_grow) */
     }
 }
 
@@ -271,8 +286,8 @@ int main(int argc, char **argv)
         hits[op < 0 ? NOPS : op]++;
     }
     printf("killed during: write %u, lv-create %u, lv-remove %u, lv-resize %u, pv-move %u, "
-           "between steps %u\n", hits[OP_WRITE], hits[OP_CREATE], hits[OP_REMOVE], hits[OP_GROW],
-           hits[OP_MOVE], hits[NOPS]);
+           "thin shrink %u, between steps %u\n", hits[OP_WRITE], hits[OP_CREATE],
+           hits[OP_REMOVE], hits[OP_GROW], hits[OP_MOVE], hits[OP_SHRINK], hits[NOPS]);
     struct vol_check_result res;
     CHECK(vol_check(NULL, "vg", true, report, NULL, &res) == 0);
     CHECK_EQ(res.errors, 0);

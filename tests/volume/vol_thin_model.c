@@ -1,7 +1,7 @@
 /* Model-based test of thin pools, thin volumes and snapshots: random writes, reads, discards,
  * write-zeroes and flushes on a thin volume, thin snapshots taken, written independently of
  * their origin and merged back, an external (thin) snapshot of a striped LV written and merged
- * into it, online growth of the thin volume, and a pool filled up until the clear out-of-space
+ * into it, online growth and shrinking of the thin volume, and a pool filled up until the clear out-of-space
  * error — every read compared with an in-memory model, pool usage checked against the chunks
  * the model says are in use, and `vol check` clean at the end.
  *
@@ -243,6 +243,47 @@ static void fill_pool(struct mlv *t)
     CHECK(pool_used() < (8u << 20) / CHUNK + 1);
 }
 
+/* Shrinking the thin volume gives its chunks past the new end back to the pool, except those a
+ * snapshot still shares (they go when the snapshot goes); growing again shows zeros there. */
+static void shrink_thin(struct mlv *t)
+{
+    const uint64_t at = 10 << 20, len = 4 << 20, big = t->size;
+    struct rv_block *b = lv_open("t", false);
+    for (uint64_t k = 0; k < len; k++)
+        t->data[at + k] = (uint8_t)(rnd() | 1);
+    struct iovec v = {t->data + at, len};
+    CHECK(rv_block_writev(b, at, &v, 1) == 0);
+    CHECK(rv_block_flush(b) == 0);
+    rv_block_close(b);
+    uint32_t before = pool_used();
+    CHECK(vol_lv_resize(NULL, "vg", "t", at, false) == -EINVAL); /* not asked */
+    CHECK(vol_snapshot_create(NULL, "vg", "t", "ss", NULL) == 0);
+    b = lv_open("t", false);
+    CHECK(vol_lv_resize(NULL, "vg", "t", at, true) == -EBUSY); /* in use */
+    rv_block_close(b);
+    CHECK(vol_lv_resize(NULL, "vg", "t", at, true) == 0);
+    CHECK_EQ(pool_used(), before); /* the snapshot still holds them */
+    struct mlv snap = {.data = NULL};
+    model_copy(&snap, t, "ss");
+    b = lv_open("ss", true);
+    verify(b, &snap);
+    rv_block_close(b);
+    free(snap.data);
+    CHECK(vol_lv_remove(NULL, "vg", "ss") == 0);
+    CHECK_EQ(pool_used(), before - len / CHUNK);
+    t->size = at;
+    b = lv_open("t", false);
+    verify(b, t);
+    rv_block_close(b);
+    CHECK(vol_lv_resize(NULL, "vg", "t", big, false) == 0);
+    memset(t->data + at, 0, big - at);
+    t->size = big;
+    b = lv_open("t", false);
+    verify(b, t);
+    rv_block_close(b);
+    CHECK_EQ(pool_used(), before - len / CHUNK);
+}
+
 static void report(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -271,6 +312,7 @@ int main(int argc, char **argv)
     b = lv_open("t", false);
     verify(b, &t);
     rv_block_close(b);
+    shrink_thin(&t);
     fill_pool(&t); /* works on the first TSIZE bytes */
     b = lv_open("t", true);
     verify(b, &t);

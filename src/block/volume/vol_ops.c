@@ -486,9 +486,14 @@ static int thin_resize(struct vol_vg *vg, struct vol_lv *lv, uint64_t size, bool
     uint64_t e = size / vg->extent_size + (size % vg->extent_size != 0);
     if (e == 0 || e > (1ull << 40))
         return rv_error_set(-EINVAL, "%s/%s: bad new size", vg->name, lv->name);
+    if (e < lv->extents && !shrink)
+        return rv_error_set(-EINVAL, "%s/%s: the new size is smaller; shrinking destroys data "
+                            "at the end and needs --shrink", vg->name, lv->name);
+    if (e < lv->extents && lv->type == VOL_THIN)
+        return vol_thin_shrink(vg, lv, e);
     if (e < lv->extents)
-        return rv_error_set(-ENOTSUP, "%s/%s: shrinking a %s is not supported%s", vg->name,
-                            lv->name, vol_lv_type_name(lv->type), shrink ? "" : " (nor asked)");
+        return rv_error_set(-ENOTSUP, "%s/%s: shrinking a thin pool is not supported", vg->name,
+                            lv->name);
     if (e == lv->extents)
         return 0;
     if (lv->type == VOL_THIN_POOL) {

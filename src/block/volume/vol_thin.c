@@ -293,6 +293,17 @@ int vol_thin_table_resize(struct vol_thin_table *t, uint32_t nchunks)
     return 0;
 }
 
+void vol_thin_table_truncate(struct vol_thin_pool *tp, struct vol_thin_table *t, uint32_t nchunks)
+{
+    for (uint32_t c = nchunks; c < t->nchunks; c++)
+        if (t->map[c])
+            tp->refs[t->map[c] - 1]--;
+    if (nchunks < t->nchunks) {
+        t->nchunks = nchunks;
+        tp->dirty = true;
+    }
+}
+
 int vol_thin_alloc(struct vol_thin_pool *tp, uint32_t *chunk)
 {
     for (int pass = 0; pass < 2; pass++) {

@@ -49,6 +49,8 @@ int vol_thin_table_add(struct vol_thin_pool *tp, uint32_t thin_id, uint32_t nchu
                        const struct vol_thin_table *copy);
 void vol_thin_table_remove(struct vol_thin_pool *tp, uint32_t thin_id);
 int vol_thin_table_resize(struct vol_thin_table *t, uint32_t nchunks);
+/* Drops the chunks of `t` from `nchunks` on (their references go). */
+void vol_thin_table_truncate(struct vol_thin_pool *tp, struct vol_thin_table *t, uint32_t nchunks);
 /* A data chunk nobody references, committed or not (commits first if that frees one). */
 int vol_thin_alloc(struct vol_thin_pool *tp, uint32_t *chunk);
 uint32_t vol_thin_used_chunks(const struct vol_thin_pool *tp);
@@ -81,6 +83,9 @@ int vol_snapshot_create(const char *devices, const char *vg, const char *origin,
                         const char *name, const char *pool);
 /* Makes the origin hold what the snapshot holds, then removes the snapshot. */
 int vol_snapshot_merge(const char *devices, const char *vg, const char *snapshot);
+/* lv-resize --shrink of a thin volume (nobody using it) to `extents`: its chunks past the new
+ * end go back to the pool. */
+int vol_thin_shrink(struct vol_vg *vg, struct vol_lv *lv, uint64_t extents);
 /* lv-remove of a thin volume: its chunks go back to the pool. */
 int vol_thin_remove(struct vol_vg *vg, struct vol_lv *lv);
 /* Pool usage for reports: used and total data chunks. */

@@ -189,6 +189,28 @@ int vol_thin_remove(struct vol_vg *vg, struct vol_lv *lv)
     return rc;
 }
 
+int vol_thin_shrink(struct vol_vg *vg, struct vol_lv *lv, uint64_t extents)
+{
+    struct vol_thin_pool *tp;
+    int rc = vol_lv_check_unused(vg, lv);
+    if (rc || (rc = pool_begin(vg, vol_lv_by_id(vg, lv->pool_id), &tp)))
+        return rc;
+    struct vol_thin_table *t = vol_thin_table_find(tp, lv->thin_id);
+    if (!t) {
+        rc = rv_error_set(-EIO, "%s/%s: its table is missing from the pool", vg->name, lv->name);
+    } else {
+        lv->extents = extents;
+        vol_thin_table_truncate(tp, t, lv_chunks(vg, lv, tp));
+        /* First the pool: a crash between the commits leaves the LV at its old size, reading
+         * zeros past the new end (what the shrink destroys anyway); running it again ends it. */
+        rc = vol_thin_pool_commit(tp);
+    }
+    if (!rc)
+        rc = vol_vg_commit(vg);
+    vol_thin_pool_free(tp);
+    return rc;
+}
+
 /* Copies every chunk the snapshot has written into its (non-thin) origin. */
 static int merge_external(struct vol_vg *vg, struct vol_thin_pool *tp,
                           const struct vol_thin_table *t, struct vol_lv *origin)
@@ -250,6 +272,7 @@ int vol_snapshot_merge(const char *devices, const char *vgname, const char *name
             vol_thin_table_remove(tp, oid);
             st = vol_thin_table_find(tp, sid);
             st->thin_id = oid;
+            vol_thin_table_truncate(tp, st, lv_chunks(vg, o, tp));
             rc = vol_thin_pool_commit(tp); /* the merge is done at this commit */
             if (!rc) {
                 vol_vg_remove_lv(vg, vol_lv_find(vg, name));
