@@ -259,7 +259,7 @@ static int cmd_delete(const char *name)
     for (int i = 0; r && pid > 0 && i < 100 && kill(pid, 0) == 0; i++)
         usleep(50000); /* the switch removes its sockets and pid file as it ends */
     static const char *const files[] = {"config.json", "switch.log", "switch.pid", "ports.sock",
-                                        "control.sock"};
+                                        "control.sock", "leases.json", "leases.json.tmp"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         unlink(path);

@@ -108,6 +108,25 @@ static void port_flush(struct vswd *d, unsigned p)
 
 /* --- input --- */
 
+/* --- the lease table (vsw_leases.c) --- */
+
+static void leases_save(struct vswd *d, uint64_t now)
+{
+    d->dhcp.changed = false;
+    if (vsw_leases_save(&d->dhcp, d->leases_path, now, (int64_t)time(NULL)))
+        rv_warn("switch %s: leases not saved: %s", d->cfg->name, rv_error_get());
+}
+
+static void leases_load(struct vswd *d)
+{
+    int n = vsw_leases_load(&d->dhcp, d->leases_path, vswd_now(), (int64_t)time(NULL));
+    if (n < 0)
+        rv_warn("switch %s: lease table ignored, starting without leases: %s", d->cfg->name,
+                rv_error_get());
+    else if (n > 0)
+        rv_info("switch %s: %d leases restored from %s", d->cfg->name, n, d->leases_path);
+}
+
 /* One frame from port p. Returns false when the port is over its rate (frame held). */
 static bool handle_frame(struct vswd *d, unsigned p, const uint8_t *frame, size_t len)
 {
@@ -128,6 +147,8 @@ static bool handle_frame(struct vswd *d, unsigned p, const uint8_t *frame, size_
     case VSW_LOCAL: {
         vswd_capture(d, frame, len);
         size_t n = vsw_dhcp_handle(&d->dhcp, frame, len, now, d->reply, RV_NET_MAX_FRAME);
+        if (d->dhcp.changed)
+            leases_save(d, now);
         if (n) {
             vswd_capture(d, d->reply, n);
             vswd_output(d, p, d->reply, n);
@@ -334,11 +355,13 @@ static int daemon_open(struct vswd *d)
     if (!d->buf || !d->reply || d->epfd < 0)
         return rv_error_set(-ENOMEM, "switch: out of memory");
     if ((rc = vsw_path(d->cfg->name, "ports.sock", d->ports_path, sizeof(d->ports_path))) ||
-        (rc = vsw_path(d->cfg->name, "control.sock", d->ctl_path, sizeof(d->ctl_path))))
+        (rc = vsw_path(d->cfg->name, "control.sock", d->ctl_path, sizeof(d->ctl_path))) ||
+        (rc = vsw_path(d->cfg->name, "leases.json", d->leases_path, sizeof(d->leases_path))))
         return rc;
     d->listen_fd = listen_on(d->ports_path, SOCK_SEQPACKET);
     if (d->listen_fd < 0)
         return d->listen_fd;
+    leases_load(d); /* only now: another switch serving the network is ruled out */
     d->ctl_fd = listen_on(d->ctl_path, SOCK_STREAM);
     if (d->ctl_fd < 0)
         return d->ctl_fd;

@@ -47,7 +47,7 @@ struct vswd {
     bool shutdown;           /* a "shutdown" request */
     uint64_t start_ns;
     int epfd, listen_fd, ctl_fd;
-    char ports_path[108], ctl_path[108];
+    char ports_path[108], ctl_path[108], leases_path[108];
     struct vsw sw;
     struct vsw_dhcp dhcp;
     uint8_t server_mac[6];

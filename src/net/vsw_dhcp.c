@@ -227,6 +227,7 @@ static size_t on_request(struct vsw_dhcp *d, const struct vsw_dhcp_msg *m, uint6
     }
     l->bound = true;
     l->expires_ns = now_ns + VSW_DHCP_LEASE_S * NS_PER_S;
+    d->changed = true;
     return reply(d, m, DHCPACK, l->ip, frame, cap);
 }
 
@@ -253,8 +254,10 @@ size_t vsw_dhcp_handle(struct vsw_dhcp *d, const uint8_t *frame, size_t len, uin
         return on_request(d, &m, now_ns, out, cap);
     case DHCPRELEASE:
         l = lease_of(d, m.chaddr);
-        if (l && m.server_id == d->server_ip && l->ip == m.ciaddr)
+        if (l && m.server_id == d->server_ip && l->ip == m.ciaddr) {
             l->ip = 0;
+            d->changed = true;
+        }
         return 0;
     case DHCPDECLINE:
         l = lease_of(d, m.chaddr);
@@ -263,6 +266,7 @@ size_t vsw_dhcp_handle(struct vsw_dhcp *d, const uint8_t *frame, size_t len, uin
             memset(l->mac, 0, 6);
             l->bound = false;
             l->expires_ns = now_ns + DECLINE_HOLD_NS;
+            d->changed = true;
         }
         return 0;
     case DHCPINFORM:

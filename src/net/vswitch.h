@@ -155,6 +155,7 @@ struct vsw_dhcp {
     uint32_t router, dns;       /* offered when nonzero (uplinked networks) */
     uint32_t pool_first, pool_last;
     uint8_t server_mac[6];
+    bool changed;               /* a bound lease was made, renewed or freed (to be saved) */
     struct vsw_dhcp_lease leases[VSW_DHCP_MAX_LEASES];
 };
 
@@ -167,6 +168,21 @@ size_t vsw_dhcp_handle(struct vsw_dhcp *d, const uint8_t *frame, size_t len, uin
                        uint8_t *reply, size_t cap);
 /* The lease of a MAC, or NULL. */
 const struct vsw_dhcp_lease *vsw_dhcp_lease_of(const struct vsw_dhcp *d, const uint8_t mac[6]);
+
+/* The lease table as a file (vsw_leases.c; the format is in docs/networks.md). now_ns is the
+ * monotonic clock of the lease times, now_s the wall clock (seconds since the epoch). */
+#define VSW_LEASES_FILE_MAX 65536
+/* The bound, unexpired leases as JSON text (malloc'd; NULL without memory). */
+char *vsw_leases_dump(const struct vsw_dhcp *d, uint64_t now_ns, int64_t now_s);
+/* Replaces the leases with those of the text. Returns how many are still valid, or -EINVAL
+ * with a message (and the table unchanged) when the text is not a valid table of this pool. */
+int vsw_leases_parse(struct vsw_dhcp *d, const char *text, size_t len, uint64_t now_ns,
+                     int64_t now_s);
+/* Writes the file atomically (a temporary file renamed over it). 0 or -errno with a message. */
+int vsw_leases_save(const struct vsw_dhcp *d, const char *path, uint64_t now_ns, int64_t now_s);
+/* Reads the file: the number of leases taken, 0 when there is no file, or -errno with a
+ * message (the table unchanged). */
+int vsw_leases_load(struct vsw_dhcp *d, const char *path, uint64_t now_ns, int64_t now_s);
 
 /* --- pcap (the classic libpcap file format, LINKTYPE_ETHERNET) --- */
 #define VSW_PCAP_HEADER_LEN 24

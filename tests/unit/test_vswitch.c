@@ -2,8 +2,12 @@
  * the per-port MAC filter, size checks, rate and flood limits, the DHCP server's parsing,
  * leases and replies, the UDP frame builder, pcap headers, and the port protocol's messages. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/error.h"
 #include "net/vsw_proto.h"
 #include "net/vswitch.h"
 #include "test.h"
@@ -306,6 +310,149 @@ static void test_dhcp(void)
     CHECK_EQ(vsw_dhcp_handle(&d, q, n, 5 * S, r, sizeof(r)), 0);
 }
 
+/* DHCP exchange DISCOVER + REQUEST: the address acknowledged (0: none). */
+static uint32_t dhcp_bind(struct vsw_dhcp *d, const uint8_t *mac, uint64_t now)
+{
+    uint8_t q[1600], r[1600];
+    struct vsw_udp u;
+    struct vsw_dhcp_msg m;
+    size_t rn = vsw_dhcp_handle(d, q, dhcp_frame(q, mac, DHCPDISCOVER, 0, 0, 0, 0), now, r,
+                                sizeof(r));
+    if (!rn || !vsw_parse_udp(r, rn, &u) || !vsw_dhcp_parse(u.payload, u.len, &m))
+        return 0;
+    rn = vsw_dhcp_handle(d, q, dhcp_frame(q, mac, DHCPREQUEST, 0, m.yiaddr, NET(1), 0), now, r,
+                         sizeof(r));
+    if (!rn || !vsw_parse_udp(r, rn, &u) || !vsw_dhcp_parse(u.payload, u.len, &m))
+        return 0;
+    return m.type == DHCPACK ? m.yiaddr : 0;
+}
+
+#define T0 1700000000 /* a wall-clock time, seconds */
+
+static void test_leases_bad(struct vsw_dhcp *d)
+{
+    static const char *const bad[] = {
+        "", "not json", "[]", "{\"version\":1}", "{\"leases\":[]}",
+        "{\"version\":2,\"leases\":[]}", "{\"version\":1,\"leases\":{}}",
+        "{\"version\":1,\"leases\":[],\"version\":1}", /* duplicate key */
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.12\"",
+        "{\"version\":1,\"leases\":[7]}",
+        "{\"version\":1,\"leases\":[{\"ip\":\"10.77.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:zz\",\"ip\":\"10.77.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c:\",\"ip\":\"10.77.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"01:00:5e:00:00:01\",\"ip\":\"10.77.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"00:00:00:00:00:00\",\"ip\":\"10.77.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.2\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.78.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.1234\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.12\",\"expires\":\"soon\"}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.12\",\"expires\":-5}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.12\",\"expires\":1800000000},"
+        "{\"mac\":\"02:00:00:00:00:0d\",\"ip\":\"10.77.0.12\",\"expires\":1800000000}]}",
+        "{\"version\":1,\"leases\":[{\"mac\":\"02:00:00:00:00:0c\",\"ip\":\"10.77.0.12\",\"expires\":1800000000},"
+        "{\"mac\":\"02:00:00:00:00:0C\",\"ip\":\"10.77.0.13\",\"expires\":1800000000}]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = vsw_leases_parse(d, bad[i], strlen(bad[i]), 0, T0);
+        CHECK_EQ(rc, -EINVAL);
+        if (rc != -EINVAL)
+            fprintf(stderr, "  accepted: %s\n", bad[i]);
+    }
+    /* More entries than the table holds. */
+    char big[300 * 80], *p = big;
+    p += sprintf(p, "{\"version\":1,\"leases\":[");
+    for (int i = 0; i < 257; i++)
+        p += sprintf(p, "%s{\"mac\":\"02:00:00:00:%02x:%02x\",\"ip\":\"10.77.0.12\",\"expires\":1}",
+                     i ? "," : "", i >> 8, i & 255);
+    sprintf(p, "]}");
+    CHECK_EQ(vsw_leases_parse(d, big, strlen(big), 0, T0), -EINVAL);
+    /* None of that touched the table. */
+    const struct vsw_dhcp_lease *l = vsw_dhcp_lease_of(d, mac_a);
+    CHECK(l && l->ip == NET(10) && l->bound);
+}
+
+static void test_leases(void)
+{
+    struct vsw_dhcp d, d2;
+    vsw_dhcp_init(&d, NET(0), 24, NET(1), NET(2), srv_mac);
+    CHECK(!d.changed);
+    CHECK_EQ(dhcp_bind(&d, mac_a, 10 * S), NET(10));
+    CHECK(d.changed);
+    CHECK_EQ(dhcp_bind(&d, mac_b, 10 * S), NET(11));
+    /* An offer not yet acknowledged is not written. */
+    uint8_t q[1600], r[1600];
+    CHECK(vsw_dhcp_handle(&d, q, dhcp_frame(q, mac_c, DHCPDISCOVER, 0, 0, 0, 0), 10 * S, r,
+                          sizeof(r)) > 0);
+    char *text = vsw_leases_dump(&d, 20 * S, T0);
+    CHECK(text && strstr(text, "\"02:00:00:00:00:0a\"") && strstr(text, "\"10.77.0.11\"") &&
+          !strstr(text, "02:00:00:00:00:0c"));
+
+    /* A switch restarting 100 s later (another monotonic origin) takes both, with the rest
+     * of their hour. */
+    vsw_dhcp_init(&d2, NET(0), 24, NET(1), NET(2), srv_mac);
+    CHECK_EQ(vsw_leases_parse(&d2, text, strlen(text), 7 * S, T0 + 100), 2);
+    const struct vsw_dhcp_lease *l = vsw_dhcp_lease_of(&d2, mac_a);
+    CHECK(l && l->ip == NET(10) && l->bound);
+    CHECK(l && l->expires_ns == 7 * S + (VSW_DHCP_LEASE_S - 10 - 100) * S);
+    /* A new client does not get A's or B's address; A and B keep theirs (DISCOVER, renewal). */
+    CHECK_EQ(dhcp_bind(&d2, mac_c, 8 * S), NET(12));
+    CHECK_EQ(dhcp_bind(&d2, mac_a, 8 * S), NET(10));
+    struct vsw_udp u;
+    struct vsw_dhcp_msg m;
+    size_t rn = vsw_dhcp_handle(&d2, q, dhcp_frame(q, mac_b, DHCPREQUEST, NET(11), 0, 0, 0),
+                                9 * S, r, sizeof(r));
+    CHECK(rn && vsw_parse_udp(r, rn, &u) && vsw_dhcp_parse(u.payload, u.len, &m) &&
+          m.type == DHCPACK && m.yiaddr == NET(11));
+    /* Without the table the new client would have been given A's address. */
+    vsw_dhcp_init(&d2, NET(0), 24, NET(1), NET(2), srv_mac);
+    CHECK_EQ(dhcp_bind(&d2, mac_c, 8 * S), NET(10));
+    /* Leases that ran out while the switch was away are dropped; a clock that went back
+     * gives no more than a lease time. */
+    CHECK_EQ(vsw_leases_parse(&d2, text, strlen(text), 0, T0 + 4000), 0);
+    CHECK(vsw_dhcp_lease_of(&d2, mac_a) == NULL);
+    CHECK_EQ(vsw_leases_parse(&d2, text, strlen(text), 0, T0 - 100000), 2);
+    l = vsw_dhcp_lease_of(&d2, mac_a);
+    CHECK(l && l->expires_ns == VSW_DHCP_LEASE_S * S);
+    /* RELEASE marks the table changed, and the lease is gone from the next dump. */
+    d.changed = false;
+    vsw_dhcp_handle(&d, q, dhcp_frame(q, mac_a, DHCPRELEASE, NET(10), 0, NET(1), 0), 30 * S, r,
+                    sizeof(r));
+    CHECK(d.changed);
+    free(text);
+    text = vsw_leases_dump(&d, 30 * S, T0);
+    CHECK(text && !strstr(text, "02:00:00:00:00:0a") && strstr(text, "02:00:00:00:00:0b"));
+    free(text);
+    CHECK_EQ(dhcp_bind(&d, mac_a, 31 * S), NET(10));
+    test_leases_bad(&d);
+
+    /* The file: atomic save, load, a missing file, a corrupt one. */
+    char path[] = "/tmp/rv-test-leases-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(vsw_leases_save(&d, path, 40 * S, T0), 0);
+    vsw_dhcp_init(&d2, NET(0), 24, NET(1), NET(2), srv_mac);
+    CHECK_EQ(vsw_leases_load(&d2, path, 0, T0), 2);
+    l = vsw_dhcp_lease_of(&d2, mac_b);
+    CHECK(l && l->ip == NET(11));
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    CHECK(access(tmp, F_OK) != 0);
+    FILE *f = fopen(path, "w");
+    fputs("{\"version\":1,\"leases\":[{\"mac\":", f);
+    fclose(f);
+    CHECK(vsw_leases_load(&d2, path, 0, T0) < 0 && strstr(rv_error_get(), path));
+    CHECK(vsw_dhcp_lease_of(&d2, mac_b) != NULL);
+    f = fopen(path, "w");
+    for (int i = 0; i < VSW_LEASES_FILE_MAX + 1; i++)
+        fputc(' ', f);
+    fclose(f);
+    CHECK_EQ(vsw_leases_load(&d2, path, 0, T0), -EFBIG);
+    unlink(path);
+    CHECK_EQ(vsw_leases_load(&d2, path, 0, T0), 0);
+    CHECK_EQ(vsw_leases_save(&d, "/nonexistent-dir/leases.json", 0, T0), -ENOENT);
+}
+
 static void test_dhcp_malformed(void)
 {
     struct vsw_dhcp d;
@@ -400,6 +547,7 @@ int main(void)
     test_rate_limits();
     test_dhcp();
     test_dhcp_malformed();
+    test_leases();
     test_protocol_and_pcap();
     TEST_MAIN_END();
 }

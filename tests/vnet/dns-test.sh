@@ -84,6 +84,9 @@ check "nslookup of a name that does not exist fails with NXDOMAIN" \
     'grep -q "^NS2=1" "$tmp/G.txt" && grep -q "NXDOMAIN" "$tmp/G.txt"'
 check "the test's responder (not the host's resolver) answered both queries" \
     'grep -q " probe.rvisor.test 1 0\$" "$tmp/queries" && grep -q " nosuch.rvisor.test 1 3\$" "$tmp/queries"'
+leases=$RVISOR_STATE_DIR/net/d/leases.json
+check "the switch saved the lease in leases.json" \
+    'grep -q "\"mac\": *\"$(field G MAC)\", *\"ip\": *\"$(field G IP)\"" "$leases"'
 vm_wait G
 pid_G=
 check "the guest powered off (status $st)" '[ "$st" = 0 ]'
