@@ -41,6 +41,8 @@ enum rv_mmu_idx {
 
 #define RV_TLB_BITS 12
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
+/* Superpage sizes the TLB tracks separately: 2 MiB, 1 GiB, 512 GiB, 256 TiB (mmu.c). */
+#define RV_TLB_SUPER_KINDS 4
 #define RV_TLB_INVALID UINT64_MAX
 #define RV_TLB_IO 1ull /* tag bit: page translates to I/O; `paddr` holds the physical page */
 #define RV_TLB_CODE 2ull /* tag bit (WRITE entries): direct RAM page holding translated code;
@@ -129,9 +131,9 @@ struct rv_hart {
 
     /* --- TLB bookkeeping (mmu.c): lets rv_tlb_flush() by address find the 4 KiB pieces of a
      * cached superpage without scanning on every fence --- */
-    uint64_t tlb_super_lo, tlb_super_hi; /* virtual range [lo, hi] holding superpage pieces;
-                                            empty when lo > hi */
-    uint64_t tlb_super_shifts;           /* bit n: pieces of 2^n-byte pages may be cached */
+    uint64_t tlb_super_lo[RV_TLB_SUPER_KINDS]; /* per superpage size (mmu.c, super_kind): */
+    uint64_t tlb_super_hi[RV_TLB_SUPER_KINDS]; /* the virtual range [lo, hi] holding pieces of
+                                                  pages of that size; empty when lo > hi */
     uint32_t tlb_clean;                  /* bit m * RV_ACCESS_COUNT + a: tlb[m][a] holds no
                                             entry (whole-TLB flushes skip it); 0 = unknown */
     uint8_t tlb_page_shift[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* log2 of the size of

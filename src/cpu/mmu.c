@@ -7,9 +7,11 @@
  * compare-and-swap on the PTE word, as step 7 of the algorithm requires.
  *
  * TLB entries always cover one 4 KiB page. A superpage is cached as 4 KiB pieces; the size of
- * the page each piece came from is kept in h->tlb_page_shift, and [tlb_super_lo, tlb_super_hi]
- * bounds the virtual addresses those pieces cover, so that SFENCE.VMA by address scans the
- * tables only when the address may lie in a cached superpage. */
+ * the page each piece came from is kept in h->tlb_page_shift, and for each superpage size
+ * [tlb_super_lo, tlb_super_hi] bounds the virtual addresses those pieces cover, so that
+ * SFENCE.VMA by address scans the tables only for the sizes of the cached superpages the
+ * address may lie in. (One range for all sizes would make every fence of a user page scan the
+ * whole TLB for the gigapages of the kernel's linear map.) */
 #include "cpu/mmu.h"
 
 #include <string.h>
@@ -20,6 +22,13 @@
 #define PAGE_SIZE (1ull << PAGE_SHIFT)
 #define PAGE_MASK (PAGE_SIZE - 1)
 #define VPN_BITS 9 /* Sv39/48/57: 512 eight-byte PTEs per table */
+
+/* Index of a superpage size (log2 of its bytes) in h->tlb_super_lo/hi. */
+static unsigned super_kind(unsigned shift)
+{
+    return (shift - PAGE_SHIFT) / VPN_BITS - 1;
+}
+_Static_assert((48 - PAGE_SHIFT) / VPN_BITS - 1 < RV_TLB_SUPER_KINDS, "superpage kinds");
 
 /* Exception causes by enum rv_access (READ, WRITE, EXEC). */
 static const int page_fault_cause[RV_ACCESS_COUNT] = {
@@ -221,11 +230,11 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
     if (page_shift > PAGE_SHIFT) {
         const uint64_t base = va & ~((1ull << page_shift) - 1);
         const uint64_t last = base + ((1ull << page_shift) - 1);
-        if (base < h->tlb_super_lo)
-            h->tlb_super_lo = base;
-        if (last > h->tlb_super_hi)
-            h->tlb_super_hi = last;
-        h->tlb_super_shifts |= 1ull << page_shift;
+        const unsigned k = super_kind(page_shift);
+        if (base < h->tlb_super_lo[k])
+            h->tlb_super_lo[k] = base;
+        if (last > h->tlb_super_hi[k])
+            h->tlb_super_hi[k] = last;
     }
 
     /* A page writable for this regime is also readable (W implies R, SUM and U apply to
@@ -254,9 +263,10 @@ void rv_tlb_flush_all(struct rv_hart *h)
             memset(h->tlb_page_shift[m][a], PAGE_SHIFT, sizeof(h->tlb_page_shift[m][a]));
         }
     h->tlb_clean = (1u << (RV_MMU_COUNT * RV_ACCESS_COUNT)) - 1;
-    h->tlb_super_lo = UINT64_MAX;
-    h->tlb_super_hi = 0;
-    h->tlb_super_shifts = 0;
+    for (unsigned k = 0; k < RV_TLB_SUPER_KINDS; k++) {
+        h->tlb_super_lo[k] = UINT64_MAX;
+        h->tlb_super_hi[k] = 0;
+    }
 }
 
 void rv_tlb_init(struct rv_hart *h)
@@ -276,6 +286,26 @@ static inline void tlb_invalidate(struct rv_hart *h, unsigned m, unsigned a, uns
 {
     h->tlb[m][a][s].tag = RV_TLB_INVALID;
     h->tlb_page_shift[m][a][s] = PAGE_SHIFT;
+}
+
+/* Invalidates the pieces of 2^shift-byte pages containing va (mask = ~(2^shift - 1)) among
+ * slots [first, first + count) of tlb[m][a]: memchr() finds the candidates in the compact
+ * page-size bytes instead of looking at every entry. */
+static void flush_super_pieces(struct rv_hart *h, unsigned m, unsigned a, unsigned first,
+                               unsigned count, uint64_t va, uint64_t mask, bool asid_valid,
+                               uint16_t asid)
+{
+    const uint8_t *shifts = h->tlb_page_shift[m][a];
+    const int shift = __builtin_ctzll(mask);
+    const uint8_t *p = shifts + first, *end = shifts + first + count;
+    while (p < end && (p = memchr(p, shift, (size_t)(end - p))) != NULL) {
+        const unsigned s = (unsigned)(p - shifts);
+        const struct rv_tlb_entry *e = &h->tlb[m][a][s];
+        if (e->tag != RV_TLB_INVALID && ((e->tag ^ va) & mask) == 0 &&
+            flush_asid_matches(e, asid_valid, asid))
+            tlb_invalidate(h, m, a, s);
+        p++;
+    }
 }
 
 void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid, uint16_t asid)
@@ -309,29 +339,27 @@ void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid
                 tlb_invalidate(h, m, a, slot);
         }
 
-    if (va < h->tlb_super_lo || va > h->tlb_super_hi)
-        return;
-
     /* va may lie in a cached superpage: drop every piece of any superpage containing va. The
      * pieces of the 2^shift-byte page around va sit in the slots of its 4 KiB pages only, so
-     * each cached superpage size needs a look at those slots (all of them once the page spans
-     * the table). The range stays as it is: it only has to cover the pieces. */
-    for (unsigned shift = PAGE_SHIFT + 1; shift < 64; shift++) {
-        if (!(h->tlb_super_shifts & (1ull << shift)))
+     * each cached superpage size whose range holds va needs a look at those slots (all of them
+     * once the page spans the table). The ranges stay as they are: they only have to cover the
+     * pieces. */
+    static const unsigned super_shifts[] = {21, 30, 39, 48};
+    for (unsigned n = 0; n < sizeof(super_shifts) / sizeof(super_shifts[0]); n++) {
+        const unsigned shift = super_shifts[n], k = super_kind(shift);
+        if (va < h->tlb_super_lo[k] || va > h->tlb_super_hi[k])
             continue;
         const uint64_t mask = ~((1ull << shift) - 1);
-        const unsigned first = (unsigned)((va & mask) >> PAGE_SHIFT);
+        const unsigned first = (unsigned)((va & mask) >> PAGE_SHIFT) & (RV_TLB_SIZE - 1);
         const unsigned count = shift - PAGE_SHIFT >= RV_TLB_BITS
                                    ? RV_TLB_SIZE : 1u << (shift - PAGE_SHIFT);
-        for (unsigned i = 0; i < count; i++) {
-            const unsigned s = (first + i) & (RV_TLB_SIZE - 1);
-            for (unsigned m = 0; m < RV_MMU_COUNT; m++)
-                for (unsigned a = 0; a < RV_ACCESS_COUNT; a++) {
-                    const struct rv_tlb_entry *e = &h->tlb[m][a][s];
-                    if (h->tlb_page_shift[m][a][s] == shift && e->tag != RV_TLB_INVALID &&
-                        ((e->tag ^ va) & mask) == 0 && flush_asid_matches(e, asid_valid, asid))
-                        tlb_invalidate(h, m, a, s);
-                }
-        }
+        for (unsigned m = 0; m < RV_MMU_COUNT; m++)
+            for (unsigned a = 0; a < RV_ACCESS_COUNT; a++) {
+                if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + a)))
+                    continue; /* no entries */
+                /* count is a power of two no larger than the table, so the slots do not
+                 * wrap around its end */
+                flush_super_pieces(h, m, a, first, count, va, mask, asid_valid, asid);
+            }
     }
 }
