@@ -4,67 +4,18 @@ with the expected code (or, for the connection-level cases, the documented behav
 each the VM must still be running. Prints PASS/FAIL lines and "N passed, N failed".
 Usage: bad-requests.py SOCKET"""
 import json
-import socket
+import os
 import sys
 import threading
 import time
 
-path = sys.argv[1]
-passed = failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rvapi import Client, Tally, reply_code  # noqa: E402
 
-
-def result(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS: {name}")
-    else:
-        failed += 1
-        print(f"FAIL: {name} {detail}")
-
-
-def connect():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(path)
-    return s
-
-
-readers = {}
-
-
-def read_line(s):
-    """One reply line (buffered per socket: pipelined replies may arrive together)."""
-    if s not in readers:
-        readers[s] = s.makefile("rb")
-    return readers[s].readline()
-
-
-def close(s):
-    r = readers.pop(s, None)
-    if r:
-        r.close()
-    s.close()
-
-
-def exchange(payload, s=None):
-    own = s is None
-    s = s or connect()
-    s.sendall(payload)
-    line = read_line(s)
-    if own:
-        close(s)
-    return line
-
-
-def reply_code(line):
-    try:
-        r = json.loads(line)
-    except ValueError:
-        return "unparsable reply %r" % line[:80]
-    if r.get("ok") is not False or set(r) != {"id", "ok", "error"}:
-        return "not an error reply %r" % line[:80]
-    return r["error"]["code"]
+api = Client(sys.argv[1], timeout=20)
+tally = Tally()
+result, connect, read_line, close, exchange = (tally.result, api.connect, api.read_line,
+                                               api.close, api.exchange)
 
 
 def still_running():
@@ -176,5 +127,4 @@ result(len(replies) == 320 and all(c == U for c in replies), "16 concurrent clie
        "%d replies" % len(replies))
 result(still_running(), "running after the concurrent clients")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+tally.finish()

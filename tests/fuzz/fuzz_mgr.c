@@ -2,16 +2,13 @@
  * schema), VM name check and configuration table (src/hv/mgr_config.c): whatever a client
  * sends, a request the manager accepts has a safe name (one plain folder name) and a config
  * whose `rvisor run` arguments are NUL-free strings, starting with an option. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz_request.h"
 #include "hv/mgr_config.h"
 #include "hv/mgr_schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* jansson is not instrumented: frames around the input reach each part of a create. */
+/* Frames around the input (fuzz_request.h) reach each part of a create. */
 static const char *const frames[][2] = {
     {"", ""},
     {"{\"request\":\"create\",\"arguments\":{\"name\":\"vm\",\"config\":{", "}}}"},
@@ -52,16 +49,10 @@ static void check_config(json_t *config)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
-    const char *const *f = frames[data[0] % NFRAMES];
-    size_t pre = strlen(f[0]), post = strlen(f[1]), len = pre + size - 1 + post;
-    char *line = malloc(len);
+    size_t len;
+    char *line = fuzz_framed(data, size, frames, NFRAMES, &len);
     if (!line)
         return 0;
-    memcpy(line, f[0], pre);
-    memcpy(line + pre, data + 1, size - 1);
-    memcpy(line + pre + size - 1, f[1], post);
     struct rv_api_call call;
     struct rv_api_error err;
     int rc = rv_api_parse_schema(&rv_mgr_schema, line, len, &call, &err);
@@ -70,10 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_name(rv_api_arg_str(&call, "name"));
         check_config(json_object_get(call.args, "config"));
     }
-    char *reply = rc ? rv_api_reply_error(call.id, &err) : rv_api_reply_ok(call.id, NULL);
-    if (!reply)
-        abort();
-    free(reply);
+    fuzz_check_reply(&call, rc, &err);
     rv_api_call_free(&call);
     return 0;
 }

@@ -6,58 +6,16 @@ definitions) must be exactly as before. Prints PASS/FAIL lines and "N passed, N 
 Usage: bad-requests.py SOCKET STATE_DIR"""
 import json
 import os
-import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rvapi import Client, Tally, reply_code as code  # noqa: E402
+
 path, state = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def result(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS: {name}")
-    else:
-        failed += 1
-        print(f"FAIL: {name} {detail}")
-
-
-def connect():
-    """A connection; a full listen backlog (EAGAIN on unix sockets) is waited out."""
-    for _ in range(100):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        try:
-            s.connect(path)
-            return s
-        except BlockingIOError:
-            s.close()
-            time.sleep(0.05)
-    raise OSError("the manager's listen backlog stays full")
-
-
-def exchange(payload, s=None):
-    own = s is None
-    s = s or connect()
-    s.sendall(payload)
-    f = s.makefile("rb")
-    line = f.readline()
-    f.close()
-    if own:
-        s.close()
-    return line
-
-
-def code(line):
-    try:
-        r = json.loads(line)
-    except ValueError:
-        return "unparsable reply %r" % line[:80]
-    if r.get("ok") is True:
-        return "ok"
-    return r.get("error", {}).get("code")
+mgr = Client(path)
+tally = Tally()
+result, connect, exchange = tally.result, mgr.connect, mgr.exchange
 
 
 def snapshot():
@@ -173,19 +131,17 @@ got = code(exchange(b"{" + b" " * 70000 + b"}\n", s))
 result(got == "parse-error", "70000-byte line -> parse-error", f"(got {got})")
 got = code(exchange(b'{"request":"list"}\n', s))
 result(got == "ok", "same connection still answers", f"(got {got})")
-s.close()
+mgr.close(s)
 # Half a request then a hang-up: nothing happens.
 s = connect()
 s.sendall(b'{"request":"delete","arguments":{"name":"vm1","force":tr')
-s.close()
+mgr.close(s)
 # More clients than the server takes: the extra one gets busy.
 time.sleep(0.5)  # the server has seen the earlier connections close
 clients = [connect() for _ in range(16)]
 extra = connect()  # answered and closed by the server without a request
-f = extra.makefile("rb")
-got = code(f.readline())
-f.close()
-extra.close()
+got = code(mgr.read_line(extra))
+mgr.close(extra)
 result(got == "busy", "17th client -> busy", f"(got {got})")
 for c in clients:
     c.close()
@@ -193,5 +149,4 @@ for c in clients:
 after = snapshot()
 result(before[0] == after[0], "VM list unchanged (names, states, pids)", f"{before[0]} {after[0]}")
 result(before[1] == after[1], "state folder unchanged (files, definitions)")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+tally.finish()
