@@ -358,6 +358,14 @@ static inline void x86_bt_ri(struct x86_asm *a, unsigned digit, unsigned reg, un
     x86_u8(a, bit);
 }
 
+/* lock-prefixed opcode with a register and a memory operand: 0FC1 xadd, 0FB1 cmpxchg
+ * (rax holds the expected value; ZF set if it matched) */
+static inline void x86_lock_op_mem(struct x86_asm *a, bool w, uint32_t opc, unsigned reg,
+                                   struct x86_mem m)
+{
+    x86_op_mem(a, 0xf0, w, opc, reg, m, false);
+}
+
 static inline void x86_mfence(struct x86_asm *a)
 {
     static const uint8_t b[] = {0x0f, 0xae, 0xf0};

@@ -24,7 +24,7 @@
 
 #include "jit/translate.h"
 
-static struct cold *add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
+struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
 {
     if (t->ncold == MAX_COLD) {
         t->fail = true;
@@ -137,7 +137,7 @@ static void exit_to(struct tr *t, uint64_t pc, enum jit_exit why)
 
 /* The exit information of instruction k for the helpers (jit_internal.h, JIT_SITE): the block
  * took n budget units on entry (the counting variant: one after each instruction). */
-static uint32_t site(const struct tr *t, unsigned size, unsigned len)
+uint32_t jit_site(const struct tr *t, unsigned size, unsigned len)
 {
     int adj_exc = t->counting ? 0 : (int)(t->n - t->k);          /* k not retired */
     int adj_after = t->counting ? -1 : (int)(t->n - t->k - 1);   /* k retired */
@@ -191,12 +191,12 @@ static void goto_pc_if(struct tr *t, int cc, uint64_t target)
         c->from = t->b;
         c->target = target;
         c->field = cc < 0 ? x86_jmp_fwd(&t->a) : x86_jcc_fwd(&t->a, (enum x86_cc)cc);
-        struct cold *s = add_cold(t, COLD_CHAIN, c->field);
+        struct cold *s = jit_add_cold(t, COLD_CHAIN, c->field);
         s->chain = c;
         return;
     }
     if (cc >= 0) {
-        struct cold *s = add_cold(t, COLD_LOOKUP, x86_jcc_fwd(&t->a, (enum x86_cc)cc));
+        struct cold *s = jit_add_cold(t, COLD_LOOKUP, x86_jcc_fwd(&t->a, (enum x86_cc)cc));
         s->pc = target;
         return;
     }
@@ -212,7 +212,7 @@ static void goto_pc(struct tr *t, uint64_t target)
 /* --- memory --- */
 
 /* rsi = x[rs1] + imm */
-static void emit_va(struct tr *t, unsigned rs1, int64_t imm)
+void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm)
 {
     if (rs1 == 0) {
         x86_mov_ri(&t->a, RSI, (uint64_t)imm);
@@ -226,7 +226,7 @@ static void emit_va(struct tr *t, unsigned rs1, int64_t imm)
 
 /* TLB fast path for a `size`-byte access at rsi: on a hit inside one page, rsi becomes the
  * host address. Returns the rel32 field of the jump taken otherwise. Clobbers rax, rdx. */
-static uint8_t *emit_tlb(struct tr *t, unsigned size, bool write)
+uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write)
 {
     struct x86_asm *a = &t->a;
     int32_t base = write ? TLB_WRITE_OFF : 0;
@@ -248,16 +248,16 @@ static uint8_t *emit_tlb(struct tr *t, unsigned size, bool write)
 
 static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
 {
-    emit_va(t, in->rs1, in->imm);
+    jit_emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
-    uint8_t *miss = emit_tlb(t, size, false);
+    uint8_t *miss = jit_emit_tlb(t, size, false);
     /* straight into rd's host register (a miss leaves through the cold path before it) */
     x86_load(&t->a, in->rd ? jit_rc_def(t, in->rd) : RAX, x86_mem(RSI, 0), size, sign);
-    struct cold *c = add_cold(t, COLD_LOAD, miss);
+    struct cold *c = jit_add_cold(t, COLD_LOAD, miss);
     c->pre = pre;
     c->post = t->rc;
     c->resume = x86_here(&t->a);
-    c->site = site(t, size, in->len);
+    c->site = jit_site(t, size, in->len);
     c->size = size;
     c->sign = sign;
     c->rd = in->rd;
@@ -266,17 +266,19 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
 static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
 {
     load_x(t, RCX, in->rs2);
-    emit_va(t, in->rs1, in->imm);
-    uint8_t *miss = emit_tlb(t, size, true);
+    jit_emit_va(t, in->rs1, in->imm);
+    uint8_t *miss = jit_emit_tlb(t, size, true);
     x86_store(&t->a, RCX, x86_mem(RSI, 0), size);
-    struct cold *c = add_cold(t, COLD_STORE, miss);
+    struct cold *c = jit_add_cold(t, COLD_STORE, miss);
     c->pre = c->post = t->rc;
     c->resume = x86_here(&t->a);
-    c->site = site(t, size, in->len);
+    c->site = jit_site(t, size, in->len);
 }
 
 static bool emit_mem(struct tr *t, const struct rv_insn *in)
 {
+    if (jit_emit_atomic(t, in))
+        return true;
     switch (in->op) {
     case RV_OP_LB: emit_load(t, in, 1, true); return true;
     case RV_OP_LH: emit_load(t, in, 2, true); return true;
@@ -307,7 +309,7 @@ static void emit_exec(struct tr *t, const struct rv_insn *in)
     jit_rc_forget(t); /* the interpreter reads and writes the hart's registers */
     x86_mov_rr(a, RDI, R12);
     x86_mov_ri(a, RSI, (uintptr_t)copy);
-    x86_mov_ri(a, RDX, site(t, 0, in->len));
+    x86_mov_ri(a, RDX, jit_site(t, 0, in->len));
     x86_mov_ri(a, RCX, t->pc);
     x86_call_mem(a, JITF(helper_exec));
     x86_test_rr(a, false, RDX, RDX);
@@ -327,7 +329,7 @@ static void emit_csr(struct tr *t, const struct rv_insn *in)
     jit_rc_forget(t);
     x86_mov_rr(a, RDI, R12);
     x86_mov_ri(a, RSI, (uintptr_t)copy);
-    x86_mov_ri(a, RDX, site(t, 0, in->len));
+    x86_mov_ri(a, RDX, jit_site(t, 0, in->len));
     x86_mov_ri(a, RCX, t->pc);
     x86_mov_rr(a, X86_R8, R13);
     x86_call_mem(a, JITF(helper_csr));
@@ -363,6 +365,19 @@ static void emit_cold(struct tr *t, const struct cold *c)
     case COLD_CHAIN:
         x86_mov_ri(a, RAX, (uintptr_t)c->chain);
         x86_jmp(a, t->j->exit_chain);
+        return;
+    case COLD_EXEC:
+        /* the interpreter runs the instruction from the hart's state (and may leave) */
+        rc_write_back(t, &c->pre);
+        x86_mov_rr(a, RDI, R12);
+        x86_mov_ri(a, RSI, (uintptr_t)c->insn);
+        x86_mov_ri(a, RDX, c->site);
+        x86_mov_ri(a, RCX, c->pc);
+        x86_call_mem(a, JITF(helper_exec));
+        x86_test_rr(a, false, RDX, RDX);
+        x86_jcc(a, X86_CC_NE, t->j->exit_helper);
+        rc_reload(t, &c->post);
+        x86_jmp(a, c->resume);
         return;
     case COLD_LOAD:
     case COLD_STORE:
@@ -465,12 +480,12 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
     if (t->k + 1 < t->n) {
         /* in the middle of the block (scan() went on at the fall-through): the taken side
          * leaves through cold code, the register cache stays as it is */
-        struct cold *s = add_cold(t, COLD_TAKEN, x86_jcc_fwd(a, c));
+        struct cold *s = jit_add_cold(t, COLD_TAKEN, x86_jcc_fwd(a, c));
         s->pc = target;
         s->refund = t->counting ? 0 : t->n - t->k - 1;
         if (t->counting) { /* the budget was taken before the comparison */
             x86_alu_ri(a, X86_CMP, true, R13, 0);
-            struct cold *e = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
+            struct cold *e = jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
             e->pc = next;
         }
         return;
@@ -603,10 +618,10 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         t->k = 0;
         t->pc = b->va;
         x86_alu_mi(a, X86_CMP, false, HART(events), 0);
-        add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_NE));
+        jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_NE));
         if (!counting) {
             x86_alu_ri(a, X86_SUB, true, R13, (int32_t)n);
-            add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_B))->refund = n;
+            jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_B))->refund = n;
         }
         uint64_t pc = b->va;
         for (unsigned k = 0; k < n; k++) {
@@ -624,7 +639,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                     emit_exec(t, in);
                 if (counting) {
                     x86_alu_ri(a, X86_SUB, true, R13, 1);
-                    struct cold *c = add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
+                    struct cold *c = jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
                     c->pc = pc + in->len; /* the budget is spent: leave after this one */
                     c->pre = t->rc;
                 }

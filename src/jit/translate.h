@@ -31,7 +31,8 @@ struct regcache {
 };
 
 /* Out-of-line code, emitted after the block's main path. */
-enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP, COLD_TAKEN };
+enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP, COLD_TAKEN,
+                 COLD_EXEC };
 
 struct cold {
     enum cold_kind kind;
@@ -40,12 +41,15 @@ struct cold {
                                 TAKEN: the jump's target) */
     unsigned refund;         /* ENTRY, TAKEN: budget units to give back first */
     uintptr_t resume;        /* LOAD/STORE: where the main path continues */
-    uint32_t site;           /* LOAD/STORE: JIT_SITE() */
+    uint32_t site;           /* LOAD/STORE/EXEC: JIT_SITE() */
+    const struct rv_insn *insn; /* EXEC: the instruction the interpreter runs (a copy in the
+                                   arena) */
     unsigned size, rd;       /* LOAD */
     bool sign;
     struct jit_chain *chain; /* CHAIN */
-    struct regcache pre;     /* the cache where the main path jumps here (ENTRY, LOAD, STORE) */
-    struct regcache post;    /* ... and where it resumes (LOAD, STORE) */
+    struct regcache pre;     /* the cache where the main path jumps here (ENTRY, LOAD, STORE,
+                                EXEC) */
+    struct regcache post;    /* ... and where it resumes (LOAD, STORE, EXEC) */
 };
 
 #define MAX_COLD (3 * JIT_MAX_BLOCK_INSNS + 8)
@@ -120,6 +124,22 @@ static inline void alu_x(struct tr *t, enum x86_alu op, bool wide, unsigned dst,
     else
         x86_alu_rr(&t->a, op, wide, dst, jit_rc_get(t, r));
 }
+
+/* translate.c: out-of-line code reached through the rel32 field `jump` (and c->jump2). */
+struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump);
+/* translate.c: the exit information of the instruction being translated for the helpers
+ * (JIT_SITE). */
+uint32_t jit_site(const struct tr *t, unsigned size, unsigned len);
+/* translate.c: rsi = x[rs1] + imm. */
+void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm);
+/* translate.c: TLB fast path for a `size`-byte access at rsi (rsi becomes the host address on
+ * a hit inside one page); returns the rel32 field of the jump taken otherwise. Clobbers rax,
+ * rdx. */
+uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write);
+
+/* translate_amo.c: translates `in` if it is an AMO, LR/SC or CBO.ZERO done natively (with the
+ * interpreter as the out-of-line path); false otherwise. */
+bool jit_emit_atomic(struct tr *t, const struct rv_insn *in);
 
 /* translate_alu.c: translates `in` if it is one of the operations done natively without
  * memory accesses or exits; false otherwise (the caller hands it to the interpreter). */
