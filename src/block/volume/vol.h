@@ -203,6 +203,10 @@ int vol_lv_inuse_lock(const struct vol_vg *vg, uint32_t lv_id, bool exclusive);
  * loaded (hold=false drops it); the mover waits until nobody holds generation `gen`. */
 void vol_lv_gen_hold(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen, bool hold);
 int vol_lv_gen_wait(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen);
+/* An OFD lock (F_RDLCK, F_WRLCK, F_UNLCK) on one byte of `fd`; -EAGAIN/-EACCES when taken and
+ * !wait. Byte ranges in use: in-use locks at 2^62 + LV id, pv-move generations at 2^61 + ..., thin
+ * pool sharing (vol_thin_share.c) at 2^60 + .... */
+int vol_byte_lock(int fd, short type, uint64_t byte, bool wait);
 /* Checks whether anyone else uses the LV (takes and drops an exclusive lock). */
 int vol_lv_check_unused(const struct vol_vg *vg, const struct vol_lv *lv);
 

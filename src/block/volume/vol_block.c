@@ -351,8 +351,7 @@ static void vol_close(struct rv_block *b)
         pthread_mutex_unlock(&v->lock);
         pthread_join(v->watcher, NULL);
     }
-    if (v->thin.pool && v->thin.pool->dirty && !v->base.readonly &&
-        vol_thin_pool_commit(v->thin.pool))
+    if (v->thin.pool && vol_thin_share_end(v->thin.pool)) /* commits; returns reservations */
         rv_warn("%s: %s", v->base.path, rv_error_get());
     vol_thin_pool_free(v->thin.pool);
     files_close(v);
@@ -509,11 +508,13 @@ static int thin_setup(struct vol_block *v, bool readonly)
                             "merged or removed (open it with ,readonly)", v->base.path);
     if (v->lv->type != VOL_THIN)
         return 0;
+    /* Shared: other thin volumes of the pool may be in use at the same time (vol_thin_share.c);
+     * operations that need the pool idle (growing it, moving it) take it exclusively. */
     struct vol_lv *pool = vol_lv_by_id(v->vg, v->lv->pool_id);
-    int rc = vol_lv_inuse_lock(v->vg, pool->id, true);
+    int rc = vol_lv_inuse_lock(v->vg, pool->id, false);
     if (rc)
-        return rv_error_set(rc, "%s: its thin pool %s is in use (a pool serves one open thin "
-                            "volume at a time)", v->base.path, pool->name);
+        return rv_error_set(rc, "%s: its thin pool %s is being resized or moved", v->base.path,
+                            pool->name);
     if (v->lv->origin_id != VOL_NO_LV) {
         struct vol_lv *o = vol_lv_by_id(v->vg, v->lv->origin_id);
         if (o->type != VOL_THIN) {
@@ -522,7 +523,8 @@ static int thin_setup(struct vol_block *v, bool readonly)
             v->origin = o;
         }
     }
-    if ((rc = vol_thin_pool_load(v->vg, pool, &v->thin.pool)))
+    if ((rc = vol_thin_pool_load(v->vg, pool, &v->thin.pool)) ||
+        (rc = vol_thin_share_begin(v->thin.pool, &v->lv->thin_id, 1, !readonly)))
         return rc;
     v->thin.thin_id = v->lv->thin_id;
     v->thin.files = v->files;

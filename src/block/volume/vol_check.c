@@ -123,13 +123,28 @@ static void check_pools(struct checker *c, struct vol_vg *vg, bool repair)
             }
         }
         for (uint32_t t = 0; t < tp->ntables; t++) {
+            uint32_t id = tp->tables[t].thin_id, n = tp->tables[t].nchunks;
+            if (id >= VOL_THIN_RES) { /* a user's chunk reservation (vol_thin_share.c) */
+                if (!n || vol_thin_res_alive(vg, pool, id))
+                    continue;
+                say(c, &c->res->warnings, "warning: %s/%s: %" PRIu32 " chunks reserved by a "
+                    "user that is gone (a crash); the pool's next writer or repair frees them",
+                    vg->name, pool->name, n);
+                if (repair && vol_lv_inuse_lock(vg, pool->id, true) == 0) {
+                    vol_thin_table_remove(tp, id);
+                    t--;
+                    if (vol_thin_pool_commit(tp) == 0)
+                        say(c, &c->res->repaired, "repaired: %s/%s: reservation freed",
+                            vg->name, pool->name);
+                }
+                continue;
+            }
             bool named = false;
             for (uint32_t l = 0; l < vg->nlvs; l++)
                 named |= vg->lvs[l].type == VOL_THIN && vg->lvs[l].pool_id == pool->id &&
                          vg->lvs[l].thin_id == tp->tables[t].thin_id;
             if (named)
                 continue;
-            uint32_t id = tp->tables[t].thin_id;
             say(c, &c->res->warnings, "warning: %s/%s: table %" PRIu32 " belongs to no thin "
                 "volume (an interrupted operation); repair frees its chunks", vg->name,
                 pool->name, id);

@@ -122,13 +122,18 @@ static int meta_io(struct vol_thin_pool *tp, bool write, uint64_t off, void *buf
     return 0;
 }
 
-static void pool_count_refs(struct vol_thin_pool *tp)
+void vol_thin_count_refs(struct vol_thin_pool *tp)
 {
     memset(tp->refs, 0, sizeof(*tp->refs) * tp->data_chunks);
     for (uint32_t i = 0; i < tp->ntables; i++)
         for (uint32_t c = 0; c < tp->tables[i].nchunks; c++)
             if (tp->tables[i].map[c])
                 tp->refs[tp->tables[i].map[c] - 1]++;
+}
+
+static void pool_count_refs(struct vol_thin_pool *tp)
+{
+    vol_thin_count_refs(tp);
     for (uint32_t c = 0; c < tp->data_chunks; c++)
         tp->committed[c] = tp->refs[c] > 0;
 }
@@ -145,6 +150,7 @@ int vol_thin_pool_load(struct vol_vg *vg, struct vol_lv *pool, struct vol_thin_p
     tp->data_chunks = (uint32_t)(pool->extents * (vg->extent_size / pool->chunk_size));
     tp->slot_size = pool->meta_extents * vg->extent_size / 2 / 512 * 512;
     tp->cur_slot = -1;
+    tp->res_slot = -1;
     tp->refs = calloc(tp->data_chunks + 1, sizeof(*tp->refs));
     tp->committed = calloc(tp->data_chunks + 1, 1);
     uint8_t *buf = malloc(tp->slot_size);
@@ -187,7 +193,28 @@ void vol_thin_pool_free(struct vol_thin_pool *tp)
     vol_thin_tables_free(tp->tables, tp->ntables);
     free(tp->refs);
     free(tp->committed);
+    free(tp->own);
     free(tp);
+}
+
+int vol_thin_pool_peek(struct vol_thin_pool *tp, uint64_t *seq)
+{
+    uint8_t h[THIN_HDR];
+    *seq = 0;
+    for (int s = 0; s < 2; s++) {
+        int rc = meta_io(tp, false, (uint64_t)s * tp->slot_size, h, sizeof(h));
+        if (rc)
+            return rc;
+        if (memcmp(h, THIN_MAGIC, 8) == 0 && rv_get_le32(h + 36) == rv_crc32(h, 36) &&
+            rv_get_le64(h + 16) > *seq)
+            *seq = rv_get_le64(h + 16);
+    }
+    return 0;
+}
+
+int vol_thin_pool_save(struct vol_thin_pool *tp)
+{
+    return tp->shared ? vol_thin_share_commit(tp) : vol_thin_pool_commit(tp);
 }
 
 int vol_thin_pool_commit(struct vol_thin_pool *tp)
@@ -304,8 +331,29 @@ void vol_thin_table_truncate(struct vol_thin_pool *tp, struct vol_thin_table *t,
     }
 }
 
+/* A shared pool: the last chunk of this user's reservation (refilled when empty). */
+static int alloc_reserved(struct vol_thin_pool *tp, uint32_t *chunk)
+{
+    struct vol_thin_table *r = vol_thin_table_find(tp, VOL_THIN_RES + (uint32_t)tp->res_slot);
+    if (!r || r->nchunks == 0) {
+        int rc = vol_thin_share_refill(tp);
+        if (rc)
+            return rc;
+        r = vol_thin_table_find(tp, VOL_THIN_RES + (uint32_t)tp->res_slot);
+    }
+    if (!r || r->nchunks == 0)
+        return rv_error_set(-EIO, "thin pool %s: reservation lost", tp->lv->name);
+    *chunk = r->map[--r->nchunks] - 1; /* its reference moves to the caller's table */
+    tp->dirty = true;
+    return 0;
+}
+
 int vol_thin_alloc(struct vol_thin_pool *tp, uint32_t *chunk)
 {
+    if (tp->shared)
+        return tp->res_slot < 0 ? rv_error_set(-EROFS, "thin pool %s: read-only user",
+                                               tp->lv->name)
+                                : alloc_reserved(tp, chunk);
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t k = 0; k < tp->data_chunks; k++) {
             uint32_t c = (tp->hint + k) % tp->data_chunks;
@@ -350,6 +398,7 @@ int vol_thin_pool_format(struct vol_vg *vg, struct vol_lv *pool)
         return rv_error_set(-ENOMEM, "out of memory");
     *tp = tmp;
     tp->cur_slot = -1;
+    tp->res_slot = -1;
     tp->data_chunks = 0;
     rc = vol_thin_pool_commit(tp);
     vol_thin_pool_free(tp);

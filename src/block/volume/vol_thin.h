@@ -30,7 +30,19 @@ struct vol_thin_pool {
     uint8_t *committed;     /* referenced by the committed tables: not reusable before a commit */
     uint32_t hint;          /* next allocation search start */
     bool dirty;             /* tables differ from the committed ones */
+    /* Shared use (vol_thin_share.c): several users of one pool at once, in any processes. */
+    bool shared;            /* commits lock the pool, merge what others committed, commit */
+    uint32_t *own;          /* thin ids of the tables this user writes (the others are read) */
+    uint32_t nown;
+    int res_slot;           /* its chunk reservation: table VOL_THIN_RES + slot; -1 none */
+    bool res_on_disk;       /* the reservation was committed */
+    bool res_drop;          /* closing: the next commit drops the reservation table */
 };
+
+/* Table ids from VOL_THIN_RES up are chunk reservations of the pool's users, one per user slot
+ * (vol_thin_share.c); thin volumes have smaller ids. */
+#define VOL_THIN_RES 0xFFFFFF00u
+#define VOL_THIN_RES_SLOTS 64u
 
 /* Parses one metadata slot (untrusted). */
 int vol_thin_decode(const uint8_t *buf, size_t len, uint32_t data_chunks,
@@ -51,8 +63,35 @@ void vol_thin_table_remove(struct vol_thin_pool *tp, uint32_t thin_id);
 int vol_thin_table_resize(struct vol_thin_table *t, uint32_t nchunks);
 /* Drops the chunks of `t` from `nchunks` on (their references go). */
 void vol_thin_table_truncate(struct vol_thin_pool *tp, struct vol_thin_table *t, uint32_t nchunks);
-/* A data chunk nobody references, committed or not (commits first if that frees one). */
+/* A data chunk nobody references, committed or not (commits first if that frees one); a shared
+ * pool takes it from this user's reservation. */
 int vol_thin_alloc(struct vol_thin_pool *tp, uint32_t *chunk);
+/* The newest sequence number in the pool's slot headers (payloads unchecked). */
+int vol_thin_pool_peek(struct vol_thin_pool *tp, uint64_t *seq);
+/* Recounts tp->refs from the tables in memory. */
+void vol_thin_count_refs(struct vol_thin_pool *tp);
+/* Commits the tables: vol_thin_pool_commit, or vol_thin_share_commit for a shared pool. */
+int vol_thin_pool_save(struct vol_thin_pool *tp);
+
+/* --- several users of one pool (vol_thin_share.c) ---
+ * Each user keeps the tables it writes (`own`) in memory and commits them under the pool lock
+ * (an OFD lock on the PV of the pool's metadata), after re-reading what the others committed:
+ * its own tables from memory, every other table from the disk. Chunks are allocated from a
+ * per-user reservation committed in the pool metadata (a table of reserved chunks), so that no
+ * two users ever write the same free chunk; a crashed user's reservation is reclaimed by the
+ * next user that finds its slot lock free. */
+/* Makes `tp` shared, writing the tables `own` (and, for a writer, taking a reservation slot). */
+int vol_thin_share_begin(struct vol_thin_pool *tp, const uint32_t *own, uint32_t nown,
+                         bool writer);
+/* Returns the reservation and commits (a writer), releases the slot. */
+int vol_thin_share_end(struct vol_thin_pool *tp);
+int vol_thin_share_commit(struct vol_thin_pool *tp);
+/* Refills this user's reservation (lock, merge, reserve free chunks, commit). */
+int vol_thin_share_refill(struct vol_thin_pool *tp);
+/* The pool lock, held by pool operations until the VG is closed (wait: blocks). */
+int vol_thin_pool_lock(struct vol_vg *vg, struct vol_lv *pool, short type);
+/* Is the user of reservation table `id` still there (its slot lock held)? */
+bool vol_thin_res_alive(struct vol_vg *vg, struct vol_lv *pool, uint32_t id);
 uint32_t vol_thin_used_chunks(const struct vol_thin_pool *tp);
 
 /* --- I/O of one thin volume (vol_thin_io.c) --- */

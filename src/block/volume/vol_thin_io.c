@@ -76,6 +76,9 @@ static int chunk_cow(struct vol_thin_dev *d, struct vol_thin_table *t, uint32_t 
     int rc = vol_thin_alloc(tp, &c);
     if (rc)
         return rc;
+    t = dev_table(d); /* a shared pool's merge (vol_thin_share.c) may have moved the tables */
+    if (!t)
+        return -EIO;
     uint8_t *buf = rv_file_alloc(cs);
     if (!buf) {
         tp->refs[c] = 0;
@@ -104,12 +107,12 @@ static int chunk_cow(struct vol_thin_dev *d, struct vol_thin_table *t, uint32_t 
 int vol_thin_rw(struct vol_thin_dev *d, bool write, uint64_t off, const struct iovec *iov,
                 int iovcnt, uint64_t len)
 {
-    struct vol_thin_table *t = dev_table(d);
-    if (!t)
-        return -EIO;
     uint64_t cs = d->pool->chunk_size;
     int rc = 0;
     for (uint64_t done = 0; done < len && !rc;) {
+        struct vol_thin_table *t = dev_table(d); /* each time: allocations may move it */
+        if (!t)
+            return -EIO;
         uint64_t pos = off + done, o = pos % cs, n = cs - o < len - done ? cs - o : len - done;
         uint32_t vc = (uint32_t)(pos / cs);
         if (vc >= t->nchunks && (rc = vol_thin_table_resize(t, vc + 1)))
@@ -138,12 +141,12 @@ int vol_thin_rw(struct vol_thin_dev *d, bool write, uint64_t off, const struct i
 
 int vol_thin_zero(struct vol_thin_dev *d, uint64_t off, uint64_t len)
 {
-    struct vol_thin_table *t = dev_table(d);
-    if (!t)
-        return -EIO;
     uint64_t cs = d->pool->chunk_size;
     int rc = 0;
     for (uint64_t done = 0; done < len && !rc;) {
+        struct vol_thin_table *t = dev_table(d); /* each time: allocations may move it */
+        if (!t)
+            return -EIO;
         uint64_t pos = off + done, o = pos % cs, n = cs - o < len - done ? cs - o : len - done;
         uint32_t vc = (uint32_t)(pos / cs);
         if (vc >= t->nchunks && (rc = vol_thin_table_resize(t, vc + 1)))
@@ -174,7 +177,7 @@ int vol_thin_zero(struct vol_thin_dev *d, uint64_t off, uint64_t len)
 int vol_thin_flush(struct vol_thin_dev *d)
 {
     if (d->pool->dirty)
-        return vol_thin_pool_commit(d->pool);
+        return vol_thin_pool_save(d->pool);
     int rc = 0;
     for (uint32_t i = 0; i < d->pool->vg->npvs && !rc; i++)
         if (d->files[i].fd >= 0)

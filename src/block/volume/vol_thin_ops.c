@@ -1,9 +1,9 @@
 /* Thin pool, thin volume and snapshot operations. Order of the two commits (pool tables, VG
  * metadata) is chosen so that a crash between them leaves at worst a table no LV names (an
  * orphan: its chunks stay allocated until `vol repair` drops it), never an LV without its data.
- * While a pool is open (a VM, the NBD server) these operations are refused: the pool's tables
- * live in that process's memory. */
+ * They work while other thin volumes of the pool are in use (see pool_begin). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +12,15 @@
 #include "block/volume/vol_thin.h"
 #include "core/error.h"
 
-/* Opens the VG for writing and the pool `pool` (by LV) with its tables; the pool must be idle. */
+/* Loads pool `pool` (by LV) with its tables under the pool lock, held until the VG is closed:
+ * the pool's users (vol_thin_share.c) merge what is committed here at their next commit. The
+ * operations change only tables of LVs nobody uses. */
 static int pool_begin(struct vol_vg *vg, struct vol_lv *pool, struct vol_thin_pool **tp)
 {
     if (!pool || pool->type != VOL_THIN_POOL)
         return rv_error_set(-EINVAL, "%s: not a thin pool", pool ? pool->name : "pool");
-    int rc = vol_lv_inuse_lock(vg, pool->id, true); /* held until the VG is closed */
-    if (rc)
-        return rv_error_prefix(rc, "thin pool %s/%s: ", vg->name, pool->name);
-    return vol_thin_pool_load(vg, pool, tp);
+    int rc = vol_thin_pool_lock(vg, pool, F_WRLCK);
+    return rc ? rc : vol_thin_pool_load(vg, pool, tp);
 }
 
 static uint32_t lv_chunks(const struct vol_vg *vg, const struct vol_lv *lv,
@@ -84,7 +84,7 @@ static uint32_t next_thin_id(const struct vol_vg *vg, const struct vol_thin_pool
 {
     uint32_t id = 0;
     for (uint32_t i = 0; i < tp->ntables; i++)
-        if (tp->tables[i].thin_id >= id)
+        if (tp->tables[i].thin_id >= id && tp->tables[i].thin_id < VOL_THIN_RES)
             id = tp->tables[i].thin_id + 1;
     for (uint32_t i = 0; i < vg->nlvs; i++)
         if (vg->lvs[i].type == VOL_THIN && vg->lvs[i].pool_id == tp->pool_id &&
@@ -145,8 +145,9 @@ int vol_snapshot_create(const char *devices, const char *vgname, const char *ori
     struct vol_lv *o = vol_lv_find(vg, origin);
     if (!o || o->type == VOL_THIN_POOL) {
         rc = rv_error_set(-EINVAL, "%s/%s: no such LV, or a thin pool", vgname, origin);
-    } else if (o->type == VOL_THIN) {
-        rc = thin_add(vg, vol_lv_by_id(vg, o->pool_id), name, o->extents, o->thin_id, o->id);
+    } else if (o->type == VOL_THIN) { /* its table must be the one committed */
+        if (!(rc = vol_lv_check_unused(vg, o)))
+            rc = thin_add(vg, vol_lv_by_id(vg, o->pool_id), name, o->extents, o->thin_id, o->id);
     } else if (!pool) {
         rc = rv_error_set(-EINVAL, "a snapshot of a %s LV needs --pool (a thin pool to hold "
                           "what changes)", vol_lv_type_name(o->type));

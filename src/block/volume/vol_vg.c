@@ -523,7 +523,7 @@ int vol_pv_create(const char *devices, const char *path, uint64_t mda_size)
     return rc;
 }
 
-static int ofd_lock(int fd, short type, uint64_t byte, bool wait)
+int vol_byte_lock(int fd, short type, uint64_t byte, bool wait)
 {
     struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = (off_t)byte, .l_len = 1};
     while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
@@ -538,7 +538,7 @@ int vol_lv_inuse_lock(const struct vol_vg *vg, uint32_t lv_id, bool exclusive)
     for (uint32_t i = 0; i < vg->npvs; i++) {
         if (vg->pvs[i].fd < 0)
             continue;
-        int rc = ofd_lock(vg->pvs[i].fd, exclusive ? F_WRLCK : F_RDLCK, INUSE_BASE + lv_id, false);
+        int rc = vol_byte_lock(vg->pvs[i].fd, exclusive ? F_WRLCK : F_RDLCK, INUSE_BASE + lv_id, false);
         if (rc == -EAGAIN || rc == -EACCES)
             return rv_error_set(-EBUSY, "logical volume is in use (by a VM, an NBD server or "
                                 "another tool)");
@@ -555,7 +555,7 @@ int vol_lv_check_unused(const struct vol_vg *vg, const struct vol_lv *lv)
         return rv_error_prefix(rc, "%s/%s: ", vg->name, lv->name);
     for (uint32_t i = 0; i < vg->npvs; i++)
         if (vg->pvs[i].fd >= 0)
-            ofd_lock(vg->pvs[i].fd, F_UNLCK, INUSE_BASE + lv->id, false);
+            vol_byte_lock(vg->pvs[i].fd, F_UNLCK, INUSE_BASE + lv->id, false);
     return 0;
 }
 
@@ -568,7 +568,7 @@ void vol_lv_gen_hold(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen, bool
 {
     for (uint32_t i = 0; i < vg->npvs; i++)
         if (vg->pvs[i].fd >= 0)
-            ofd_lock(vg->pvs[i].fd, hold ? F_RDLCK : F_UNLCK, gen_byte(lv_id, gen), false);
+            vol_byte_lock(vg->pvs[i].fd, hold ? F_RDLCK : F_UNLCK, gen_byte(lv_id, gen), false);
 }
 
 int vol_lv_gen_wait(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen)
@@ -576,11 +576,11 @@ int vol_lv_gen_wait(const struct vol_vg *vg, uint32_t lv_id, uint32_t gen)
     for (uint32_t i = 0; i < vg->npvs; i++) {
         if (vg->pvs[i].fd < 0)
             continue;
-        int rc = ofd_lock(vg->pvs[i].fd, F_WRLCK, gen_byte(lv_id, gen), true);
+        int rc = vol_byte_lock(vg->pvs[i].fd, F_WRLCK, gen_byte(lv_id, gen), true);
         if (rc)
             return rv_error_set(rc, "%s: waiting for the LV's users: %s", vg->pvs[i].path,
                                 strerror(-rc));
-        ofd_lock(vg->pvs[i].fd, F_UNLCK, gen_byte(lv_id, gen), false);
+        vol_byte_lock(vg->pvs[i].fd, F_UNLCK, gen_byte(lv_id, gen), false);
     }
     return 0;
 }
