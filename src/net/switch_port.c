@@ -13,7 +13,14 @@
  * frame and stops reading (the socket buffer fills, then the switch queues and finally drops
  * for this port) until rv_net_rx_ready(). Sending blocks the caller (the NIC's transmit
  * worker) while the socket buffer is full, which paces the guest: the switch reads slowly
- * from ports over their rate limit. A send that cannot go within a second is dropped. */
+ * from ports over their rate limit. A send that cannot go within a second is dropped.
+ *
+ * When the switch goes away (it was restarted, or killed) the reading thread sees EOF, closes
+ * the connection and joins again with the same MAC, retrying with a growing delay (0.1 s
+ * doubling up to 2 s) for as long as the VM runs; the guest keeps its link and addresses.
+ * Meanwhile frames the guest sends are dropped and counted (rv_net_send fails, so the NIC
+ * counts them too); the count is logged when the port is back. The sandbox's run-time I/O
+ * profile, which VMs with switch ports get, allows the socket and connect calls this needs. */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -24,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -32,21 +40,28 @@
 #include "net/vsw_proto.h"
 
 #define WELCOME_TIMEOUT_MS 5000
+#define REJOIN_TIMEOUT_MS 1000  /* a rejoin's wait for the welcome (the VM may be closing) */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 2000
 
 struct net_switch {
     struct rv_net base;
-    int fd, wake_fd;
+    int wake_fd;
     char name[VSW_NAME_MAX + 1];
+    struct vsw_hello hello;  /* what a rejoin sends: the port's MAC, our pid */
     pthread_t thread;
     bool thread_started;
     atomic_bool stop, rx_kick;
-    atomic_bool gone_logged;
+    /* fd: -1 while disconnected. Only the reading thread changes it, under fd_lock; senders
+     * use it under fd_lock. */
+    pthread_mutex_t fd_lock; /* also guards tx_buf and tx_lost */
+    int fd;
+    uint8_t *tx_buf;         /* RV_NET_MAX_FRAME bytes: gathered frames are copied here */
+    uint64_t tx_lost;        /* frames dropped since the connection was lost */
     /* Owned by the reading thread. */
     uint8_t *buf;            /* RV_NET_MAX_FRAME bytes */
-    pthread_mutex_t tx_lock; /* guards tx_buf */
-    uint8_t *tx_buf;         /* RV_NET_MAX_FRAME bytes: gathered frames are copied here */
     size_t pending_len;      /* a frame the client refused, waiting in buf; 0: none */
-    bool eof;                /* the switch went away */
+    uint64_t lost_ns;        /* when the connection was lost */
 };
 
 static struct net_switch *to_sw(struct rv_net *n)
@@ -61,11 +76,24 @@ static void sw_wake(struct net_switch *s)
     (void)rc; /* EAGAIN: already set */
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* The connection ended (reading thread): close it; sends drop frames until the rejoin. */
 static void sw_gone(struct net_switch *s)
 {
-    if (!atomic_exchange(&s->gone_logged, true))
-        rv_warn("net switch %s: the switch closed the connection (network deleted?); this "
-                "NIC is disconnected", s->name);
+    pthread_mutex_lock(&s->fd_lock);
+    close(s->fd);
+    s->fd = -1;
+    pthread_mutex_unlock(&s->fd_lock);
+    s->pending_len = 0;
+    s->lost_ns = mono_ns();
+    rv_warn("net switch %s: the switch closed the connection (restarted or deleted?); "
+            "rejoining, frames sent meanwhile are dropped", s->name);
 }
 
 static bool sw_deliver(struct net_switch *s, size_t len)
@@ -86,14 +114,11 @@ static void sw_read_frames(struct net_switch *s)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN) {
-                s->eof = true;
+            if (errno != EAGAIN)
                 sw_gone(s);
-            }
             return;
         }
         if (n == 0) {
-            s->eof = true;
             sw_gone(s);
             return;
         }
@@ -104,17 +129,23 @@ static void sw_read_frames(struct net_switch *s)
     }
 }
 
+static void sw_rejoin(struct net_switch *s);
+
 static void *sw_thread(void *opaque)
 {
     struct net_switch *s = opaque;
     while (!atomic_load(&s->stop)) {
+        if (s->fd < 0) {
+            sw_rejoin(s);
+            continue;
+        }
         if (atomic_exchange(&s->rx_kick, false) && s->pending_len)
             sw_deliver(s, s->pending_len);
         struct pollfd fds[2] = {
             {.fd = s->wake_fd, .events = POLLIN},
             {.fd = s->fd, .events = POLLIN},
         };
-        bool watch = !s->pending_len && !s->eof;
+        bool watch = !s->pending_len;
         if (poll(fds, watch ? 2 : 1, -1) < 0)
             continue;
         if (fds[0].revents & POLLIN) {
@@ -135,9 +166,14 @@ static int sw_send(struct rv_net *n, const struct iovec *iov, int iovcnt)
     struct net_switch *s = to_sw(n);
     const void *frame = iov[0].iov_base;
     size_t len = iov[0].iov_len;
+    pthread_mutex_lock(&s->fd_lock);
+    if (s->fd < 0) {
+        s->tx_lost++;
+        pthread_mutex_unlock(&s->fd_lock);
+        return rv_error_set(-ENOTCONN, "net switch %s: rejoining the switch", s->name);
+    }
     if (iovcnt != 1) {
         long total = rv_net_iov_len(iov, iovcnt);
-        pthread_mutex_lock(&s->tx_lock);
         size_t off = 0;
         for (int i = 0; i < iovcnt; off += iov[i].iov_len, i++)
             memcpy(s->tx_buf + off, iov[i].iov_base, iov[i].iov_len);
@@ -149,12 +185,11 @@ static int sw_send(struct rv_net *n, const struct iovec *iov, int iovcnt)
         rc = send(s->fd, frame, len, MSG_NOSIGNAL);
     while (rc < 0 && errno == EINTR);
     int e = errno;
-    if (iovcnt != 1)
-        pthread_mutex_unlock(&s->tx_lock);
+    if (rc < 0 && (e == EPIPE || e == ECONNRESET || e == ENOTCONN))
+        s->tx_lost++; /* the switch is gone: the reading thread sees EOF and rejoins */
+    pthread_mutex_unlock(&s->fd_lock);
     if (rc >= 0)
         return 0;
-    if (e == EPIPE || e == ECONNRESET || e == ENOTCONN)
-        sw_gone(s);
     if (e == EAGAIN)
         return rv_error_set(-EAGAIN, "net switch %s: the switch does not take frames", s->name);
     return rv_error_set(-e, "net switch %s: send: %s", s->name, strerror(e));
@@ -181,7 +216,7 @@ static void sw_close(struct rv_net *n)
         close(s->wake_fd);
     free(s->buf);
     free(s->tx_buf);
-    pthread_mutex_destroy(&s->tx_lock);
+    pthread_mutex_destroy(&s->fd_lock);
     free(s);
 }
 
@@ -230,65 +265,107 @@ static int sw_parse(const char *opts, char name[VSW_NAME_MAX + 1], struct vsw_he
     return rc;
 }
 
-/* Connects to the switch and joins: hello, then the welcome (bounded wait). */
-static int sw_join(struct net_switch *s, const struct vsw_hello *h)
+/* Joins the switch as s->hello says: connect, hello, then the welcome (waited for at most
+ * timeout_ms). Returns the connection, or -errno with a message. */
+static int sw_join(struct net_switch *s, int timeout_ms, struct vsw_welcome *w)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int rc = vsw_path(s->name, "ports.sock", sa.sun_path, sizeof(sa.sun_path));
     if (rc)
         return rc;
-    s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (s->fd < 0)
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
         return rv_error_set(-errno, "net switch: socket: %s", strerror(errno));
-    if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int e = errno;
-        return rv_error_set(-e, "net switch %s: no switch at %s (%s); create the network "
-                            "with: rvisor net create %s", s->name, sa.sun_path, strerror(e),
-                            s->name);
-    }
     uint8_t msg[VSW_WELCOME_LEN + VSW_MSG_MAX];
-    vsw_hello_encode(h, msg);
-    if (send(s->fd, msg, VSW_HELLO_LEN, MSG_NOSIGNAL) != VSW_HELLO_LEN)
-        return rv_error_set(-EPROTO, "net switch %s: cannot send the hello", s->name);
-    struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-    if (poll(&pfd, 1, WELCOME_TIMEOUT_MS) <= 0)
-        return rv_error_set(-ETIMEDOUT, "net switch %s: the switch does not answer", s->name);
-    ssize_t n = recv(s->fd, msg, sizeof(msg), MSG_DONTWAIT);
-    struct vsw_welcome w;
-    if (n <= 0 || vsw_welcome_decode(msg, (size_t)n, &w))
-        return rv_error_set(-EPROTO, "net switch %s: bad answer from the switch", s->name);
-    if (w.status)
-        return rv_error_set(-w.status, "net switch %s: join refused: %s", s->name,
-                            w.msg[0] ? w.msg : strerror(w.status));
-    if ((w.mac[0] & 1) || ((h->flags & VSW_FLAG_MAC) && memcmp(w.mac, h->mac, 6)))
-        return rv_error_set(-EPROTO, "net switch %s: the switch assigned a bad MAC", s->name);
-    memcpy(s->base.mac, w.mac, 6);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    ssize_t n;
+    vsw_hello_encode(&s->hello, msg);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = rv_error_set(-errno, "net switch %s: no switch at %s (%s); create the network "
+                          "with: rvisor net create %s", s->name, sa.sun_path, strerror(errno),
+                          s->name);
+    } else if (send(fd, msg, VSW_HELLO_LEN, MSG_NOSIGNAL) != VSW_HELLO_LEN) {
+        rc = rv_error_set(-EPROTO, "net switch %s: cannot send the hello", s->name);
+    } else if (poll(&pfd, 1, timeout_ms) <= 0) {
+        rc = rv_error_set(-ETIMEDOUT, "net switch %s: the switch does not answer", s->name);
+    } else if ((n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT)) <= 0 ||
+               vsw_welcome_decode(msg, (size_t)n, w)) {
+        rc = rv_error_set(-EPROTO, "net switch %s: bad answer from the switch", s->name);
+    } else if (w->status) {
+        rc = rv_error_set(-w->status, "net switch %s: join refused: %s", s->name,
+                          w->msg[0] ? w->msg : strerror(w->status));
+    } else if ((w->mac[0] & 1) ||
+               ((s->hello.flags & VSW_FLAG_MAC) && memcmp(w->mac, s->hello.mac, 6))) {
+        rc = rv_error_set(-EPROTO, "net switch %s: the switch assigned a bad MAC", s->name);
+    }
+    if (rc) {
+        close(fd);
+        return rc;
+    }
     /* A frame that cannot go within a second is dropped (a stopped switch does not hang
      * the NIC's worker, nor shutdown). */
     struct timeval tv = {.tv_sec = 1};
-    setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    rv_debug("net switch %s: port %u, MAC %02x:%02x:%02x:%02x:%02x:%02x", s->name, w.port,
-             w.mac[0], w.mac[1], w.mac[2], w.mac[3], w.mac[4], w.mac[5]);
-    return 0;
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Reading thread, disconnected: joins again with the port's MAC after a growing delay, until
+ * it works or the NIC closes. */
+static void sw_rejoin(struct net_switch *s)
+{
+    unsigned delay_ms = RETRY_FIRST_MS, tries = 0;
+    while (!atomic_load(&s->stop)) {
+        uint64_t until = mono_ns() + (uint64_t)delay_ms * 1000000;
+        for (uint64_t now; !atomic_load(&s->stop) && (now = mono_ns()) < until;) {
+            struct pollfd pfd = {.fd = s->wake_fd, .events = POLLIN};
+            if (poll(&pfd, 1, (int)((until - now) / 1000000) + 1) > 0) {
+                uint64_t v;
+                ssize_t got = read(s->wake_fd, &v, sizeof(v)); /* rx kicks: nothing to do */
+                (void)got;
+            }
+        }
+        if (atomic_load(&s->stop))
+            return;
+        struct vsw_welcome w;
+        int fd = sw_join(s, REJOIN_TIMEOUT_MS, &w);
+        tries++;
+        if (fd >= 0) {
+            pthread_mutex_lock(&s->fd_lock);
+            s->fd = fd;
+            uint64_t lost = s->tx_lost;
+            s->tx_lost = 0;
+            pthread_mutex_unlock(&s->fd_lock);
+            rv_warn("net switch %s: joined again as port %u after %.1f s (%u tries); %llu "
+                    "frames sent meanwhile were dropped", s->name, w.port,
+                    (double)(mono_ns() - s->lost_ns) / 1e9, tries, (unsigned long long)lost);
+            return;
+        }
+        if (tries == 1 || tries % 30 == 0)
+            rv_debug("net switch %s: rejoin failed (%u tries): %s", s->name, tries,
+                     rv_error_get());
+        delay_ms = delay_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay_ms * 2;
+    }
 }
 
 int rv_net_switch_open(const char *opts, const uint8_t mac[6], const struct rv_net_client *client,
                        struct rv_net **out)
 {
     (void)mac; /* the switch assigns the MAC unless mac= asks for one */
-    struct vsw_hello h = {.pid = (uint32_t)getpid()};
     char name[VSW_NAME_MAX + 1];
-    int rc = sw_parse(opts, name, &h);
-    if (rc)
-        return rc;
     struct net_switch *s = calloc(1, sizeof(*s));
     if (!s)
         return rv_error_set(-ENOMEM, "net switch: out of memory");
+    s->hello.pid = (uint32_t)getpid();
+    int rc = sw_parse(opts, name, &s->hello);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     s->base.ops = &switch_ops;
     s->base.client = *client;
     s->fd = s->wake_fd = -1;
     memcpy(s->name, name, sizeof(name));
-    pthread_mutex_init(&s->tx_lock, NULL);
+    pthread_mutex_init(&s->fd_lock, NULL);
     s->buf = malloc(RV_NET_MAX_FRAME);
     s->tx_buf = malloc(RV_NET_MAX_FRAME);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -296,11 +373,20 @@ int rv_net_switch_open(const char *opts, const uint8_t mac[6], const struct rv_n
         sw_close(&s->base);
         return rv_error_set(-ENOMEM, "net switch: out of memory or descriptors");
     }
-    rc = sw_join(s, &h);
-    if (rc) {
+    struct vsw_welcome w;
+    s->fd = sw_join(s, WELCOME_TIMEOUT_MS, &w);
+    if (s->fd < 0) {
+        rc = s->fd;
+        s->fd = -1;
         sw_close(&s->base);
         return rc;
     }
+    memcpy(s->base.mac, w.mac, 6);
+    /* Rejoins ask for this MAC: the guest knows the NIC by it. */
+    memcpy(s->hello.mac, w.mac, 6);
+    s->hello.flags |= VSW_FLAG_MAC;
+    rv_debug("net switch %s: port %u, MAC %02x:%02x:%02x:%02x:%02x:%02x", s->name, w.port,
+             w.mac[0], w.mac[1], w.mac[2], w.mac[3], w.mac[4], w.mac[5]);
     rc = pthread_create(&s->thread, NULL, sw_thread, s);
     if (rc) {
         sw_close(&s->base);
