@@ -137,7 +137,7 @@ vm_start B 4 "$tmp/B.sh" switch:red
 vm_start C 5 "$tmp/C.sh" switch:blue
 for v in A B C; do vm_load $v || fail "VM $v did not boot"; done
 
-for v in A B C; do wait_line $v '^IP=' 400 || fail "VM $v got no DHCP lease"; done
+for v in A B C; do wait_line $v '^MAC=' 400 || fail "VM $v got no DHCP lease"; done
 ipA=$(field A IP) ipB=$(field B IP) ipC=$(field C IP)
 macA=$(field A MAC) macB=$(field B MAC) macC=$(field C MAC)
 echo "A=$ipA/$macA B=$ipB/$macB C=$ipC/$macC"
