@@ -215,9 +215,12 @@ int rv_cli_migrate(int argc, char **argv)
                         (long long)json_integer_value(json_object_get(r, "downtime_ms")),
                         (long long)json_integer_value(json_object_get(r, "bytes_sent")),
                         last_round);
-            else
-                fprintf(stderr, "\nrvisor: migration failed: %s (the VM keeps running)\n",
-                        json_string_value(json_object_get(r, "error")));
+            else {
+                const char *err = json_string_value(json_object_get(r, "error"));
+                bool unsure = err && strstr(err, "hand-over unconfirmed");
+                fprintf(stderr, "\nrvisor: migration failed: %s%s\n", err ? err : "?",
+                        unsure ? "" : " (the VM keeps running)");
+            }
             json_decref(r);
             return done ? 0 : 1;
         }

@@ -111,8 +111,8 @@ int rv_vm_pause(struct rv_vm *vm)
 
 int rv_vm_resume(struct rv_vm *vm)
 {
-    if (atomic_load(&vm->migration_final))
-        return rv_error_set(-EBUSY, "a migration is finishing: the VM stays paused");
+    if (atomic_load(&vm->migration_final) && vm_migration_release(vm))
+        return -EBUSY;
     pthread_mutex_lock(&vm->power_lock);
     enum rv_vm_state s = state_locked(vm);
     if (s == RV_VM_PAUSED) {

@@ -194,6 +194,9 @@ struct vm_loader_opts {
 };
 int vm_state_load(struct rv_stream *s, const struct vm_loader_opts *lo, struct rv_vm **out);
 void vm_migration_free(struct rv_vm *vm);
+/* After a hand-over the destination did not confirm: lets rv_vm_resume() continue the VM
+ * (devices resumed). -EBUSY while a migration is still finishing. */
+int vm_migration_release(struct rv_vm *vm);
 
 /* board.c: builds devices and the device tree for the configuration */
 int board_create(struct rv_vm *vm);

@@ -7,11 +7,16 @@
  * `downtime_pages` are dirty, or after `max_rounds`, the harts park for good, the disk and NIC
  * workers are quiesced, and the last dirty pages, the disks' images (DISK), guest time, devices
  * and harts follow, then END. The destination loads it all into a new VM and answers 'K'; the
- * source answers 'G' and stops; the destination starts running on 'G'.
+ * source answers 'G' (go); the destination starts on 'G' and answers 'A'; the source powers off
+ * on 'A'.
  *
- * Failure: any error on the source side before 'G' (connection refused or cut, send timeout,
- * no 'K') resumes the devices and harts as they were: the source keeps running. The
- * destination drops whatever it built and returns an error.
+ * Failure: any error on the source side before 'G' is sent (connection refused or cut, send
+ * timeout, no 'K') resumes the devices and harts as they were: the source keeps running. The
+ * destination drops whatever it built and returns an error. Once 'G' has left, the source
+ * cannot know whether it arrived (two generals): without 'A' it neither powers off nor resumes
+ * on its own but stays paused with its state, and the migration status says so; `resume`
+ * (vm_migration_release) continues it if the destination did not start. Both running at
+ * once (two writers on one disk) cannot happen without an operator's `resume`.
  *
  * The dirty bitmap, once made, lives until the VM is destroyed: device threads may still be
  * marking it when tracking is turned off. */
@@ -38,6 +43,10 @@
 #define IO_TIMEOUT_S 30
 #define ACK_READY 'K'
 #define ACK_GO 'G'
+#define ACK_STARTED 'A'
+
+/* How the final phase ended. */
+enum handover { HANDOVER_NONE, HANDOVER_DONE, HANDOVER_UNCONFIRMED };
 
 struct vm_migration {
     struct rv_vm *vm;
@@ -50,6 +59,7 @@ struct vm_migration {
     uint64_t *bitmap;              /* the dirty bitmap (bus.dirty while tracking) */
     uint64_t *pending;             /* pages to send in this round */
     bool acked;                    /* the final status was read (rv_vm_migrate_ack) */
+    bool unconfirmed;              /* 'G' sent, no 'A': the VM waits paused (lock) */
     size_t words;
 };
 
@@ -229,11 +239,12 @@ static int write_disk_records(struct rv_vm *vm, struct rv_stream *s)
 }
 
 /* The stop-and-copy and the handshake. On return the harts are parked and the devices
- * quiesced; *committed says whether the destination took over. */
-static int final_phase(struct vm_migration *m, struct rv_stream *s, bool *committed)
+ * quiesced; *how says whether the destination took over. */
+static int final_phase(struct vm_migration *m, struct rv_stream *s, enum handover *how)
 {
     struct rv_vm *vm = m->vm;
     uint64_t dirty;
+    *how = HANDOVER_NONE;
     int rc = collect_dirty(m, true, &dirty);
     status_update(m, set_dirty, &dirty);
     if (!rc)
@@ -247,10 +258,20 @@ static int final_phase(struct vm_migration *m, struct rv_stream *s, bool *commit
     char ack = 0;
     if (!rc && (recv(s->fd, &ack, 1, 0) != 1 || ack != ACK_READY))
         rc = rv_error_set(-ECONNABORTED, "the destination did not accept the VM");
+    /* A failed send queued nothing: the destination cannot start, resuming here is safe. */
     if (!rc && send(s->fd, &(char){ACK_GO}, 1, MSG_NOSIGNAL) != 1)
         rc = rv_error_set(-ECONNABORTED, "connection lost before the hand-over");
-    *committed = rc == 0;
-    return rc;
+    if (rc)
+        return rc;
+    if (recv(s->fd, &ack, 1, 0) == 1 && ack == ACK_STARTED) {
+        *how = HANDOVER_DONE;
+        return 0;
+    }
+    *how = HANDOVER_UNCONFIRMED;
+    return rv_error_set(-ECONNABORTED,
+                        "hand-over unconfirmed: the connection was lost after the VM was handed "
+                        "over; the destination may be running it. The VM stays paused here: "
+                        "resume it only if the destination is not running");
 }
 
 static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
@@ -293,22 +314,29 @@ static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
         rc = rv_stream_write_record(&s, RV_SEC_SYNC, 1, NULL, 0);
     if (!rc && (recv(fd, &sync, 1, 0) != 1 || sync != 'S'))
         rc = rv_error_set(-ECONNABORTED, "the destination stopped answering");
-    if (rc)
-        return rc;
     round++;
     status_update(m, set_round, &round);
-    rc = rv_vm_pause(vm);
+    if (!rc) {
+        rc = rv_vm_pause(vm);
+        if (rc == -EALREADY)
+            rc = rv_error_set(-EBUSY, "the VM was paused during migration");
+    }
     if (rc)
-        return rc == -EALREADY ? rv_error_set(-EBUSY, "the VM was paused during migration")
-                               : rc;
+        return rc;
     uint64_t t0 = now_ns();
     vm->migration_final = true;
     vm_devices_quiesce(vm);
-    bool committed = false;
-    rc = final_phase(m, &s, &committed);
+    enum handover how;
+    rc = final_phase(m, &s, &how);
     *downtime = now_ns() - t0;
-    if (committed)
+    if (how == HANDOVER_DONE)
         return 1; /* the thread powers the VM off once the status says done */
+    if (how == HANDOVER_UNCONFIRMED) {
+        pthread_mutex_lock(&m->lock);
+        m->unconfirmed = true; /* harts parked, devices quiesced: vm_migration_release */
+        pthread_mutex_unlock(&m->lock);
+        return rc;
+    }
     vm_devices_resume(vm);
     vm->migration_final = false;
     rv_vm_resume(vm);
@@ -434,6 +462,23 @@ void rv_vm_migrate_status(struct rv_vm *vm, struct rv_migrate_status *out)
     pthread_mutex_unlock(&m->lock);
 }
 
+int vm_migration_release(struct rv_vm *vm)
+{
+    struct vm_migration *m = vm->migration;
+    if (!m)
+        return rv_error_set(-EBUSY, "a migration is finishing: the VM stays paused");
+    pthread_mutex_lock(&m->lock);
+    bool release = m->unconfirmed && m->st.state == RV_MIGRATE_FAILED;
+    m->unconfirmed = false;
+    pthread_mutex_unlock(&m->lock);
+    if (!release)
+        return rv_error_set(-EBUSY, "a migration is finishing: the VM stays paused");
+    rv_warn("resuming after an unconfirmed hand-over (the destination must not be running)");
+    vm_devices_resume(vm);
+    vm->migration_final = false;
+    return 0;
+}
+
 void rv_vm_migrate_ack(struct rv_vm *vm)
 {
     struct vm_migration *m = vm->migration;
@@ -479,6 +524,10 @@ int rv_vm_incoming(const char *from, const struct rv_restore_opts *console, stru
         rc = rv_error_set(-ECONNABORTED, "migration stream: connection lost at the hand-over");
     if (!rc && (recv(fd, &go, 1, 0) != 1 || go != ACK_GO))
         rc = rv_error_set(-ECONNABORTED, "migration stream: the source did not hand over");
+    /* The source handed over for good once it sent 'G' (it never resumes on its own after
+     * that), so this side starts even if 'A' is lost: the source then waits paused. */
+    if (!rc)
+        (void)send(fd, &(char){ACK_STARTED}, 1, MSG_NOSIGNAL);
     close(fd);
     if (rc) {
         rv_vm_destroy(vm);

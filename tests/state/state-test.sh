@@ -8,8 +8,10 @@
 #  - three clones from a mappable snapshot all continue the count; their RSS is reported;
 #  - live migration on loopback between two rvisor processes while the guest rewrites 4 MiB of
 #    memory per step: the count has no gap and no repeat across the two consoles;
-#  - migrations cut at several points by a proxy: the source keeps running every time, the
-#    destination exits with status 125.
+#  - migrations cut by a proxy when the destination is ready and at 20 random offsets (seed
+#    printed; STATE_CUT_SEED, STATE_CUTS): the source keeps running every time, the
+#    destination exits with status 125; cut at the hand-over: never both running, and a
+#    source that cannot know waits paused until `resume`.
 # Usage: state-test.sh RVISOR
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -143,29 +145,71 @@ bg_run "$tmp/s.out" run $(boot_args) --append "console=ttyS0 quiet rvisor.cmd64=
 s_pid=$bg_pid
 wait_socket "$tmp/s.sock" && wait_count "$tmp/s.con" 5 || { fail "busy guest"; finish; }
 
-# Cuts first: the source must survive each one; the destination must exit with 125.
-for cut in 0 100 5000 300000 3000000; do
-    p1=$((port + 1)); p2=$((port + 2)); port=$((port + 2))
+# cut_migration SRC_SOCK CUT [DEST OPTIONS]: a destination behind a proxy that cuts the stream
+# at CUT (streamtool.py proxy); sets mst (migrate's status), dst (the destination's, when it
+# ended: 125 expected, "" if it runs), cut_how (the proxy's report), before (the count then).
+cut_migration() {
+    local sock=$1 cut=$2 p1=$((port + 1)) p2=$((port + 2)) i=0
+    shift 2
+    port=$((port + 2))
+    local dest_opts=("$@")
+    [ $# != 0 ] || dest_opts=(--console none)
     # (under timeout: a destination nobody reaches waits for ever)
-    timeout 60 "$rvisor" run --incoming "tcp:127.0.0.1:$p2" --console none </dev/null \
-        >"$tmp/d.out" 2>&1 &
+    timeout 300 "$rvisor" run --incoming "tcp:127.0.0.1:$p2" "${dest_opts[@]}" </dev/null \
+        >"$tmp/cut-d.out" 2>&1 &
     d_pid=$!
     e2e_pids="$e2e_pids $d_pid"
     rm -f "$tmp/proxy.out"
-    python3 "$src/tests/state/streamtool.py" proxy $p1 $p2 $cut >"$tmp/proxy.out" 2>&1 &
+    python3 "$src/tests/state/streamtool.py" proxy $p1 $p2 "$cut" >"$tmp/proxy.out" 2>&1 &
     e2e_pids="$e2e_pids $!"
-    i=0; while ! grep -q ready "$tmp/proxy.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    while ! grep -q ready "$tmp/proxy.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     before=$(last_count "$tmp/s.con")
-    "$rvisor" migrate "$tmp/s.sock" --to "tcp:127.0.0.1:$p1" >"$tmp/m.out" 2>&1
+    "$rvisor" migrate "$sock" --to "tcp:127.0.0.1:$p1" >"$tmp/m.out" 2>&1
     mst=$?
-    wait $d_pid
-    dst=$?
-    check "cut at $cut bytes: migrate reports failure" test $mst = 1
-    check "cut at $cut bytes: destination exits with 125" test $dst = 125
-    check "cut at $cut bytes: source still running" running "$tmp/s.sock"
+    i=0
+    while [ ! -s "$tmp/proxy.out" ] || ! grep -q forwarded "$tmp/proxy.out"; do
+        [ $i -lt 100 ] || break; sleep 0.1; i=$((i + 1))
+    done
+    cut_how=$(sed -n 's/^forwarded //p' "$tmp/proxy.out")
+    dst=""
+    if [ $# = 0 ]; then wait $d_pid; dst=$?; fi
+}
+# The source after a cut: still running, its API answers, its guest goes on counting.
+source_survives() {
+    check "$1: migrate reports failure" test $mst = 1
+    check "$1: destination exits with 125" test "$dst" = 125
+    check "$1: source API answers, VM running" running "$tmp/s.sock"
     wait_count "$tmp/s.con" $((before + 2)) 60
-    check "cut at $cut bytes: source guest goes on counting" test "$(last_count "$tmp/s.con")" -gt "$before"
+    check "$1: source guest goes on counting" test "$(last_count "$tmp/s.con")" -gt "$before"
+}
+
+# Cuts first: the source must survive each one; the destination must exit with 125. The
+# first cut comes when the destination answers 'K' (ready): that measures the stream's size;
+# then cuts at random offsets of it (a seed per run, printed; STATE_CUT_SEED=N repeats one).
+cut_migration "$tmp/s.sock" 999999999999
+total=${cut_how%% bytes*}
+source_survives "cut before the ready answer (at $cut_how)"
+seed=${STATE_CUT_SEED:-$(( $(date +%s) % 1000000 ))}
+ncuts=${STATE_CUTS:-20}
+echo "random cuts: seed $seed, $ncuts cuts of a ${total:-?} byte stream (STATE_CUT_SEED=$seed to repeat)"
+for cut in 0 100 $(python3 -c "import random; r = random.Random($seed); print(*sorted(r.randrange(${total:-1000000}) for _ in range($ncuts)))"); do
+    cut_migration "$tmp/s.sock" $cut
+    source_survives "cut at $cut ($cut_how)"
 done
+grep -h 'rvisor:' "$tmp/cut-d.out" | tail -1
+
+# 'K' forwarded, 'G' lost: the destination cannot start. The source either saw its 'G' fail
+# (it resumes) or cannot know (it waits paused: `resume` continues it).
+cut_migration "$tmp/s.sock" G-
+check "cut before G: destination exits with 125" test "$dst" = 125
+if ! running "$tmp/s.sock"; then
+    ctl "$tmp/s.sock" migrate-status | grep -q "hand-over unconfirmed" &&
+        pass "cut before G: the source waits paused, the status says why" ||
+        fail "cut before G: the source is neither running nor waiting"
+    check "cut before G: resume continues the source" ctl "$tmp/s.sock" resume >/dev/null
+fi
+wait_count "$tmp/s.con" $((before + 2)) 60
+check "cut before G: source guest goes on counting" test "$(last_count "$tmp/s.con")" -gt "$before"
 
 p=$((port + 3))
 bg_run "$tmp/d.out" run --incoming "tcp:127.0.0.1:$p" --console "file:$tmp/d.con" \
@@ -183,6 +227,22 @@ check "destination continues at $((last_src + 1)) (first: $(first_count "$tmp/d.
     test "$(first_count "$tmp/d.con")" = $((last_src + 1))
 check "counts across both consoles: no gap, no repeat" no_gap "$tmp/s.con" "$tmp/d.con"
 check "destination status: running" running "$tmp/d.sock"
+
+# Migrating that VM on, cut after the source's 'G' and before the destination's 'A'
+# (started): the new destination runs, the old one cannot know and waits paused. Never both.
+d2_pid=$d_pid
+cut_migration "$tmp/d.sock" G+ --console "file:$tmp/e.con" --api-socket "$tmp/e.sock"
+check "cut after G: migrate reports failure" test $mst = 1
+check "cut after G: the new destination runs" running "$tmp/e.sock"
+check "cut after G: the old one is not running" test "$(running "$tmp/d.sock" && echo yes)" = ""
+check "cut after G: its status says the hand-over is unconfirmed" \
+    grep -q "hand-over unconfirmed" "$tmp/m.out"
+last_d=$(last_count "$tmp/d.con")
+wait_count "$tmp/e.con" $((last_d + 3)) 60
+check "cut after G: counts across the three consoles: no gap, no repeat" \
+    no_gap "$tmp/s.con" "$tmp/d.con" "$tmp/e.con"
+ctl "$tmp/e.sock" kill >/dev/null
 ctl "$tmp/d.sock" kill >/dev/null
 wait $d_pid
+wait $d2_pid
 finish

@@ -4,10 +4,10 @@ and a TCP proxy that cuts a migration after a given number of bytes.
 
   streamtool.py ram FILE          prints the SHA-256 of the RAM records' payloads (equal RAM
                                   content gives equal zstd batches) and the record count
-  streamtool.py proxy LISTEN_PORT TARGET_PORT CUT_BYTES
-                                  forwards one connection from 127.0.0.1:LISTEN_PORT to
-                                  127.0.0.1:TARGET_PORT and closes both sides after CUT_BYTES
-                                  bytes from the source (or forwards all if CUT_BYTES < 0)
+  streamtool.py proxy LISTEN_PORT TARGET_PORT CUT
+                                  forwards one migration connection from 127.0.0.1:LISTEN_PORT
+                                  to 127.0.0.1:TARGET_PORT and cuts it (closes both sides) at
+                                  CUT: a byte count, G- or G+ (see proxy())
 """
 import hashlib
 import socket
@@ -39,7 +39,12 @@ def ram_digest(path):
     print(h.hexdigest(), n)
 
 
-def proxy(listen_port, target_port, cut):
+def proxy(listen_port, target_port, mode):
+    """Forwards one connection; `mode` says where it cuts (both sides closed at once):
+    a number N: after N bytes from the source, or when the destination's 'K' (ready) comes
+    if that is earlier ('K' not forwarded); "G-": 'K' forwarded, the source's 'G' (go) not;
+    "G+": 'G' forwarded, the destination's 'A' (started) not. The destination's answers are
+    'S' (to SYNC), 'K', 'A' in this order."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", listen_port))
@@ -47,44 +52,65 @@ def proxy(listen_port, target_port, cut):
     print("ready", flush=True)
     a, _ = srv.accept()
     b = socket.create_connection(("127.0.0.1", target_port))
-    done = threading.Event()
+    cut = int(mode) if mode not in ("G-", "G+") else -1
+    back_limit = 1 if cut >= 0 else 2  # answers forwarded: 'S' only, or 'S' and 'K'
+    how = ["cut after %d bytes" % cut if cut >= 0 else "cut at " + mode]
+    k_forwarded = threading.Event()
 
-    def back():  # destination -> source (the acknowledgements)
+    def close_all():
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def back():  # destination -> source
+        n = 0
         try:
-            while not done.is_set():
+            while True:
                 d = b.recv(65536)
                 if not d:
                     break
-                a.sendall(d)
+                room = back_limit - n
+                a.sendall(d[:room])
+                n += min(room, len(d))
+                if len(d) > room:  # 'K' in the numeric mode
+                    how[0] = "cut at K"
+                    break
+                if cut < 0 and n == back_limit:
+                    break
         except OSError:
-            pass
-        done.set()
+            return
+        if mode == "G+":
+            k_forwarded.set()
+        else:
+            close_all()
 
     threading.Thread(target=back, daemon=True).start()
     sent = 0
     try:
-        while not done.is_set():
+        while True:
             d = a.recv(65536)
             if not d:
                 break
             if 0 <= cut < sent + len(d):
                 b.sendall(d[:cut - sent])
+                sent = cut
                 break
             b.sendall(d)
             sent += len(d)
+            if k_forwarded.is_set():  # that was 'G'
+                break
     except OSError:
         pass
-    done.set()
-    for s in (a, b):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
+    close_all()
+    a.close()
+    b.close()
+    print("forwarded %d bytes, %s" % (sent, how[0]), flush=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "ram":
         ram_digest(sys.argv[2])
     else:
-        proxy(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        proxy(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/bytes.h"
@@ -175,6 +176,30 @@ static bool rejected(const char *path, const char *want)
     return vm == NULL && strlen(rv_error_get()) > 0 && (!want || strstr(rv_error_get(), want));
 }
 
+/* Bit flips and truncations at random offsets (seed printed; RV_TEST_SEED=N repeats a run). */
+static void random_corruption(uint8_t *b, size_t len, const char *bad)
+{
+    const char *env = getenv("RV_TEST_SEED");
+    unsigned seed = env ? (unsigned)strtoul(env, NULL, 0) : (unsigned)time(NULL);
+    printf("random corruption: seed %u (RV_TEST_SEED=%u repeats it)\n", seed, seed);
+    srand(seed);
+    unsigned ok = 0, n = 20;
+    for (unsigned i = 0; i < n; i++) {
+        size_t pos = ((size_t)rand() << 16 ^ (size_t)rand()) % len;
+        uint8_t bit = (uint8_t)(1u << (rand() % 8));
+        b[pos] ^= bit;
+        write_all(bad, b, len);
+        b[pos] ^= bit;
+        bool rej = rejected(bad, NULL);
+        write_all(bad, b, pos);
+        rej = rej && rejected(bad, NULL);
+        if (!rej)
+            printf("  not rejected: bit flip or truncation at byte %zu\n", pos);
+        ok += rej;
+    }
+    CHECK_EQ(ok, n);
+}
+
 static void test_corruption(const char *good)
 {
     size_t len;
@@ -201,6 +226,7 @@ static void test_corruption(const char *good)
     write_all(bad, b, len - 1);
     CHECK(rejected(bad, "truncated"));
     CHECK_EQ(cuts_ok, cuts);
+    random_corruption(b, len, bad);
     /* Version 2 with a correct header checksum. */
     b[8] = 2;
     uint32_t crc = rv_crc32(b, 28);
