@@ -26,6 +26,9 @@ struct rv_device_ops {
     int (*save)(void *dev, struct rv_state_writer *w);
     int (*load)(void *dev, struct rv_state_reader *r);
     void (*destroy)(void *dev);
+    /* A state stream may lack this device's record (streams written before it existed): the
+     * device then keeps its fresh state. */
+    bool state_optional;
 };
 
 struct rv_region {

@@ -13,6 +13,7 @@
 #include "dev/plic.h"
 #include "dev/rtc.h"
 #include "dev/syscon.h"
+#include "dev/vmgenid.h"
 #include "dev/uart.h"
 #include "machine/vm_internal.h"
 
@@ -222,6 +223,10 @@ static int board_devices(struct rv_vm *vm, struct rv_fdt *f)
     if (!rc) {
         rv_plic_irq(vm->plic, VIRT_RTC_IRQ, &irq);
         rc = rv_rtc_create(&vm->iomap, f, VIRT_RTC_BASE, &irq, &vm->rtc);
+    }
+    if (!rc) {
+        rv_plic_irq(vm->plic, VIRT_VMGENID_IRQ, &irq);
+        rc = rv_vmgenid_create(&vm->iomap, f, VIRT_VMGENID_BASE, &irq, &vm->vmgenid);
     }
     if (!rc)
         rc = rv_syscon_create(&vm->iomap, f, VIRT_TEST_BASE, syscon_power, vm, &vm->syscon);

@@ -19,12 +19,14 @@
 /* QEMU virt memory map (hw/riscv/virt.c) */
 #define VIRT_TEST_BASE   0x00100000ull
 #define VIRT_RTC_BASE    0x00101000ull
+#define VIRT_VMGENID_BASE 0x00102000ull
 #define VIRT_PLIC_BASE   0x0c000000ull
 #define VIRT_UART_BASE   0x10000000ull
 #define VIRT_VIRTIO_BASE 0x10001000ull
 #define VIRT_RAM_BASE    0x80000000ull
 #define VIRT_UART_IRQ    10
 #define VIRT_RTC_IRQ     11
+#define VIRT_VMGENID_IRQ 12
 #define VIRT_TIMEBASE_HZ 10000000ull
 
 /* SBI HSM hart states (SBI spec 9.1) */
@@ -80,6 +82,7 @@ struct rv_vm {
     struct rv_aclint *aclint;
     struct rv_uart *uart;
     struct rv_rtc *rtc;
+    struct rv_vmgenid *vmgenid;
     struct rv_syscon *syscon;
     struct rv_htif *htif;
     struct rv_virtio_balloon *balloon;

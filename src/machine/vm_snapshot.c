@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/serial.h"
 #include "dev/virtio_blk.h"
+#include "dev/vmgenid.h"
 #include "machine/vm_internal.h"
 #include "state/ram.h"
 #include "state/stream.h"
@@ -214,6 +215,21 @@ int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
     return rc;
 }
 
+/* A restored VM (a clone or not) is a copy of a state that may run elsewhere too, or again:
+ * a new generation ID makes the guest reseed its RNG (dev/vmgenid.h). A migrated VM is the
+ * same VM moving and keeps its ID. */
+static int new_generation(struct rv_vm *vm)
+{
+    pthread_mutex_lock(&vm->dev_lock);
+    int rc = rv_vmgenid_change(vm->vmgenid);
+    pthread_mutex_unlock(&vm->dev_lock);
+    if (rc) {
+        rv_vm_destroy(vm);
+        return rc;
+    }
+    return 0;
+}
+
 int rv_vm_restore(const struct rv_restore_opts *o, struct rv_vm **out,
                   struct rv_restore_result *res)
 {
@@ -233,6 +249,8 @@ int rv_vm_restore(const struct rv_restore_opts *o, struct rv_vm **out,
     if (!rc)
         rc = vm_state_load(&s, &lo, out);
     close(fd); /* a mapped RAM image stays mapped */
+    if (!rc && (rc = new_generation(*out)) != 0)
+        *out = NULL;
     r.duration_ns = now_ns() - t0;
     if (res)
         *res = r;

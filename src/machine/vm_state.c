@@ -532,7 +532,8 @@ static int check_complete(struct loader *L)
         return rv_error_set(-EINVAL, "%s: incomplete: no machine state", L->s->what);
     struct rv_vm *vm = L->vm;
     for (unsigned i = 0; i < vm->iomap.count; i++)
-        if (vm->iomap.regions[i].ops->load && !L->loaded[i])
+        if (vm->iomap.regions[i].ops->load && !vm->iomap.regions[i].ops->state_optional &&
+            !L->loaded[i])
             return rv_error_set(-EINVAL, "%s: incomplete: no state for %s at 0x%llx", L->s->what,
                                 vm->iomap.regions[i].ops->name,
                                 (unsigned long long)vm->iomap.regions[i].base);
