@@ -46,6 +46,10 @@ struct rv_restore_opts {
     unsigned clone_index;  /* makes clones' MAC addresses differ */
     rv_progress_fn progress;
     void *opaque;
+    /* Incoming migration with --copy-storage: the images (--disk specs, by index) that receive
+       the copied disks; created as sparse raw files of the right size if missing. */
+    const char *const *disks;
+    unsigned ndisks;
 };
 
 struct rv_restore_result {
@@ -70,6 +74,8 @@ struct rv_migrate_opts {
     unsigned max_rounds;   /* pre-copy rounds before stop-and-copy; 0 = default (30) */
     uint64_t downtime_pages; /* stop and copy once at most this many pages are dirty;
                                 0 = default (256) */
+    bool copy_storage;     /* copy the writable disks along (the destination writes them into
+                              images of its own, rv_restore_opts.disks) */
 };
 
 enum rv_migrate_state { RV_MIGRATE_NONE, RV_MIGRATE_ACTIVE, RV_MIGRATE_DONE, RV_MIGRATE_FAILED };
@@ -81,6 +87,7 @@ struct rv_migrate_status {
     uint64_t pages_sent;
     uint64_t dirty_pages;  /* dirty at the end of the last round */
     uint64_t ram_pages;
+    uint64_t disk_bytes;   /* --copy-storage: disk data sent (zero chunks not counted) */
     uint64_t downtime_ns;  /* harts parked for the stop-and-copy (valid when DONE) */
     uint64_t total_ns;
     char error[256];       /* when FAILED */

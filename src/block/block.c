@@ -169,8 +169,10 @@ int rv_block_open(const char *path, const struct rv_block_opts *opts, struct rv_
 
 void rv_block_close(struct rv_block *b)
 {
-    if (b)
+    if (b) {
+        rv_block_dirty_stop(b);
         b->drv->close(b);
+    }
 }
 
 uint64_t rv_block_size(const struct rv_block *b)
@@ -214,7 +216,10 @@ int rv_block_readv(struct rv_block *b, uint64_t offset, const struct iovec *iov,
     int rc = block_check_iov(b, offset, iov, iovcnt, &len);
     if (rc < 0 || len == 0)
         return rc;
-    return b->drv->readv(b, offset, iov, iovcnt, len);
+    struct rv_block_tracker *t = rv_block_track_enter(b);
+    rc = b->drv->readv(b, offset, iov, iovcnt, len);
+    rv_block_track_leave(t, rc, offset, 0);
+    return rc;
 }
 
 int rv_block_writev(struct rv_block *b, uint64_t offset, const struct iovec *iov, int iovcnt)
@@ -225,14 +230,20 @@ int rv_block_writev(struct rv_block *b, uint64_t offset, const struct iovec *iov
     int rc = block_check_iov(b, offset, iov, iovcnt, &len);
     if (rc < 0 || len == 0)
         return rc;
-    return b->drv->writev(b, offset, iov, iovcnt, len);
+    struct rv_block_tracker *t = rv_block_track_enter(b);
+    rc = b->drv->writev(b, offset, iov, iovcnt, len);
+    rv_block_track_leave(t, rc, offset, len);
+    return rc;
 }
 
 int rv_block_flush(struct rv_block *b)
 {
     if (b->readonly)
         return 0;
-    return b->drv->flush(b);
+    struct rv_block_tracker *t = rv_block_track_enter(b);
+    int rc = b->drv->flush(b);
+    rv_block_track_leave(t, rc, 0, 0);
+    return rc;
 }
 
 int rv_block_discard(struct rv_block *b, uint64_t offset, uint64_t len)
@@ -244,7 +255,10 @@ int rv_block_discard(struct rv_block *b, uint64_t offset, uint64_t len)
         return rc;
     if (!b->can_discard)
         return rv_error_set(-EOPNOTSUPP, "%s: discard is not supported", b->path);
-    return b->drv->discard(b, offset, len);
+    struct rv_block_tracker *t = rv_block_track_enter(b);
+    rc = b->drv->discard(b, offset, len);
+    rv_block_track_leave(t, rc, offset, len);
+    return rc;
 }
 
 int rv_block_write_zeroes(struct rv_block *b, uint64_t offset, uint64_t len, bool may_unmap)
@@ -254,7 +268,10 @@ int rv_block_write_zeroes(struct rv_block *b, uint64_t offset, uint64_t len, boo
     int rc = block_check_range(b, offset, len);
     if (rc < 0 || len == 0)
         return rc;
-    return b->drv->write_zeroes(b, offset, len, may_unmap);
+    struct rv_block_tracker *t = rv_block_track_enter(b);
+    rc = b->drv->write_zeroes(b, offset, len, may_unmap);
+    rv_block_track_leave(t, rc, offset, len);
+    return rc;
 }
 
 void rv_block_id(const struct rv_block *b, char id[20])

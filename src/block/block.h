@@ -9,6 +9,7 @@
 #define RV_BLOCK_BLOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -45,6 +46,17 @@ int rv_block_write_zeroes(struct rv_block *b, uint64_t offset, uint64_t len, boo
  * resized online by `rvisor vol lv-resize`). Set it once, before requests start. */
 void rv_block_set_resize_handler(struct rv_block *b, void (*fn)(void *ctx, uint64_t size),
                                  void *ctx);
+
+/* Dirty-block tracking (block_dirty.c), for copying a disk while it is written: from
+ * rv_block_dirty_start() on, requests may come from a second thread too (they are serialized)
+ * and every chunk of RV_BLOCK_DIRTY_CHUNK bytes written, discarded or zeroed is marked.
+ * Start and stop it while the disk's worker is paused. rv_block_dirty_take() ORs the marks
+ * into `bits` (rv_block_dirty_words() words), clears them and returns the bits set in `bits`. */
+#define RV_BLOCK_DIRTY_CHUNK (64u * 1024)
+int rv_block_dirty_start(struct rv_block *b);
+void rv_block_dirty_stop(struct rv_block *b);
+size_t rv_block_dirty_words(const struct rv_block *b);
+uint64_t rv_block_dirty_take(struct rv_block *b, uint64_t *bits);
 
 /* A stable identifier for VIRTIO_BLK_T_GET_ID (up to 20 bytes, not NUL-terminated if 20). */
 void rv_block_id(const struct rv_block *b, char id[20]);

@@ -42,7 +42,13 @@ struct rv_block {
     char *path;           /* as given to open (for messages) */
     void (*resize_fn)(void *ctx, uint64_t size); /* rv_block_set_resize_handler */
     void *resize_ctx;
+    struct rv_block_tracker *tracker; /* dirty tracking (block_dirty.c), or NULL */
 };
+
+/* block_dirty.c: every request runs between these two when tracking is on (enter returns
+ * NULL otherwise); leave marks [offset, offset+len) dirty when rc >= 0 and len != 0. */
+struct rv_block_tracker *rv_block_track_enter(struct rv_block *b);
+void rv_block_track_leave(struct rv_block_tracker *t, int rc, uint64_t offset, uint64_t len);
 
 /* A backend reports a new size (already stored in b->size) to the handler, if any. */
 void rv_block_notify_resize(struct rv_block *b, uint64_t size);

@@ -127,7 +127,8 @@ int rv_cli_vm_from_state(const char *file, bool clone, const char *incoming,
     struct rv_restore_opts o = {.path = file, .clone = clone, .progress = restore_progress,
                                 .console_in_fd = cfg->console_in_fd,
                                 .console_out_fd = cfg->console_out_fd,
-                                .console_escapes = cfg->console_escapes};
+                                .console_escapes = cfg->console_escapes,
+                                .disks = cfg->disks, .ndisks = cfg->ndisks};
     if (incoming) {
         fprintf(stderr, "rvisor: waiting for a migration on %s\n", incoming);
         if (rv_vm_incoming(incoming, &o, vm))
@@ -170,6 +171,8 @@ int rv_cli_migrate(int argc, char **argv)
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--to") == 0 && val) {
             json_object_set_new(args, "to", json_string(argv[++i]));
+        } else if (strcmp(argv[i], "--copy-storage") == 0) {
+            json_object_set_new(args, "copy_storage", json_true());
         } else if ((strcmp(argv[i], "--bandwidth") == 0 || strcmp(argv[i], "--max-rounds") == 0)
                    && val) {
             char *end;
@@ -185,7 +188,7 @@ int rv_cli_migrate(int argc, char **argv)
         } else {
             json_decref(args);
             return usage_error("migrate takes SOCKET --to tcp:HOST:PORT [--bandwidth MIB] "
-                               "[--max-rounds N]");
+                               "[--max-rounds N] [--copy-storage]");
         }
     }
     if (!sock || !json_object_get(args, "to")) {
@@ -210,11 +213,12 @@ int rv_cli_migrate(int argc, char **argv)
             bool done = strcmp(st, "done") == 0;
             if (done)
                 fprintf(stderr, "\nrvisor: migrated in %lld ms (downtime %lld ms), %lld bytes "
-                                "sent in %u rounds\n",
+                                "sent in %u rounds (%lld bytes of disk data)\n",
                         (long long)json_integer_value(json_object_get(r, "total_ms")),
                         (long long)json_integer_value(json_object_get(r, "downtime_ms")),
                         (long long)json_integer_value(json_object_get(r, "bytes_sent")),
-                        last_round);
+                        last_round,
+                        (long long)json_integer_value(json_object_get(r, "disk_bytes")));
             else {
                 const char *err = json_string_value(json_object_get(r, "error"));
                 bool unsure = err && strstr(err, "hand-over unconfirmed");

@@ -68,15 +68,20 @@ const struct rv_api_request rv_api_requests[] = {
      "`migrate-status` follows it. Pre-copy rounds send the pages dirtied during the previous "
      "round until few are left or `max_rounds` is reached, then the vCPUs park for the "
      "stop-and-copy. Disks must be on storage both hosts see at the same paths (they are "
-     "flushed before the hand-over). On success the VM stops here (`rvisor run` exits with status 0); if the "
+     "flushed before the hand-over), or be copied along (`copy_storage`: the writable disks' "
+     "contents go with the memory, pre-copied with dirty-block tracking, into the images the "
+     "destination was given with `--disk`). On success the VM stops here (`rvisor run` exits with status 0); if the "
      "connection fails or the destination rejects the stream, it keeps running.",
      "`migration` (`\"active\"`)",
      {{"to", RV_API_STRING, true, 5, 300, "the destination, `tcp:HOST:PORT`"},
       {"bandwidth_mib", RV_API_INTEGER, false, 1, 1000000, "limit in MiB/s (default: none)"},
-      {"max_rounds", RV_API_INTEGER, false, 1, 1000, "pre-copy rounds at most (default 30)"}}},
+      {"max_rounds", RV_API_INTEGER, false, 1, 1000, "pre-copy rounds at most (default 30)"},
+      {"copy_storage", RV_API_BOOLEAN, false, 0, 1,
+       "copy the writable disks along (default: shared storage)"}}},
     {"migrate-status", RV_API_ANY, "The progress of the last migration started.",
      "`migration` (`\"none\"`, `\"active\"`, `\"done\"` or `\"failed\"`), `round`, "
      "`bytes_sent`, `pages_sent`, `dirty_pages` (after the last round), `ram_pages`, "
+     "`disk_bytes` (copy_storage: disk data sent, zero chunks not counted), "
      "`downtime_ms` (vCPUs parked for the stop-and-copy), `total_ms`, `error`",
      {{0}}},
     {"schema", RV_API_ANY, "This schema, as JSON.",

@@ -45,6 +45,7 @@ static json_t *migrate(struct rv_vm *vm, const struct rv_api_call *call, int *rc
         .to = rv_api_arg_str(call, "to"),
         .bandwidth = (uint64_t)rv_api_arg_int(call, "bandwidth_mib", 0) << 20,
         .max_rounds = (unsigned)rv_api_arg_int(call, "max_rounds", 0),
+        .copy_storage = rv_api_arg_bool(call, "copy_storage", false),
     };
     *rc = rv_vm_migrate_start(vm, &o);
     return *rc ? NULL : json_pack("{s:s}", "migration", "active");
@@ -56,11 +57,12 @@ static json_t *migrate_status(struct rv_vm *vm)
     rv_vm_migrate_status(vm, &st);
     if (st.state == RV_MIGRATE_DONE)
         rv_vm_migrate_ack(vm);
-    return json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "migration",
+    return json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "migration",
                      migrate_states[st.state], "round", (int)st.round, "bytes_sent",
                      (json_int_t)st.bytes_sent, "pages_sent", (json_int_t)st.pages_sent,
                      "dirty_pages", (json_int_t)st.dirty_pages, "ram_pages",
-                     (json_int_t)st.ram_pages, "downtime_ms",
+                     (json_int_t)st.ram_pages, "disk_bytes", (json_int_t)st.disk_bytes,
+                     "downtime_ms",
                      (json_int_t)(st.downtime_ns / 1000000), "total_ms",
                      (json_int_t)(st.total_ns / 1000000), "error", st.error);
 }

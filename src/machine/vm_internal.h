@@ -201,6 +201,27 @@ void vm_migration_free(struct rv_vm *vm);
  * (devices resumed). -EBUSY while a migration is still finishing. */
 int vm_migration_release(struct rv_vm *vm);
 
+/* vm_storage.c: disks copied along with a migration (--copy-storage). Source: start turns on
+ * dirty tracking of every writable disk with all of it pending; collect takes the chunks
+ * written since (returns how many are pending); send sends the pending ones; free turns
+ * tracking off (workers_paused: the disk workers are quiesced already). */
+struct vm_storage;
+int vm_storage_start(struct rv_vm *vm, struct vm_storage **out);
+uint64_t vm_storage_collect(struct vm_storage *st);
+int vm_storage_send(struct vm_storage *st, struct rv_stream *s);
+uint64_t vm_storage_bytes(const struct vm_storage *st);
+void vm_storage_free(struct vm_storage *st, bool workers_paused);
+/* Destination: apply takes a RV_SEC_DISK_DATA record (*in is made on the first); target is
+ * the image to run disk i on, or NULL if it was not copied; finish checks that every image
+ * given was used and closes them; in_free removes the files it created if `failed`. */
+struct vm_storage_in;
+int vm_storage_apply(struct vm_storage_in **in, const struct rv_restore_opts *ro,
+                     const uint8_t *p, size_t len);
+const char *vm_storage_target(struct vm_storage_in *in, const struct rv_restore_opts *ro,
+                              unsigned i);
+int vm_storage_finish(struct vm_storage_in *in, const struct rv_restore_opts *ro);
+void vm_storage_in_free(struct vm_storage_in *in, bool failed);
+
 /* board.c: builds devices and the device tree for the configuration */
 int board_create(struct rv_vm *vm);
 /* board_virtio.c: the virtio-mmio slots */

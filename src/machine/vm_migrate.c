@@ -40,6 +40,7 @@
 
 #define DEFAULT_ROUNDS 30
 #define DEFAULT_DOWNTIME_PAGES 256
+#define DOWNTIME_DISK_CHUNKS 64 /* 4 MiB of disk left to copy in the stop-and-copy at most */
 #define IO_TIMEOUT_S 30
 #define ACK_READY 'K'
 #define ACK_GO 'G'
@@ -60,6 +61,7 @@ struct vm_migration {
     uint64_t *pending;             /* pages to send in this round */
     bool acked;                    /* the final status was read (rv_vm_migrate_ack) */
     bool unconfirmed;              /* 'G' sent, no 'A': the VM waits paused (lock) */
+    struct vm_storage *storage;    /* --copy-storage: the disks being copied, or NULL */
     size_t words;
 };
 
@@ -163,6 +165,24 @@ static void set_dirty(struct rv_migrate_status *st, void *arg)
     st->dirty_pages = *(uint64_t *)arg;
 }
 
+static void set_disk(struct rv_migrate_status *st, void *arg)
+{
+    const uint64_t *v = arg; /* bytes of disk data, bytes sent */
+    st->disk_bytes = v[0];
+    st->bytes_sent = v[1];
+}
+
+/* --copy-storage: sends the disk chunks pending (none without it). */
+static int send_disks(struct vm_migration *m, struct rv_stream *s)
+{
+    if (!m->storage)
+        return 0;
+    int rc = vm_storage_send(m->storage, s);
+    uint64_t v[2] = {vm_storage_bytes(m->storage), s->pos};
+    status_update(m, set_disk, v);
+    return rc;
+}
+
 /* Moves the dirty bits into m->pending (OR) with the harts parked, and flushes their TLBs so
  * that the next store to any page marks it again. Returns the number of pending pages. */
 static int collect_dirty(struct vm_migration *m, bool harts_parked, uint64_t *count)
@@ -249,6 +269,10 @@ static int final_phase(struct vm_migration *m, struct rv_stream *s, enum handove
     status_update(m, set_dirty, &dirty);
     if (!rc)
         rc = send_pending(m, s);
+    if (!rc && m->storage) {
+        vm_storage_collect(m->storage); /* the workers are quiesced: these are the last */
+        rc = send_disks(m, s);
+    }
     if (!rc)
         rc = write_disk_records(vm, s);
     if (!rc)
@@ -285,6 +309,8 @@ static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
     int rc = rv_stream_write_header(&s, 0);
     if (!rc)
         rc = vm_state_write_config(vm, &s);
+    if (!rc && m->opts.copy_storage)
+        rc = vm_storage_start(vm, &m->storage);
     /* Round 1: everything. Tracking starts before the copy, with the TLBs flushed. */
     uint64_t dirty = 0;
     if (!rc) {
@@ -298,12 +324,15 @@ static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
     unsigned round = 1;
     while (!rc) {
         status_update(m, set_round, &round);
-        rc = send_pending(m, &s);
+        rc = send_disks(m, &s);
+        if (!rc)
+            rc = send_pending(m, &s);
         if (rc || round >= max_rounds)
             break;
         rc = collect_dirty(m, false, &dirty);
         status_update(m, set_dirty, &dirty);
-        if (dirty <= small)
+        uint64_t chunks = m->storage ? vm_storage_collect(m->storage) : 0;
+        if (dirty <= small && chunks <= DOWNTIME_DISK_CHUNKS)
             break;
         round++;
     }
@@ -321,14 +350,19 @@ static int migrate_run(struct vm_migration *m, int fd, uint64_t *downtime)
         if (rc == -EALREADY)
             rc = rv_error_set(-EBUSY, "the VM was paused during migration");
     }
-    if (rc)
+    if (rc) {
+        vm_storage_free(m->storage, false);
+        m->storage = NULL;
         return rc;
+    }
     uint64_t t0 = now_ns();
     vm->migration_final = true;
     vm_devices_quiesce(vm);
     enum handover how;
     rc = final_phase(m, &s, &how);
     *downtime = now_ns() - t0;
+    vm_storage_free(m->storage, true); /* tracking off, the workers still quiesced */
+    m->storage = NULL;
     if (how == HANDOVER_DONE)
         return 1; /* the thread powers the VM off once the status says done */
     if (how == HANDOVER_UNCONFIRMED) {

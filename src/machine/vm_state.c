@@ -200,6 +200,7 @@ struct loader {
     bool loaded[RV_MAX_REGIONS];
     bool hart_loaded[RV_MAX_HARTS];
     bool clock;
+    struct vm_storage_in *storage; /* disks copied along (migration --copy-storage) */
 };
 
 static int get_str(struct rv_state_reader *r, struct loader *L, const char **out)
@@ -420,11 +421,14 @@ static int vm_loader_create(struct loader *L)
 {
     if (L->vm)
         return 0;
-    int rc = 0;
+    int rc = vm_storage_finish(L->storage, L->lo->ro);
     for (unsigned i = 0; i < L->cfg.ndisks && !rc; i++) {
         if (L->disk_image[i])
             L->cfg.disks[i] = L->disk_image[i];
-        if (L->lo->overlay_base)
+        const char *copy = vm_storage_target(L->storage, L->lo->ro, i);
+        if (copy && !(L->cfg.disks[i] = keep(L, strdup(copy))))
+            rc = rv_error_set(-ENOMEM, "out of memory");
+        if (L->lo->overlay_base && !copy)
             rc = disk_overlay(L, i, L->cfg.disks[i]);
     }
     if (!rc && L->lo->ro->clone)
@@ -555,7 +559,7 @@ static int apply_record(struct loader *L, const struct rv_record *rec)
     if (machine && !L->clock)
         return rv_error_set(-EINVAL, "section %u before the clock", rec->id);
     bool ram = rec->id == RV_SEC_RAM_PAGES || rec->id == RV_SEC_RAM_MAPPED ||
-               rec->id == RV_SEC_DISK;
+               rec->id == RV_SEC_DISK || rec->id == RV_SEC_DISK_DATA;
     if (ram && L->vm)
         return rv_error_set(-EINVAL, "section %u after the machine state", rec->id);
     switch (rec->id) {
@@ -565,6 +569,7 @@ static int apply_record(struct loader *L, const struct rv_record *rec)
                                    ram_dest, L);
     case RV_SEC_RAM_MAPPED: return read_ram_mapped(L, rec->payload, rec->len);
     case RV_SEC_DISK: return read_disk(L, rec->payload, rec->len);
+    case RV_SEC_DISK_DATA: return vm_storage_apply(&L->storage, L->lo->ro, rec->payload, rec->len);
     case RV_SEC_CLOCK: return read_clock(L, rec->payload, rec->len);
     case RV_SEC_DEVICE: return read_device(L, rec->payload, rec->len);
     case RV_SEC_HART: return read_hart(L, rec->payload, rec->len);
@@ -607,6 +612,7 @@ int vm_state_load(struct rv_stream *s, const struct vm_loader_opts *lo, struct r
             break;
         }
     }
+    vm_storage_in_free(L.storage, rc != 0);
     if (rc) {
         rv_vm_destroy(L.vm);
         loader_free(&L);

@@ -37,7 +37,7 @@ enum rv_section {
     RV_SEC_RAM_PAGES = 5,  /* a batch of RAM pages (state/ram.h) */
     RV_SEC_RAM_MAPPED = 6, /* le64 file offset, le64 size of the raw RAM image */
     RV_SEC_DISK = 7,       /* le32 index, the image holding the disk's contents */
-    RV_SEC_DISK_DATA = 8,  /* reserved (a storage copy); rejected by the reader */
+    RV_SEC_DISK_DATA = 8,  /* migration --copy-storage: a piece of a disk (vm_storage.c) */
     RV_SEC_SYNC = 9,       /* migration: the destination answers 'S' once it has applied
                               everything before it (no payload) */
     RV_SEC_END = 0xffff,
