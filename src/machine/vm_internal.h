@@ -200,6 +200,9 @@ void vm_migration_free(struct rv_vm *vm);
 /* After a hand-over the destination did not confirm: lets rv_vm_resume() continue the VM
  * (devices resumed). -EBUSY while a migration is still finishing. */
 int vm_migration_release(struct rv_vm *vm);
+/* -EBUSY (with a message) while a migration is under way or its hand-over is unconfirmed:
+ * snapshots and new migrations wait for that. */
+int vm_migration_busy(struct rv_vm *vm);
 
 /* vm_storage.c: disks copied along with a migration (--copy-storage). Source: start turns on
  * dirty tracking of every writable disk with all of it pending; collect takes the chunks

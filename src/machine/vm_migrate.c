@@ -439,11 +439,9 @@ int rv_vm_migrate_start(struct rv_vm *vm, const struct rv_migrate_opts *opts)
         return rc;
     struct vm_migration *m = vm->migration;
     if (m) {
-        pthread_mutex_lock(&m->lock);
-        bool active = m->st.state == RV_MIGRATE_ACTIVE;
-        pthread_mutex_unlock(&m->lock);
-        if (active)
-            return rv_error_set(-EBUSY, "a migration is already under way");
+        rc = vm_migration_busy(vm);
+        if (rc)
+            return rc;
         migration_join(m);
     } else {
         m = calloc(1, sizeof(*m));
@@ -494,6 +492,22 @@ void rv_vm_migrate_status(struct rv_vm *vm, struct rv_migrate_status *out)
     pthread_mutex_lock(&m->lock);
     *out = m->st;
     pthread_mutex_unlock(&m->lock);
+}
+
+int vm_migration_busy(struct rv_vm *vm)
+{
+    struct vm_migration *m = vm->migration;
+    if (!m)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    bool active = m->st.state == RV_MIGRATE_ACTIVE, unsure = m->unconfirmed;
+    pthread_mutex_unlock(&m->lock);
+    if (active)
+        return rv_error_set(-EBUSY, "a migration is under way");
+    if (unsure)
+        return rv_error_set(-EBUSY, "the last migration's hand-over is unconfirmed: resume or "
+                                    "kill the VM first");
+    return 0;
 }
 
 int vm_migration_release(struct rv_vm *vm)

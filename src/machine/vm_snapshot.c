@@ -191,6 +191,9 @@ int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
     struct rv_snapshot_result r = {.ram_pages = vm->bus.ram_size / RV_PAGE_SIZE};
     if (rv_vm_state(vm) != RV_VM_PAUSED)
         return rv_error_set(-EBUSY, "a snapshot needs a paused VM");
+    int rc = vm_migration_busy(vm);
+    if (rc)
+        return rc;
     if (!o->path || !*o->path || strlen(o->path) > 3900)
         return rv_error_set(-EINVAL, "snapshot: bad file name");
     uint64_t t0 = now_ns();
@@ -200,7 +203,7 @@ int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", tmp, strerror(errno));
     vm_devices_quiesce(vm);
-    int rc = snapshot_write(vm, o, fd, &r);
+    rc = snapshot_write(vm, o, fd, &r);
     close(fd);
     if (!rc)
         rc = switch_disks(vm, o->path, &r);

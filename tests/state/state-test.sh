@@ -194,7 +194,7 @@ ncuts=${STATE_CUTS:-20}
 echo "random cuts: seed $seed, $ncuts cuts of a ${total:-?} byte stream (STATE_CUT_SEED=$seed to repeat)"
 for cut in 0 100 $(python3 -c "import random; r = random.Random($seed); print(*sorted(r.randrange(${total:-1000000}) for _ in range($ncuts)))"); do
     cut_migration "$tmp/s.sock" $cut
-    source_survives "cut at $cut ($cut_how)"
+    source_survives "${cut_how#*, }"
 done
 grep -h 'rvisor:' "$tmp/cut-d.out" | tail -1
 
@@ -206,7 +206,8 @@ if ! running "$tmp/s.sock"; then
     ctl "$tmp/s.sock" migrate-status | grep -q "hand-over unconfirmed" &&
         pass "cut before G: the source waits paused, the status says why" ||
         fail "cut before G: the source is neither running nor waiting"
-    check "cut before G: resume continues the source" ctl "$tmp/s.sock" resume >/dev/null
+    resume_quiet() { ctl "$1" resume >/dev/null; }
+    check "cut before G: resume continues the source" resume_quiet "$tmp/s.sock"
 fi
 wait_count "$tmp/s.con" $((before + 2)) 60
 check "cut before G: source guest goes on counting" test "$(last_count "$tmp/s.con")" -gt "$before"

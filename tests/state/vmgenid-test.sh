@@ -13,7 +13,7 @@ e2e_init "$1"
 port=$((20000 + ($$ * 7) % 20000))
 
 # ticks FILE: the "tick UUID FORKS" lines of a console, carriage returns removed
-ticks() { tr -d '\r' <"$1" 2>/dev/null | grep '^tick [0-9a-f-]* [0-9]*$'; }
+ticks() { tr -d '\r' 2>/dev/null <"$1" | grep '^tick [0-9a-f-]* [0-9]*$'; }
 wait_ticks() { # wait_ticks FILE N: until the console shows N tick lines
     local i=0
     while [ "$(ticks "$1" | wc -l)" -lt "$2" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
