@@ -58,7 +58,8 @@ static json_t *vg_row(const struct vol_vg *vg)
                      "free", (json_int_t)(free_sum * vg->extent_size));
 }
 
-/* Pool usage (data chunks in use), a thin volume's pool and origin, frozen origins. */
+/* Pool usage (data chunks in use), a thin volume's pool and origin, origins of snapshots,
+ * invalid snapshots. */
 static void thin_fields(const struct vol_vg *vg, const struct vol_lv *lv, json_t *row)
 {
     uint32_t used, total;
@@ -78,7 +79,9 @@ static void thin_fields(const struct vol_vg *vg, const struct vol_lv *lv, json_t
         json_object_set_new(row, "origin", json_string(o ? o->name : "?"));
     }
     if (lv->frozen)
-        json_object_set_new(row, "status", json_string("frozen"));
+        json_object_set_new(row, "status", json_string("origin"));
+    if (lv->invalid)
+        json_object_set_new(row, "status", json_string("invalid"));
 }
 
 /* "pv0:pe[+count],..." per area, areas separated by " | ". */

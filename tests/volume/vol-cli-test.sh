@@ -116,24 +116,32 @@ check "thin snapshot of a thin volume" vol lv-snapshot vg0/thin --name ts
 check "lvs shows pool usage and origins" json lvs "
 t={r['lv']:r for r in rows}
 assert t['pool']['type']=='thin-pool' and t['pool']['usage_percent']==0.0, t['pool']
-assert t['s1']['origin']=='str' and t['ts']['origin']=='thin' and t['str']['status']=='frozen'"
+assert t['s1']['origin']=='str' and t['ts']['origin']=='thin' and t['str']['status']=='origin'"
 port=$((20000 + RANDOM % 20000))
 "$rvisor" vol serve --nbd 127.0.0.1:$port 2>"$tmp/serve.log" &
 server=$!
 for _ in $(seq 50); do grep -q serving "$tmp/serve.log" && break; sleep 0.1; done
+head -c 1M /dev/urandom >small.data
+check "the origin of a snapshot is writable (NBD)" \
+    qemu-img convert -n -f raw -O raw small.data "nbd://127.0.0.1:$port/vg0/str"
 head -c 12M /dev/urandom >big.data
 refuse "writing more than the pool holds fails cleanly" "" \
     qemu-img convert -n -f raw -O raw big.data "nbd://127.0.0.1:$port/vg0/thin"
 kill "$server"; wait "$server" 2>/dev/null; server=""
 check "the out-of-space error is logged" grep -q "out of space" "$tmp/serve.log"
+check "the origin has the write" sh -c "'$blkcat' vol:vg0/str | head -c 1048576 | cmp - small.data"
+check "the snapshot still reads the old bytes" \
+    sh -c "'$blkcat' vol:vg0/s1 | head -c 25165824 | cmp - str.data"
 check "lvs: pool full" json lvs "assert [r for r in rows if r['lv']=='pool'][0]['usage_percent']==100.0"
 refuse "thin shrink needs --shrink" "needs --shrink" vol lv-resize vg0/thin --size 4M
 check "thin shrink" vol lv-resize vg0/thin --size 4M --shrink
-check "lvs: the shrink gave chunks back" json lvs "
+check "lvs: the shrink gave chunks back (4M of thin + 1M copied for s1)" json lvs "
 t={r['lv']:r for r in rows}
-assert t['pool']['usage_percent']<=50.0 and t['thin']['size']==4194304, (t['pool'], t['thin'])"
+assert t['pool']['usage_percent']<=62.5 and t['thin']['size']==4194304, (t['pool'], t['thin'])"
 check "remove the thin snapshot" vol lv-remove vg0/ts
 check "merge the external snapshot" vol lv-merge vg0/s1
+check "the merged origin has its old bytes back" \
+    sh -c "'$blkcat' vol:vg0/str | head -c 25165824 | cmp - str.data"
 check "the origin is writable again" json lvs "assert [r for r in rows if r['lv']=='str'][0]['status']=='ok'"
 check "check clean with thin volumes" vol check
 

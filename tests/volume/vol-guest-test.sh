@@ -2,7 +2,8 @@
 # The Debian guest on logical volumes: its root file system on a striped LV (3 PVs), a second VM
 # at the same time on a linear LV of the same VG, a second writer of the busy LV refused, a
 # pv-move of the root LV while the guest writes, an online lv-resize that the running guest
-# sees (virtio-blk configuration change interrupt), and a boot from a thin snapshot.
+# sees (virtio-blk configuration change interrupt), a boot from a thin snapshot and a guest
+# writing the snapshot's origin (copy-on-write into the snapshot).
 # Afterwards e2fsck finds both file systems clean and the guest's writes are there.
 # usage: vol-guest-test.sh RVISOR BLKCAT
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -90,8 +91,8 @@ check "e2fsck of the linear LV" fsck_clean data.back
 [ "$(sha_in_image root.back /written-a)" = "$(echo from-vm-a | sha256sum | cut -d' ' -f1)" ] &&
     [ "$(sha_in_image data.back /written-b)" = "$(echo from-vm-b | sha256sum | cut -d' ' -f1)" ] &&
     pass "the guests' writes are on the LVs" || fail "guest writes missing"
-# A thin snapshot of the striped root LV (the origin is frozen meanwhile): the guest boots
-# from it, writes; the origin does not change; merging puts the write into the origin.
+# A thin snapshot of the striped root LV: a guest boots from it, writes; the origin does not
+# change; another guest writes the origin; merging makes the origin the snapshot again.
 vol lv-create vg0/pool --thin-pool --size 48M &&
     vol lv-snapshot vg0/root --name rootsnap --pool pool &&
     pass "thin pool and a thin snapshot of the striped LV" || fail "lv-snapshot"
@@ -110,12 +111,24 @@ sha_c=$(echo from-vm-c | sha256sum | cut -d' ' -f1)
     pass "the snapshot holds the guest's write, the origin does not" ||
     fail "snapshot isolation"
 check "e2fsck of the snapshot" fsck_clean snap.back
-refuse_rw=$("$rvisor" run --kernel "$guest/Image" --disk vol:vg0/root </dev/null 2>&1)
-echo "$refuse_rw" | grep -q 'read-only' && pass "the frozen origin is refused read-write" ||
-    fail "frozen origin opened read-write: $refuse_rw"
+# The origin stays writable (its old chunks go into the snapshot first): VM D writes to it;
+# the snapshot does not change by a byte.
+script_d='echo from-vm-d > /written-d; sync; echo E2E done'
+e2e_run d.out 900 --mem 192M --disk vol:vg0/root \
+    --append "$(e2e_append "$script_d" rvisor.root=/dev/vda)"
+st=$?
+[ "$st" = 0 ] && grep -q '^E2E done' d.out && pass "VM D wrote to the origin of the snapshot" ||
+    { fail "VM D on the origin: status $st"; show d.out; }
+"$blkcat" vol:vg0/root | head -c 48M >root.back
+"$blkcat" vol:vg0/rootsnap | head -c 48M >snap2.back
+[ "$(sha_in_image root.back /written-d)" = "$(echo from-vm-d | sha256sum | cut -d' ' -f1)" ] &&
+    cmp -s snap.back snap2.back && pass "the origin has VM D's write, the snapshot is unchanged" ||
+    fail "copy-on-write of the origin"
+check "e2fsck of the written origin" fsck_clean root.back
 vol lv-merge vg0/rootsnap && pass "lv-merge" || fail "lv-merge"
 "$blkcat" vol:vg0/root | head -c 48M >root.back
-[ "$(sha_in_image root.back /written-c)" = "$sha_c" ] && pass "merged: the origin has the write" ||
+[ "$(sha_in_image root.back /written-c)" = "$sha_c" ] && [ -z "$(sha_in_image root.back /written-d)" ] &&
+    pass "merged: the origin is the snapshot again (VM C's write, not VM D's)" ||
     fail "merge lost the write"
 check "e2fsck after the merge" fsck_clean root.back
 check "vol check clean" vol check

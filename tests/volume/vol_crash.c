@@ -1,6 +1,7 @@
 /* Crash test: a child process updates a VG without pause (writes + flush on a linear, a striped
- * and a thin LV; lv-create, lv-remove, lv-resize, pv-move, shrinking the thin LV) and reports each step over a pipe before and after doing it;
- * the parent kills it with SIGKILL at a random moment, then checks that `vol check` finds no
+ * and a thin LV; lv-create, lv-remove, lv-resize, pv-move, shrinking the thin LV; the linear
+ * LV is the origin of a snapshot, whose copy-on-write store must always hold its old data)
+ * and reports each step over a pipe before and after doing it; the parent kills it with SIGKILL at a random moment, then checks that `vol check` finds no
  * error and that every LV holds exactly what the model says: acknowledged steps are all there,
  * the step in flight is either wholly absent or present (per 512-byte sector for data).
  *
@@ -39,7 +40,7 @@ struct msg {
 #define NDATA 3
 static const char *data_lv[NDATA] = {"lin", "str", "thin"};
 static char dir[64], pvname[NPV][128];
-static uint8_t *model[NDATA];
+static uint8_t *model[NDATA], *snap_model; /* lsnap: a snapshot of lin, never changes */
 static uint64_t msize[NDATA];
 static uint64_t rng;
 
@@ -227,6 +228,32 @@ static void setup(void)
         die("setup");
     for (int i = 0; i < NDATA; i++)
         model_grow(i, LVSIZE);
+    /* lin gets a pattern, then a snapshot in the pool: lin's writes copy its old chunks into
+     * the snapshot first, which must read the pattern whenever the writer dies. */
+    struct rv_block *b = open_lv("lin");
+    pattern(model[0], LVSIZE, 0x5eed);
+    struct iovec v = {model[0], LVSIZE};
+    if (rv_block_writev(b, 0, &v, 1) || rv_block_flush(b))
+        die("pattern");
+    rv_block_close(b);
+    if (vol_snapshot_create(NULL, "vg", "lin", "lsnap", "pool"))
+        die("snapshot");
+    snap_model = malloc(LVSIZE);
+    memcpy(snap_model, model[0], LVSIZE);
+}
+
+static void verify_snapshot(void)
+{
+    static uint8_t disk[LVSIZE];
+    struct rv_block *b;
+    struct rv_block_opts o = {.format = RV_BLOCK_AUTO, .readonly = true};
+    if (rv_block_open("vol:vg/lsnap", &o, &b))
+        die("open lsnap");
+    struct iovec v = {disk, LVSIZE};
+    CHECK_EQ(rv_block_size(b), LVSIZE);
+    CHECK(rv_block_readv(b, 0, &v, 1) == 0);
+    CHECK(memcmp(disk, snap_model, LVSIZE) == 0);
+    rv_block_close(b);
 }
 
 static void report(void *ctx, const char *msg)
@@ -272,6 +299,7 @@ static int round_once(uint64_t seed)
     const struct msg *inflight = last.done ? NULL : &last;
     for (int i = 0; i < NDATA; i++)
         verify(i, inflight);
+    verify_snapshot();
     return inflight ? (int)inflight->op : -1;
 }
 
@@ -297,5 +325,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "vol_crash: could not remove %s\n", dir);
     for (int i = 0; i < NDATA; i++)
         free(model[i]);
+    free(snap_model);
     TEST_MAIN_END();
 }

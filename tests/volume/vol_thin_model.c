@@ -1,9 +1,11 @@
 /* Model-based test of thin pools, thin volumes and snapshots: random writes, reads, discards,
  * write-zeroes and flushes on a thin volume, thin snapshots taken, written independently of
- * their origin and merged back, an external (thin) snapshot of a striped LV written and merged
- * into it, online growth and shrinking of the thin volume, and a pool filled up until the clear out-of-space
- * error — every read compared with an in-memory model, pool usage checked against the chunks
- * the model says are in use, and `vol check` clean at the end.
+ * their origin and merged back, an external (thin) snapshot of a striped LV with both it and its
+ * origin written (the origin's old chunks copied into the snapshot first) and merged into it, a
+ * snapshot invalidated when its pool runs out while the origin is written, online growth and
+ * shrinking of the thin volume, and a pool filled up until the clear out-of-space error —
+ * every read compared with an in-memory model, pool usage checked against the chunks the model
+ * says are in use, and `vol check` clean at the end.
  *
  * usage: vol_thin_model [SEED [ROUNDS]] */
 #include <errno.h>
@@ -189,30 +191,74 @@ static void round_thin_snapshot(struct mlv *t, unsigned r)
     free(snap.data);
 }
 
-/* An external snapshot of the striped LV: the LV is frozen, the snapshot merged back. */
+/* An external snapshot of the striped LV: the origin is written while the snapshot exists (old
+ * chunks copied into the snapshot first), the snapshot is written too, then merged or removed. */
 static void round_external_snapshot(struct mlv *s)
 {
     struct mlv es = {.data = NULL};
     model_copy(&es, s, "es");
     CHECK(vol_snapshot_create(NULL, "vg", "str", "es", "pool") == 0);
-    struct rv_block *o;
-    struct rv_block_opts rw = {.format = RV_BLOCK_AUTO};
-    CHECK(rv_block_open("vol:vg/str", &rw, &o) == -EROFS); /* frozen */
+    struct rv_block *o = lv_open("str", false), *x;
+    random_io(o, s, 150, SSIZE);
+    struct rv_block_opts ro = {.format = RV_BLOCK_AUTO, .readonly = true};
+    CHECK(rv_block_open("vol:vg/es", &ro, &x) == -EBUSY); /* the origin's writer owns it now */
+    rv_block_close(o);
     struct rv_block *b = lv_open("es", false);
-    verify(b, &es);
+    verify(b, &es); /* the origin's writes did not reach the snapshot */
     random_io(b, &es, 150, SSIZE);
     CHECK(rv_block_flush(b) == 0);
     rv_block_close(b);
-    o = lv_open("str", true);
-    verify(o, s);
+    o = lv_open("str", false);
+    verify(o, s); /* nor the snapshot's the origin */
+    random_io(o, s, 100, SSIZE);
     rv_block_close(o);
-    CHECK(vol_snapshot_merge(NULL, "vg", "es") == 0);
-    model_copy(s, &es, "str");
+    b = lv_open("es", true);
+    verify(b, &es);
+    rv_block_close(b);
+    if (rnd() & 1) {
+        CHECK(vol_snapshot_merge(NULL, "vg", "es") == 0);
+        model_copy(s, &es, "str");
+    } else {
+        CHECK(vol_lv_remove(NULL, "vg", "es") == 0);
+    }
     o = lv_open("str", false);
     verify(o, s);
     random_io(o, s, 50, SSIZE);
     rv_block_close(o);
     free(es.data);
+}
+
+/* A snapshot whose copy-on-write store (a pool of 4 chunks) runs out while the origin is
+ * written becomes invalid; the origin's writes all succeed. */
+static void snapshot_overflow(struct mlv *s)
+{
+    struct mlv snap = {.data = NULL};
+    model_copy(&snap, s, "inv");
+    CHECK(vol_thin_pool_create(NULL, "vg", "small", EXTENT, CHUNK, 0) == 0);
+    CHECK(vol_snapshot_create(NULL, "vg", "str", "inv", "small") == 0);
+    struct rv_block *o = lv_open("str", false);
+    for (uint64_t k = 0; k < 3 * CHUNK; k++) /* three chunks: they fit */
+        s->data[k] = (uint8_t)rnd();
+    struct iovec v = {s->data, 3 * CHUNK};
+    CHECK(rv_block_writev(o, 0, &v, 1) == 0);
+    rv_block_close(o);
+    struct rv_block *b = lv_open("inv", true);
+    verify(b, &snap);
+    rv_block_close(b);
+    o = lv_open("str", false);
+    random_io(o, s, 200, SSIZE); /* far more than 4 chunks */
+    CHECK(rv_block_flush(o) == 0);
+    rv_block_close(o);
+    struct rv_block_opts ro = {.format = RV_BLOCK_AUTO, .readonly = true};
+    CHECK(rv_block_open("vol:vg/inv", &ro, &b) == -EIO);
+    CHECK(strstr(rv_error_get(), "invalid") != NULL);
+    CHECK(vol_snapshot_merge(NULL, "vg", "inv") == -EINVAL);
+    CHECK(vol_lv_remove(NULL, "vg", "inv") == 0);
+    CHECK(vol_lv_remove(NULL, "vg", "small") == 0);
+    o = lv_open("str", false);
+    verify(o, s);
+    rv_block_close(o);
+    free(snap.data);
 }
 
 /* Fills the pool with one-chunk writes until the out-of-space error; nothing is lost. */
@@ -305,6 +351,7 @@ int main(int argc, char **argv)
         round_thin_snapshot(&t, r);
         round_external_snapshot(&s);
     }
+    snapshot_overflow(&s);
     CHECK(vol_lv_resize(NULL, "vg", "t", TSIZE + (4 << 20), false) == 0);
     t.data = realloc(t.data, TSIZE + (4 << 20));
     memset(t.data + TSIZE, 0, 4 << 20);

@@ -96,7 +96,10 @@ struct vol_lv {
     uint32_t thin_id;       /* thin: its table in the pool metadata */
     uint32_t origin_id;     /* thin: snapshot of this LV (VOL_NO_LV if none); a non-thin
                                origin is read for chunks the snapshot has not written */
-    bool frozen;            /* the origin of snapshots that read it: read-only */
+    bool frozen;            /* the origin of snapshots that read it: not removed nor resized;
+                               its writers copy old chunks into the snapshots first */
+    bool invalid;           /* snapshot of a non-thin origin whose pool ran out of space while
+                               the origin was written: unusable, only removed */
     /* Online pv-move (vol_move.c): while `moving` is set, users write every area both to
      * areas[a] and to moving[a] (the new mapping) and read areas[a]; `reserved` holds the old
      * extents until every user has stopped writing them; move_gen counts the steps. */

@@ -43,6 +43,7 @@ struct vol_block {
     pthread_cond_t stop_cond;
     struct vol_thin_dev thin;    /* thin volumes: pool NULL otherwise */
     struct vol_lv *origin;       /* thin snapshot of a non-thin LV: read where not written */
+    struct vol_origin *cow;      /* a non-thin LV with snapshots, writable (vol_origin.c) */
 };
 
 static struct vol_block *to_vb(struct rv_block *b)
@@ -191,12 +192,11 @@ static int mirror_rw(struct vol_block *v, bool write, uint64_t off, uint64_t len
     return rc ? rc : rv_error_set(-EIO, "%s: no usable mirror leg", v->base.path);
 }
 
-/* Reads the frozen origin of a thin snapshot (a mirror from its first usable leg); zeros past
- * its end. Called with v->lock held. */
-static int origin_read(void *ctx, uint64_t off, void *buf, uint64_t len)
+/* Reads non-thin LV `o` (a mirror from its first usable leg); zeros past its end. Called with
+ * v->lock held. */
+static int lv_read(struct vol_block *v, const struct vol_lv *o, uint64_t off, void *buf,
+                   uint64_t len)
 {
-    struct vol_block *v = ctx;
-    const struct vol_lv *o = v->origin;
     uint64_t size = o->extents * v->vg->extent_size;
     struct iovec whole = {buf, len}, scratch;
     memset(buf, 0, len);
@@ -216,6 +216,20 @@ static int origin_read(void *ctx, uint64_t off, void *buf, uint64_t len)
     return 0;
 }
 
+/* The origin of a thin snapshot, where the snapshot has not written. */
+static int origin_read(void *ctx, uint64_t off, void *buf, uint64_t len)
+{
+    struct vol_block *v = ctx;
+    return lv_read(v, v->origin, off, buf, len);
+}
+
+/* This LV (an origin being written: the old contents for its snapshots). */
+static int self_read(void *ctx, uint64_t off, void *buf, uint64_t len)
+{
+    struct vol_block *v = ctx;
+    return lv_read(v, v->lv, off, buf, len);
+}
+
 static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct iovec *iov,
                   int iovcnt, uint64_t len)
 {
@@ -227,6 +241,8 @@ static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct 
     pthread_mutex_lock(&v->lock);
     if (v->thin.pool)
         rc = vol_thin_rw(&v->thin, write, offset, iov, iovcnt, len);
+    else if (write && v->cow)
+        rc = vol_origin_before_write(v->cow, offset, len, self_read, v);
     for (uint64_t done = 0; done < len && rc == 0 && !v->thin.pool;) {
         uint32_t area;
         uint64_t aoff, avail;
@@ -313,6 +329,8 @@ static int vol_zero(struct rv_block *b, uint64_t offset, uint64_t len, bool may_
     pthread_mutex_lock(&v->lock);
     if (v->thin.pool)
         rc = vol_thin_zero(&v->thin, offset, len);
+    else if (v->cow)
+        rc = vol_origin_before_write(v->cow, offset, len, self_read, v);
     for (uint64_t done = 0; done < len && rc == 0 && !v->thin.pool;) {
         uint32_t area;
         uint64_t aoff, avail;
@@ -354,6 +372,7 @@ static void vol_close(struct rv_block *b)
     if (v->thin.pool && vol_thin_share_end(v->thin.pool)) /* commits; returns reservations */
         rv_warn("%s: %s", v->base.path, rv_error_get());
     vol_thin_pool_free(v->thin.pool);
+    vol_origin_close(v->cow);
     files_close(v);
     vol_vg_close(v->vg);
     pthread_mutex_destroy(&v->lock);
@@ -421,6 +440,8 @@ static void vol_reload(struct vol_block *v)
         vol_lv_gen_hold(vg, v->lv_id, lv->move_gen, true);
         vol_lv_gen_hold(vg, v->lv_id, old_gen, false);
     }
+    if (v->cow)
+        vol_origin_reload(v->cow, vg);
     if (v->thin.pool) { /* the tables stay; they now point into the new VG */
         v->thin.pool->vg = vg;
         v->thin.pool->lv = vol_lv_by_id(vg, lv->pool_id);
@@ -497,17 +518,18 @@ static int vol_start(struct vol_block *v)
     return 0;
 }
 
-/* What a thin volume needs: its pool (locked: its tables live here now) and its origin. */
+/* What a thin volume needs: its pool (shared) and its origin; what an origin of snapshots needs
+ * to be written (vol_origin.c). */
 static int thin_setup(struct vol_block *v, bool readonly)
 {
     if (v->lv->type == VOL_THIN_POOL)
         return rv_error_set(-EINVAL, "%s: a thin pool is not a disk (use its thin volumes)",
                             v->base.path);
-    if (v->lv->frozen && !readonly)
-        return rv_error_set(-EROFS, "%s: the origin of snapshots is read-only until they are "
-                            "merged or removed (open it with ,readonly)", v->base.path);
-    if (v->lv->type != VOL_THIN)
-        return 0;
+    if (v->lv->invalid)
+        return rv_error_set(-EIO, "%s: this snapshot is invalid: its pool ran out of space while "
+                            "its origin was written (remove it)", v->base.path);
+    if (v->lv->type != VOL_THIN) /* an origin of snapshots copies old chunks into them */
+        return readonly ? 0 : vol_origin_open(v->vg, v->lv, v->files, v->base.path, &v->cow);
     /* Shared: other thin volumes of the pool may be in use at the same time (vol_thin_share.c);
      * operations that need the pool idle (growing it, moving it) take it exclusively. */
     struct vol_lv *pool = vol_lv_by_id(v->vg, v->lv->pool_id);

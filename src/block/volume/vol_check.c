@@ -103,6 +103,9 @@ static void check_pools(struct checker *c, struct vol_vg *vg, bool repair)
         }
         for (uint32_t l = 0; l < vg->nlvs; l++) {
             struct vol_lv *lv = &vg->lvs[l];
+            if (lv->type == VOL_THIN && lv->pool_id == pool->id && lv->invalid)
+                say(c, &c->res->warnings, "warning: %s/%s: an invalid snapshot (its pool ran out "
+                    "of space while its origin was written): remove it", vg->name, lv->name);
             if (lv->type != VOL_THIN || lv->pool_id != pool->id ||
                 vol_thin_table_find(tp, lv->thin_id))
                 continue;

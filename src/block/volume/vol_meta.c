@@ -144,6 +144,8 @@ static json_t *lv_to_json(const struct vol_lv *lv)
         json_object_set_new(j, "origin", json_integer((json_int_t)lv->origin_id));
     if (lv->frozen)
         json_object_set_new(j, "frozen", json_true());
+    if (lv->invalid)
+        json_object_set_new(j, "invalid", json_true());
     if (lv->move_gen)
         json_object_set_new(j, "move_gen", json_integer((json_int_t)lv->move_gen));
     if (lv->moving)
@@ -289,7 +291,7 @@ static int parse_thin_fields(json_t *j, const struct vol_vg *vg, struct vol_lv *
                              const char *what)
 {
     uint64_t meta, chunk, pool, thin, origin;
-    json_t *frozen = json_object_get(j, "frozen");
+    json_t *frozen = json_object_get(j, "frozen"), *invalid = json_object_get(j, "invalid");
     int rc;
     if ((rc = get_opt(j, "meta_extents", 1ull << 20, &meta, 0, what)) ||
         (rc = get_opt(j, "chunk_size", vg->extent_size, &chunk, 0, what)) ||
@@ -297,14 +299,15 @@ static int parse_thin_fields(json_t *j, const struct vol_vg *vg, struct vol_lv *
         (rc = get_opt(j, "thin_id", UINT32_MAX - 1, &thin, 0, what)) ||
         (rc = get_opt(j, "origin", UINT32_MAX - 1, &origin, VOL_NO_LV, what)))
         return rc;
-    if (frozen && !json_is_boolean(frozen))
-        return rv_error_set(-EINVAL, "metadata: %s: bad 'frozen'", what);
+    if ((frozen && !json_is_boolean(frozen)) || (invalid && !json_is_boolean(invalid)))
+        return rv_error_set(-EINVAL, "metadata: %s: bad 'frozen' or 'invalid'", what);
     lv->meta_extents = meta;
     lv->chunk_size = chunk;
     lv->pool_id = (uint32_t)pool;
     lv->thin_id = (uint32_t)thin;
     lv->origin_id = (uint32_t)origin;
     lv->frozen = json_is_true(frozen);
+    lv->invalid = json_is_true(invalid);
     if (lv->type == VOL_THIN_POOL &&
         (meta == 0 || chunk < 4096 || (chunk & (chunk - 1)) || vg->extent_size % chunk ||
          lv->extents * (vg->extent_size / chunk) > UINT32_MAX - 1))

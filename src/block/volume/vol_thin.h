@@ -110,6 +110,22 @@ int vol_thin_rw(struct vol_thin_dev *d, bool write, uint64_t off, const struct i
 int vol_thin_zero(struct vol_thin_dev *d, uint64_t off, uint64_t len);
 int vol_thin_flush(struct vol_thin_dev *d);
 
+/* --- writing the origin of snapshots (vol_origin.c) --- */
+struct vol_origin;
+/* For a non-thin LV with snapshots, opened for writing: locks the snapshots (in use) and loads
+ * their pools, shared. *out stays NULL when the LV has no snapshot. `files`: per PV of vg. */
+int vol_origin_open(struct vol_vg *vg, struct vol_lv *lv, struct rv_file *files,
+                    const char *what, struct vol_origin **out);
+/* Before [off, off+len) of the origin is written (or zeroed): copies the old contents (`read`
+ * reads the origin) of each chunk there into every valid snapshot that has no copy yet, and
+ * commits the pools; a snapshot whose pool is full is made invalid instead. */
+int vol_origin_before_write(struct vol_origin *o, uint64_t off, uint64_t len,
+                            int (*read)(void *ctx, uint64_t off, void *buf, uint64_t len),
+                            void *ctx);
+/* The watcher swapped the VG. */
+void vol_origin_reload(struct vol_origin *o, struct vol_vg *vg);
+void vol_origin_close(struct vol_origin *o);
+
 /* --- operations (vol_thin_ops.c) --- */
 int vol_thin_pool_create(const char *devices, const char *vg, const char *name, uint64_t size,
                          uint64_t chunk_size, uint64_t meta_size);

@@ -258,6 +258,9 @@ int vol_snapshot_merge(const char *devices, const char *vgname, const char *name
     if (!s || s->type != VOL_THIN || s->origin_id == VOL_NO_LV ||
         !(o = vol_lv_by_id(vg, s->origin_id)))
         rc = rv_error_set(-EINVAL, "%s/%s: not a snapshot with an origin", vgname, name);
+    else if (s->invalid)
+        rc = rv_error_set(-EINVAL, "%s/%s: an invalid snapshot (its pool ran out of space while "
+                          "its origin was written) can only be removed", vgname, name);
     if (!rc && !(rc = vol_lv_check_unused(vg, s)) && !(rc = vol_lv_check_unused(vg, o)))
         rc = pool_begin(vg, vol_lv_by_id(vg, s->pool_id), &tp);
     struct vol_thin_table *st = tp ? vol_thin_table_find(tp, s->thin_id) : NULL;

@@ -538,7 +538,8 @@ int vol_lv_inuse_lock(const struct vol_vg *vg, uint32_t lv_id, bool exclusive)
     for (uint32_t i = 0; i < vg->npvs; i++) {
         if (vg->pvs[i].fd < 0)
             continue;
-        int rc = vol_byte_lock(vg->pvs[i].fd, exclusive ? F_WRLCK : F_RDLCK, INUSE_BASE + lv_id, false);
+        int rc = vol_byte_lock(vg->pvs[i].fd, exclusive ? F_WRLCK : F_RDLCK, INUSE_BASE + lv_id,
+                               false);
         if (rc == -EAGAIN || rc == -EACCES)
             return rv_error_set(-EBUSY, "logical volume is in use (by a VM, an NBD server or "
                                 "another tool)");
