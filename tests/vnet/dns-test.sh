@@ -11,8 +11,10 @@
 # Ends with "N passed, N failed". Usage: dns-test.sh RVISOR [FETCH_SCRIPT [GUEST_DIR]]
 set -u
 if [ -z "${VNET_DNS_NS:-}" ]; then
-    if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! unshare -m -n true 2>/dev/null; then
-        echo "SKIP: the DNS forwarding test needs root, ip and mount/network namespaces"
+    if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! unshare -m -n true 2>/dev/null ||
+        [ ! -e /etc/resolv.conf ]; then
+        echo "SKIP: the DNS forwarding test needs root, ip, mount/network namespaces and an" \
+            "/etc/resolv.conf to mount over"
         echo "0 passed, 0 failed"
         exit 0
     fi
