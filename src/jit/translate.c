@@ -37,7 +37,8 @@ struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
 
 /* --- the register cache --- */
 
-static const uint8_t rc_host[RC_SLOTS] = {RBP, RDI, X86_R8, X86_R9, X86_R10, X86_R11};
+const uint8_t jit_rc_host[RC_SLOTS] = {RBP, RDI, X86_R8, X86_R9, X86_R10, X86_R11};
+#define rc_host jit_rc_host
 
 static void rc_init(struct regcache *rc)
 {
@@ -73,15 +74,18 @@ static void rc_reload(struct tr *t, const struct regcache *rc)
 static int rc_alloc(struct tr *t, unsigned r)
 {
     struct regcache *rc = &t->rc;
-    int victim = 0;
-    for (int i = 0; i < RC_SLOTS; i++) {
+    int victim = -1;
+    for (int i = 0; i < RC_SLOTS; i++)
         if (rc->guest[i] < 0) {
             victim = i;
             break;
         }
-        if (rc->used[i] < rc->used[victim])
-            victim = i;
-    }
+    /* the least recently used, a slot holding its loop register only if all do */
+    for (int pass = 0; victim < 0 && pass < 2; pass++)
+        for (int i = 0; i < RC_SLOTS; i++)
+            if ((pass || !jit_rc_pinned(t, i)) &&
+                (victim < 0 || rc->used[i] < rc->used[victim]))
+                victim = i;
     if (rc->guest[victim] >= 0 && rc->dirty[victim])
         x86_store(&t->a, rc_host[victim], XR(rc->guest[victim]), 8);
     rc->guest[victim] = (int8_t)r;
@@ -366,6 +370,10 @@ static void emit_cold(struct tr *t, const struct cold *c)
         x86_mov_ri(a, RAX, (uintptr_t)c->chain);
         x86_jmp(a, t->j->exit_chain);
         return;
+    case COLD_LOOP:
+    case COLD_JOIN:
+        jit_emit_loop_cold(t, c);
+        return;
     case COLD_EXEC:
         /* the interpreter runs the instruction from the hart's state (and may leave) */
         rc_write_back(t, &c->pre);
@@ -447,6 +455,11 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
     case RV_OP_JAL:
         if (in->rd)
             set_reg_imm(t, in->rd, next);
+        if (t->loop && target == t->b->va) {
+            struct cold *s = jit_add_cold(t, COLD_LOOP, x86_jmp_fwd(a));
+            s->refund = t->n - t->k - 1;
+            return;
+        }
         goto_pc(t, target);
         return;
     case RV_OP_JALR:
@@ -477,6 +490,24 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
         load_x(t, RAX, in->rs1);
         alu_x(t, X86_CMP, true, RAX, in->rs2);
     }
+    if (t->loop && target == t->b->va) {
+        /* back to the loop head (translate_loop.c); the fall-through as below */
+        struct cold *s = jit_add_cold(t, COLD_LOOP, x86_jcc_fwd(a, c));
+        s->refund = t->n - t->k - 1;
+        if (t->k + 1 < t->n)
+            return;
+        jit_rc_flush(t);
+        goto_pc(t, next);
+        return;
+    }
+    for (unsigned m = t->k + 2; t->loop && m < t->n; m++)
+        if (t->ipc[m] == target && t->join[m]) {
+            /* forward to an instruction of this block */
+            struct cold *s = jit_add_cold(t, COLD_JOIN, x86_jcc_fwd(a, c));
+            s->refund = m - t->k - 1;
+            s->rd = m;
+            return;
+        }
     if (t->k + 1 < t->n) {
         /* in the middle of the block (scan() went on at the fall-through): the taken side
          * leaves through cold code, the register cache stays as it is */
@@ -607,6 +638,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     t->ncold = 0;
     t->fail = false;
     t->counting = counting;
+    t->loop = false;
     rc_init(&t->rc);
     struct x86_asm *a = &t->a;
     uintptr_t entry = x86_here(a);
@@ -625,9 +657,27 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         }
         uint64_t pc = b->va;
         for (unsigned k = 0; k < n; k++) {
+            t->ipc[k] = pc;
+            pc += ins[k].len;
+        }
+        jit_loop_plan(t, ins);
+        if (t->loop) {
+            struct regcache empty = t->rc;
+            jit_rc_reconcile(t, &empty); /* the loop's registers */
+            jit_rc_canon(t);
+            t->loop_head = x86_here(a);
+        }
+        pc = b->va;
+        for (unsigned k = 0; k < n; k++) {
             t->k = k;
             t->pc = pc;
             const struct rv_insn *in = &ins[k];
+            if (t->join[k]) {
+                struct regcache here = t->rc;
+                jit_rc_reconcile(t, &here);
+                jit_rc_canon(t);
+                t->label[k] = x86_here(a);
+            }
             if (classify(in->op) == OP_BRANCH) {
                 if (counting)
                     x86_alu_ri(a, X86_SUB, true, R13, 1); /* the next block checks */

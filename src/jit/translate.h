@@ -32,19 +32,20 @@ struct regcache {
 
 /* Out-of-line code, emitted after the block's main path. */
 enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP, COLD_TAKEN,
-                 COLD_EXEC };
+                 COLD_EXEC, COLD_LOOP, COLD_JOIN };
 
 struct cold {
     enum cold_kind kind;
     uint8_t *jump, *jump2;   /* rel32 fields of the jumps into this code */
     uint64_t pc;             /* the instruction's address (ENTRY: where to continue; LOOKUP,
                                 TAKEN: the jump's target) */
-    unsigned refund;         /* ENTRY, TAKEN: budget units to give back first */
+    unsigned refund;         /* ENTRY, TAKEN, LOOP, JOIN: budget units to give back (of
+                                instructions counted at the entry but not run) */
     uintptr_t resume;        /* LOAD/STORE: where the main path continues */
     uint32_t site;           /* LOAD/STORE/EXEC: JIT_SITE() */
     const struct rv_insn *insn; /* EXEC: the instruction the interpreter runs (a copy in the
                                    arena) */
-    unsigned size, rd;       /* LOAD */
+    unsigned size, rd;       /* LOAD; JOIN: rd = the instruction jumped to */
     bool sign;
     struct jit_chain *chain; /* CHAIN */
     struct regcache pre;     /* the cache where the main path jumps here (ENTRY, LOAD, STORE,
@@ -66,7 +67,17 @@ struct tr {
     bool counting;   /* the counting variant (see translate.c) */
     struct regcache rc;
     struct cold cold[MAX_COLD];
+    /* loops inside the block (translate_loop.c) */
+    uint64_t ipc[JIT_MAX_BLOCK_INSNS];     /* address of each instruction */
+    bool loop;                             /* a branch goes back to the first instruction */
+    struct regcache canon;                 /* the cache at the loop head and join points */
+    uintptr_t loop_head;                   /* the first instruction's code, after the entry */
+    bool join[JIT_MAX_BLOCK_INSNS];        /* a forward branch of the block lands here */
+    uintptr_t label[JIT_MAX_BLOCK_INSNS];  /* code of join points */
 };
+
+/* translate.c: the host registers of the register cache's slots. */
+extern const uint8_t jit_rc_host[RC_SLOTS];
 
 /* translate.c: the register cache. */
 unsigned jit_rc_get(struct tr *t, unsigned r);   /* host register holding x[r], r != 0 */
@@ -140,6 +151,16 @@ uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write);
 /* translate_amo.c: translates `in` if it is an AMO, LR/SC or CBO.ZERO done natively (with the
  * interpreter as the out-of-line path); false otherwise. */
 bool jit_emit_atomic(struct tr *t, const struct rv_insn *in);
+
+/* translate_loop.c: finds the loop and the join points of a block (t->n, t->ipc set) and
+ * chooses the canonical cache; jit_rc_canon() makes it the translator's, jit_rc_reconcile()
+ * emits the code that brings a cache to it, jit_rc_pinned() says whether a slot holds its
+ * canonical register, jit_emit_loop_cold() emits COLD_LOOP and COLD_JOIN. */
+void jit_loop_plan(struct tr *t, const struct rv_insn *ins);
+void jit_rc_canon(struct tr *t);
+void jit_rc_reconcile(struct tr *t, const struct regcache *rc);
+bool jit_rc_pinned(const struct tr *t, int slot);
+void jit_emit_loop_cold(struct tr *t, const struct cold *c);
 
 /* translate_alu.c: translates `in` if it is one of the operations done natively without
  * memory accesses or exits; false otherwise (the caller hands it to the interpreter). */

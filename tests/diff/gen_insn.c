@@ -468,6 +468,51 @@ static void unit_smc(struct gen *g)
     gen_ins(g, "jalr %s, 0(%s)", X(link), X(t));
 }
 
+/* A destination other than `avoid` (the counter of a loop). */
+static unsigned xrd_not(struct gen *g, unsigned avoid)
+{
+    unsigned r;
+    do
+        r = gen_xrd(g);
+    while (r == avoid);
+    return r;
+}
+
+/* A counted loop (1-4 iterations) whose body is ALU operations, loads, stores, an AMO and a
+ * forward branch over one instruction: the translator keeps registers in host registers across
+ * its iterations and joins the branch inside the block (src/jit/translate_loop.c). */
+static void unit_loop(struct gen *g)
+{
+    unsigned c = gen_xtmp(g), n = 1 + (unsigned)gen_below(g, 4);
+    gen_ins(g, "li %s, %u", X(c), n);
+    fprintf(g->out, ".Lloop%u_%u:\n", g->seq, g->unit);
+    for (unsigned k = 1 + (unsigned)gen_below(g, 8); k > 0; k--) {
+        unsigned what = (unsigned)gen_below(g, 10), rd = xrd_not(g, c);
+        if (what < 4) {
+            gen_ins(g, "%s %s, %s, %s", PICK(g, alu_r_base), X(rd), X(gen_xrs(g)), X(gen_xrs(g)));
+        } else if (what < 6) {
+            gen_ins(g, "addi %s, %s, %d", X(rd), X(gen_xrs(g)), gen_imm12(g));
+        } else if (what < 7) {
+            gen_ins(g, "ld %s, %d(sp)", X(rd), gen_mem_offset(g, 8, true));
+        } else if (what < 8) {
+            gen_ins(g, "sd %s, %d(sp)", X(gen_xrs(g)), gen_mem_offset(g, 8, true));
+        } else if (what < 9) {
+            unsigned t;
+            do
+                t = gen_xtmp(g);
+            while (t == c);
+            gen_ins(g, "addi %s, sp, %d", X(t), gen_mem_offset(g, 4, true));
+            gen_ins(g, "amoadd.w %s, %s, (%s)", X(xrd_not(g, c)), X(gen_xrs(g)), X(t));
+        } else {
+            gen_ins(g, "bne %s, %s, 1f", X(gen_xrs(g)), X(gen_xrs(g)));
+            gen_ins(g, "xor %s, %s, %s", X(rd), X(gen_xrs(g)), X(gen_xrs(g)));
+            fprintf(g->out, "1:\n");
+        }
+    }
+    gen_ins(g, "addi %s, %s, -1", X(c), X(c));
+    gen_ins(g, "bnez %s, .Lloop%u_%u", X(c), g->seq, g->unit);
+}
+
 static void unit_fence(struct gen *g)
 {
     static const char *const ops[] = {"fence", "fence rw, rw", "fence r, r", "fence w, w",
@@ -480,7 +525,7 @@ void gen_unit(struct gen *g)
     static const struct { void (*fn)(struct gen *); unsigned weight; } units[] = {
         {unit_alu_r, 18}, {unit_alu_i, 14}, {unit_upper, 3}, {unit_zicond, 2}, {unit_mem, 10},
         {unit_amo, 3},    {unit_lrsc, 2},   {unit_branch, 5}, {gen_unit_fp, 24}, {gen_unit_fp_exact, 4}, {gen_unit_csr, 3},
-        {unit_compressed, 14}, {unit_fence, 1}, {unit_smc, 1}};
+        {unit_compressed, 14}, {unit_fence, 1}, {unit_smc, 1}, {unit_loop, 3}};
     unsigned total = 0;
     for (unsigned i = 0; i < ARRAY_LEN(units); i++)
         total += units[i].weight;
