@@ -33,8 +33,10 @@ KEYRING=${RVISOR_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 # a link-time dependency of ext4, but ext4 and jbd2 request "crc32c" from the
 # crypto API when they mount a filesystem with metadata checksums. nbd: the kernel's
 # NBD client, for busybox's nbd-client (rvisor vol serve --nbd from inside a guest).
+# virtio_input and evdev (no dependencies of their own) drive rvisor's power button,
+# /dev/input/event*.
 MODULES="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng virtio_balloon
-         ext4 crc32c_generic nbd"
+         virtio_input evdev ext4 crc32c_generic nbd"
 
 # Command -> Debian package that provides it, for the error message.
 TOOLS="apt-get:apt apt-cache:apt dpkg-deb:dpkg xz:xz-utils gzip:gzip cpio:cpio

@@ -38,6 +38,8 @@ struct rv_vm_config {
     bool rng;            /* virtio-rng (entropy from the host's getrandom) */
     bool balloon;        /* virtio-balloon */
     bool virtio_console; /* virtio-console (hvc0); console input then goes to it, not the UART */
+    bool no_power_button; /* leave out the power button (virtio-input at 0x10009000, PLIC 9),
+                             which rv_vm_press_power_button() presses */
     enum rv_accel accel; /* execution engine; RV_ACCEL_JIT falls back to the interpreter where
                             the host cannot run translated code */
 };
@@ -112,6 +114,8 @@ struct rv_vm_info {
     uint64_t uptime_ns;   /* since rv_vm_create() */
     bool jit;             /* harts run translated code (false: the interpreter) */
     bool balloon;         /* a virtio-balloon device is present */
+    bool power_button;    /* the power button is present */
+    bool power_button_driver; /* ... and a guest driver uses it (a press reaches the guest) */
     struct rv_vm_host_info host;
 };
 
@@ -167,10 +171,14 @@ int rv_vm_pause(struct rv_vm *vm);
 /* -EALREADY if running, -ESRCH if stopped. */
 int rv_vm_resume(struct rv_vm *vm);
 /* Powers the machine off the way the syscon power-off register does (exit status 0): harts
- * stop at an instruction boundary, devices flush and close. The guest OS is not told: the
- * riscv virt board has no host-initiated power button (no ACPI, no GPIO keys). -ESRCH if
- * stopped. */
+ * stop at an instruction boundary, devices flush and close. The guest OS is not told (see
+ * rv_vm_press_power_button() for that). -ESRCH if stopped. */
 int rv_vm_request_poweroff(struct rv_vm *vm);
+/* The ACPI-like request: presses and releases KEY_POWER on the board's power button (a
+ * virtio-input device) so that the guest shuts down by itself; the run ends when it powers
+ * off. -ENODEV without the device or while no guest driver uses it, -EBUSY if earlier presses
+ * still wait for the guest, -ESRCH if stopped. */
+int rv_vm_press_power_button(struct rv_vm *vm);
 /* Ends the run at once with RV_STATUS_KILLED. -ESRCH if stopped. */
 int rv_vm_kill(struct rv_vm *vm);
 /* A hardware reset (as the syscon reset register): with no_reboot the run ends with

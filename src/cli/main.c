@@ -80,6 +80,8 @@ static void usage(FILE *out)
         "  --rng              virtio-rng: entropy from the host (on for the default guest)\n"
         "  --balloon          virtio-balloon: the guest can return memory to the host\n"
         "  --virtio-console   virtio-console (hvc0): console input goes to it, not the UART\n"
+        "  --no-power-button  leave out the power button (virtio-input) that the API's\n"
+        "                     poweroff presses\n"
         "  --escapes          interpret C-a escapes even when stdin is not a terminal\n"
         "  --api-socket PATH  serve the control API (docs/api.md) on a unix socket at PATH\n"
         "  --incoming tcp:HOST:PORT  wait for a live migration (rvisor migrate) and run the\n"
@@ -213,6 +215,10 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
         }
         if (strcmp(arg, "--balloon") == 0) {
             cfg.balloon = true;
+            continue;
+        }
+        if (strcmp(arg, "--no-power-button") == 0) {
+            cfg.no_power_button = true;
             continue;
         }
         if (strcmp(arg, "--virtio-console") == 0) {

@@ -32,6 +32,7 @@
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 #define VIRTIO_ID_BALLOON 5
+#define VIRTIO_ID_INPUT 18
 
 /* Transport-level feature bits (virtio spec 6) the transport offers itself. */
 #define VIRTIO_F_RING_INDIRECT_DESC 28

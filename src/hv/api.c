@@ -74,11 +74,15 @@ static json_t *status_result(struct rv_vm *vm)
 {
     struct rv_vm_info info;
     rv_vm_get_info(vm, &info);
-    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:b,s:o*,s:o*}", "state", state_names[info.state],
-                     "uptime_ms", (json_int_t)(info.uptime_ns / 1000000), "vcpus",
-                     (int)info.nharts, "memory_mib", (json_int_t)(info.ram_size >> 20), "accel",
-                     info.jit ? "jit" : "interp", "balloon", info.balloon, "memory",
-                     memory_result(vm), "sandbox", host_result(&info.host));
+    const char *button = !info.power_button          ? "absent"
+                         : info.power_button_driver ? "ready"
+                                                    : "no-driver";
+    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:b,s:s,s:o*,s:o*}", "state",
+                     state_names[info.state], "uptime_ms",
+                     (json_int_t)(info.uptime_ns / 1000000), "vcpus", (int)info.nharts,
+                     "memory_mib", (json_int_t)(info.ram_size >> 20), "accel",
+                     info.jit ? "jit" : "interp", "balloon", info.balloon, "power_button",
+                     button, "memory", memory_result(vm), "sandbox", host_result(&info.host));
 }
 
 /* {name: count} of the nonzero counters (names[i] NULL: "cause_<i>"). */
@@ -195,10 +199,13 @@ static int dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **r
         int64_t mib = rv_api_arg_int(call, "target_mib", 0);
         rc = rv_vm_balloon(vm, (uint64_t)mib << 20);
         *result = json_pack("{s:I}", "target_mib", (json_int_t)mib);
+    } else if (strcmp(name, "poweroff") == 0) {
+        bool force = rv_api_arg_bool(call, "force", false);
+        rc = force ? rv_vm_request_poweroff(vm) : rv_vm_press_power_button(vm);
+        *result = state_result(vm);
     } else {
         rc = strcmp(name, "pause") == 0      ? rv_vm_pause(vm)
              : strcmp(name, "resume") == 0   ? rv_vm_resume(vm)
-             : strcmp(name, "poweroff") == 0 ? rv_vm_request_poweroff(vm)
              : strcmp(name, "kill") == 0     ? rv_vm_kill(vm)
              : strcmp(name, "reset") == 0    ? rv_vm_reset(vm)
                                              : rv_error_set(-ENOSYS, "%s: not implemented", name);

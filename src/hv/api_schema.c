@@ -11,7 +11,8 @@ const struct rv_api_request rv_api_requests[] = {
     {"status", RV_API_ANY, "The VM's state and size.",
      "`state` (`\"running\"`, `\"paused\"` or `\"stopped\"`), `uptime_ms`, `vcpus`, "
      "`memory_mib`, `accel` (`\"jit\"` or `\"interp\"`), `balloon` (a balloon device is "
-     "present)",
+     "present), `power_button` (`\"ready\"`: a guest driver uses it, `\"no-driver\"`, or "
+     "`\"absent\"`)",
      {{0}}},
     {"stats", RV_API_ANY,
      "Counters, read without stopping the vCPUs (while running they may lag by one slice).",
@@ -32,12 +33,21 @@ const struct rv_api_request rv_api_requests[] = {
      "`state`", {{0}}},
     {"resume", RV_API_PAUSED, "Lets the parked vCPUs run again.", "`state`", {{0}}},
     {"poweroff", RV_API_LIVE,
-     "Powers the machine off as the guest's syscon power-off register does: the vCPUs stop at "
-     "an instruction boundary, disks are flushed and closed, `rvisor run` exits with status 0. "
-     "The guest OS is not asked first: the riscv `virt` board has no host-initiated power "
-     "button (no ACPI, no GPIO keys), so for a clean guest shutdown run `poweroff` in the guest "
-     "or sync its file systems before.",
-     "`state`", {{0}}},
+     "Asks the guest to shut down, as an ACPI power button does on a PC: the board's power "
+     "button (a virtio-input device with the single key KEY_POWER, see the README) is pressed "
+     "and released, and the guest's own shutdown ends with its syscon power-off write "
+     "(`rvisor run` exits with status 0). The reply comes at once, while the VM still runs; "
+     "whether and when the guest stops is its business (systemd-logind and the test guest's "
+     "init shut down; a guest without a handler ignores the key). Error `unsupported` when "
+     "the VM has no power button (`--no-power-button`) or no guest driver uses it yet "
+     "(`status` says `power_button`: `\"no-driver\"`), `invalid-state` if earlier presses "
+     "still wait for the guest. With `force` the guest is not asked: the machine stops at "
+     "once as the guest's syscon power-off write would stop it (vCPUs stop at an instruction "
+     "boundary, disks are flushed and closed, exit status 0), so the guest's caches are not "
+     "written back.",
+     "`state`",
+     {{"force", RV_API_BOOLEAN, false, 0, 1,
+       "stop the machine at once without asking the guest (default false)"}}},
     {"kill", RV_API_LIVE, "Ends the run at once: `rvisor run` exits with status 127.", "`state`",
      {{0}}},
     {"reset", RV_API_LIVE,
@@ -100,7 +110,8 @@ const struct rv_api_error_code rv_api_error_codes[] = {
                          "out of range"},
     {"invalid-state", "the VM's state does not allow the request (pause when paused, resume "
                       "when running, anything but status/stats/schema when stopped)"},
-    {"unsupported", "the VM lacks what the request needs (balloon without a balloon device)"},
+    {"unsupported", "the VM lacks what the request needs (balloon without a balloon device, "
+                    "poweroff without a power button or a guest driver for it)"},
     {"busy", "too many clients are connected; the connection is closed"},
     {"internal", "the request was valid but failed on the host"},
 };

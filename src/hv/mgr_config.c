@@ -43,6 +43,7 @@ static const struct opt opts[] = {
     {"rng", OPT_FLAG, 0, 0, 0, NULL, "virtio-rng"},
     {"balloon", OPT_FLAG, 0, 0, 0, NULL, "virtio-balloon"},
     {"virtio-console", OPT_FLAG, 0, 0, 0, NULL, "virtio-console (hvc0) for console input"},
+    {"no-power-button", OPT_FLAG, 0, 0, 0, NULL, "no power button (virtio-input) for poweroff"},
     {"cpu-quota", OPT_INT, 0, 1, 100000, NULL, "CPU time limit in % of one CPU (cgroup)"},
     {"cpu-weight", OPT_INT, 0, 1, 10000, NULL, "CPU share (cgroup cpu.weight; nice without)"},
     {"no-sandbox", OPT_FLAG, 0, 0, 0, NULL, "no sandbox around the VM process (debugging)"},

@@ -129,7 +129,10 @@ static int req_start(struct rv_mgr *m, struct mgr_vm *vm, json_t **res,
     return 0;
 }
 
-/* Stop: poweroff through the VM's API (lock released), kill at the deadline (mgr.c). */
+/* Stop: the VM's API `poweroff` presses its power button and the guest shuts down by itself;
+ * a VM whose guest cannot be asked (no power button, or no driver for it) gets `poweroff`
+ * with `force`, which stops the machine at once as before. Whatever still runs at the
+ * deadline is killed (mgr.c). The lock is released around the calls. */
 static int req_stop(struct rv_mgr *m, struct mgr_vm *vm, const struct rv_api_call *c,
                     json_t **res, struct rv_api_error *err)
 {
@@ -145,8 +148,14 @@ static int req_stop(struct rv_mgr *m, struct mgr_vm *vm, const struct rv_api_cal
     mgr_path(m, vm, RV_MGR_API_SOCK, api, sizeof(api));
     pthread_mutex_unlock(&m->lock);
     json_t *r = NULL;
-    if (timeout > 0 && rv_api_call(api, "poweroff", NULL, STATUS_TIMEOUT_MS, &r) == 0)
+    if (timeout > 0 && rv_api_call(api, "poweroff", NULL, STATUS_TIMEOUT_MS, &r) == 0) {
+        bool asked = json_is_true(json_object_get(r, "ok"));
         json_decref(r);
+        r = NULL;
+        if (!asked && rv_api_call(api, "poweroff", json_pack("{s:b}", "force", 1),
+                                  STATUS_TIMEOUT_MS, &r) == 0)
+            json_decref(r);
+    }
     pthread_mutex_lock(&m->lock);
     *res = vm_info(m, vm, true);
     return 0;

@@ -22,8 +22,8 @@ static const struct rv_api_request requests[] = {
      "`vms/NAME/api.sock`, its console on `vms/NAME/console.sock`).",
      "the VM's `info`", {NAME_ARG}},
     {"stop", RV_API_LIVE,
-     "Asks the VM through its API to power off, and kills its process if it has not ended "
-     "after `timeout_s` seconds. Replies at once with state `stopping`; `info` shows when it "
+     "Asks the VM through its API to power off (its power button; `force` when the guest "
+     "cannot be asked), and kills its process if it has not ended after `timeout_s` seconds. Replies at once with state `stopping`; `info` shows when it "
      "is `stopped`.",
      "the VM's `info`",
      {NAME_ARG,

@@ -1,5 +1,7 @@
 /* The virt board's virtio-mmio slots (QEMU virt: 8 slots of 0x1000 bytes at 0x10001000, PLIC
- * sources 1..8): disks first, then network interfaces, rng, balloon, console. */
+ * sources 1..8): disks first, then network interfaces, rng, balloon, console. The power
+ * button (virtio-input) has a window of its own after them, at 0x10009000 with PLIC source 9,
+ * so that it takes no slot and has the same address whatever else is configured. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "dev/virtio_balloon.h"
 #include "dev/virtio_blk.h"
 #include "dev/virtio_console.h"
+#include "dev/virtio_input.h"
 #include "dev/virtio_net.h"
 #include "dev/virtio_rng.h"
 #include "machine/vm_internal.h"
@@ -78,8 +81,14 @@ int board_virtio(struct rv_vm *vm, struct rv_fdt *f)
         return rv_error_set(-ENOSPC, "%u virtio devices asked for; the board has %d slots",
                             needed, VIRTIO_SLOTS);
     /* fdt_add_subnode prepends: create in reverse slot order so that the tree lists slot 0
-     * first, which Linux probes first (vda is the first --disk). */
+     * first, which Linux probes first (vda is the first --disk); the power button last. */
     int rc = 0;
+    if (!vm->cfg.no_power_button) {
+        struct rv_irq irq;
+        rv_plic_irq(vm->plic, VIRT_POWER_BUTTON_IRQ, &irq);
+        rc = rv_virtio_input_create(&vm->iomap, f, VIRT_POWER_BUTTON_BASE, &irq, &vm->dev_lock,
+                                    &vm->bus, &vm->power_button);
+    }
     for (int s = (int)needed - 1; s >= 0 && !rc; s--) {
         uint64_t base = VIRT_VIRTIO_BASE + VIRTIO_SLOT_SIZE * (uint64_t)s;
         struct rv_irq irq;

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "dev/virtio_balloon.h"
+#include "dev/virtio_input.h"
 #include "machine/vm_internal.h"
 
 const char *const rv_vm_exit_names[RV_VM_EXIT_REASONS] = {
@@ -140,6 +141,16 @@ int rv_vm_request_poweroff(struct rv_vm *vm)
     return power_request(vm, VM_POWER_OFF, 0);
 }
 
+int rv_vm_press_power_button(struct rv_vm *vm)
+{
+    if (rv_vm_state(vm) == RV_VM_STOPPED)
+        return rv_error_set(-ESRCH, "the VM is stopped");
+    if (!vm->power_button)
+        return rv_error_set(-ENODEV, "the VM has no power button (started with "
+                                     "--no-power-button)");
+    return rv_virtio_input_press(vm->power_button, RV_INPUT_KEY_POWER);
+}
+
 int rv_vm_kill(struct rv_vm *vm)
 {
     return power_request(vm, VM_POWER_OFF, RV_STATUS_KILLED);
@@ -173,6 +184,8 @@ void rv_vm_get_info(struct rv_vm *vm, struct rv_vm_info *out)
                      (uint64_t)now.tv_nsec - (uint64_t)vm->t0.tv_nsec,
         .jit = vm->jit_group != NULL,
         .balloon = vm->balloon != NULL,
+        .power_button = vm->power_button != NULL,
+        .power_button_driver = vm->power_button && rv_virtio_input_active(vm->power_button),
         .host = vm->host,
     };
 }

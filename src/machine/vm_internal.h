@@ -23,10 +23,12 @@
 #define VIRT_PLIC_BASE   0x0c000000ull
 #define VIRT_UART_BASE   0x10000000ull
 #define VIRT_VIRTIO_BASE 0x10001000ull
+#define VIRT_POWER_BUTTON_BASE 0x10009000ull /* after the eight slots (free on QEMU virt) */
 #define VIRT_RAM_BASE    0x80000000ull
 #define VIRT_UART_IRQ    10
 #define VIRT_RTC_IRQ     11
 #define VIRT_VMGENID_IRQ 12
+#define VIRT_POWER_BUTTON_IRQ 9
 #define VIRT_TIMEBASE_HZ 10000000ull
 
 /* SBI HSM hart states (SBI spec 9.1) */
@@ -87,6 +89,7 @@ struct rv_vm {
     struct rv_htif *htif;
     struct rv_virtio_balloon *balloon;
     struct rv_virtio_console *vconsole; /* console input goes here when present */
+    struct rv_virtio_input *power_button; /* NULL with cfg.no_power_button */
     struct rv_virtio_blk *blks[RV_MAX_DISKS]; /* cfg.disks[i], quiesced for snapshots */
     struct rv_virtio_net *nets[RV_MAX_NICS];
     char *disk_specs[RV_MAX_DISKS]; /* the image each disk uses now (snapshots switch it) */

@@ -108,7 +108,9 @@ int vm_state_write_config(struct rv_vm *vm, struct rv_stream *s)
     rv_put_u64(&w, vm->bus.ram_size);
     rv_put_u32(&w, vm->nharts);
     rv_put_u8(&w, (uint8_t)c->accel);
-    rv_put_u8(&w, (uint8_t)(c->rng | c->balloon << 1 | c->virtio_console << 2 | c->no_reboot << 3));
+    /* bit 4: the power button is present (streams written before it existed have 0) */
+    rv_put_u8(&w, (uint8_t)(c->rng | c->balloon << 1 | c->virtio_console << 2 | c->no_reboot << 3 |
+                            !c->no_power_button << 4));
     put_path(&w, c->kernel);
     put_path(&w, c->initrd);
     put_str(&w, c->append);
@@ -263,7 +265,7 @@ static int read_config(struct loader *L, const uint8_t *p, size_t len)
         return rv_error_set(-EINVAL, "configuration: truncated or trailing bytes");
     if (L->lo->adjust)
         L->lo->adjust(L->lo->adjust_opaque, c);
-    if (accel > RV_ACCEL_INTERP || flags > 15 || c->nharts == 0 || c->nharts > RV_MAX_HARTS ||
+    if (accel > RV_ACCEL_INTERP || flags > 31 || c->nharts == 0 || c->nharts > RV_MAX_HARTS ||
         c->ram_size < (16ull << 20) || c->ram_size > (64ull << 30) || (c->ram_size & 0xfffff))
         return rv_error_set(-EINVAL, "configuration: values out of range");
     c->accel = (enum rv_accel)accel;
@@ -271,6 +273,7 @@ static int read_config(struct loader *L, const uint8_t *p, size_t len)
     c->balloon = (flags >> 1) & 1;
     c->virtio_console = (flags >> 2) & 1;
     c->no_reboot = (flags >> 3) & 1;
+    c->no_power_button = !((flags >> 4) & 1);
     c->console_in_fd = ro->console_in_fd;
     c->console_out_fd = ro->console_out_fd;
     c->console_escapes = ro->console_escapes;

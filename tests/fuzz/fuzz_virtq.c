@@ -4,7 +4,11 @@
  * buffers). Before the script runs, a driver-like setup puts both queues at fixed places in
  * RAM (features from the first record) so that small inputs already reach the rings. A device behind the transport pops every chain it is notified of, writes into
  * its writable buffers and returns it, as real devices do. Guard pages around RAM and ASan
- * catch any access outside guest memory; the transport must reject every bad ring. */
+ * catch any access outside guest memory; the transport must reject every bad ring.
+ * When the first record's flags have bit 6 set, the device is the real virtio-input power
+ * button instead (dev/virtio_input.c): its config space is reached by the same register
+ * accesses, and records with flag bit 6 press its key, so events go into fuzzed buffers. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 
 #include "core/log.h"
 #include "dev/virtio.h"
+#include "dev/virtio_input.h"
 #include "fuzz_ram.h"
 
 #define RAM_BASE 0x80000000ull
@@ -95,8 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rv_iomap map = {0};
     struct rv_irq irq = {.set = irq_set};
     struct fuzz_dev dev = {0};
-    FUZZ_CHECK(rv_virtio_create(&map, NULL, MMIO_BASE, &irq, &lock, &bus, &fuzz_ops, &dev, 0,
-                                &dev.vd) == 0);
+    struct rv_virtio_input *input = NULL;
+    if (size >= 6 && (script[1] & 0x40))
+        FUZZ_CHECK(rv_virtio_input_create(&map, NULL, MMIO_BASE, &irq, &lock, &bus, &input) ==
+                   0);
+    else
+        FUZZ_CHECK(rv_virtio_create(&map, NULL, MMIO_BASE, &irq, &lock, &bus, &fuzz_ops, &dev,
+                                    0, &dev.vd) == 0);
     struct rv_region *r = &map.regions[0];
 
     /* Driver-like setup (virtio 3.1.1): queue q's table at RAM + 0x1000 * q, avail ring at
@@ -132,6 +142,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&value, data + 2, 4);
         data += 6;
         size -= 6;
+        if (input && (flags & 0x40)) {
+            int rc = rv_virtio_input_press(input, (value & 0x10000) ? (uint16_t)value
+                                                                     : RV_INPUT_KEY_POWER);
+            FUZZ_CHECK(rc == 0 || rc == -ENODEV || rc == -EBUSY || rc == -EINVAL);
+            FUZZ_CHECK(rv_virtio_input_pending(input) <= RV_VIRTIO_INPUT_MAX_PENDING);
+            continue;
+        }
         if (flags & 1) /* addresses: bias into RAM most of the time */
             value = (uint32_t)(RAM_BASE + value % RAM_SIZE);
         unsigned width = (flags & 6) == 0 ? 4 : (flags & 6) == 2 ? 1 : (flags & 6) == 4 ? 2 : 8;
