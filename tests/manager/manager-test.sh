@@ -160,9 +160,10 @@ sleep 0.5; d1=$(ticks vm1); sleep 2
 check "re-adopted vm1 stops ticking when paused" test "$(ticks vm1)" = "$d1"
 check "resume vm1 after the restart" test "$("$rvisor" vm vm1 resume | field state)" = running
 check "vm1 ticks again" wait_for 30 more_ticks vm1 $((d1 + 3))
-check "stop vm1 (poweroff through its API)" test "$("$rvisor" stop vm1)" = "vm1: stopped"
+check "stop vm1 (its power button, through its API)" test "$("$rvisor" stop vm1)" = "vm1: stopped"
 check "vm1's process is gone" gone "$pid1"
 check "vm1 exit recorded as a power-off" sh -c "'$rvisor' info vm1 | grep -q 'powered off'"
+check "vm1's guest shut down by itself (console)" grep -q "rvisor-guest: powering off" "$(log_of vm1)"
 check "kill vm2" test "$("$rvisor" kill vm2)" = "vm2: stopped"
 check "vm2's process is gone" gone "$pid2"
 
@@ -181,6 +182,19 @@ pid1=$(pid_of vm1)
 check "delete --force" sh -c "'$rvisor' delete vm1 --force >/dev/null"
 check "forced delete killed the process" gone "$pid1"
 check "delete of a stopped VM" sh -c "'$rvisor' delete vm2 >/dev/null && '$rvisor' delete vm3 >/dev/null"
+
+# A VM without a power button: stop cannot ask its guest, so it forces the poweroff at once
+# instead of waiting for the kill (the timeout is far away).
+(cd "$guest" && "$rvisor" create vm4 --kernel Image --initrd initrd.img --mem 128M \
+    --append "$append" --no-power-button >/dev/null)
+check "no-power-button in the saved configuration" grep -q '"no-power-button": true' "$state/vms/vm4/config.json"
+"$rvisor" start vm4 >/dev/null
+check "vm4 boots and ticks" wait_for 300 more_ticks vm4 3
+pid4=$(pid_of vm4)
+check "stop vm4 (forced poweroff, no power button)" test "$("$rvisor" stop vm4 --timeout 600)" = "vm4: stopped"
+check "vm4's process is gone" gone "$pid4"
+check "vm4 exit recorded as a power-off, not a kill" sh -c "'$rvisor' info vm4 | grep -q 'powered off'"
+check "delete vm4" sh -c "'$rvisor' delete vm4 >/dev/null"
 check "state folder has no VM left" test -z "$(ls "$state/vms")"
 check "list is empty" test "$("$rvisor" list | wc -l)" = 1
 
