@@ -117,10 +117,18 @@ check "lvs shows pool usage and origins" json lvs "
 t={r['lv']:r for r in rows}
 assert t['pool']['type']=='thin-pool' and t['pool']['usage_percent']==0.0, t['pool']
 assert t['s1']['origin']=='str' and t['ts']['origin']=='thin' and t['str']['status']=='origin'"
+check "two more thin volumes" sh -c "'$rvisor' vol lv-create vg0/ta --thin --pool pool --size 2M &&
+    '$rvisor' vol lv-create vg0/tb --thin --pool pool --size 2M"
 port=$((20000 + RANDOM % 20000))
 "$rvisor" vol serve --nbd 127.0.0.1:$port 2>"$tmp/serve.log" &
 server=$!
 for _ in $(seq 50); do grep -q serving "$tmp/serve.log" && break; sleep 0.1; done
+head -c 2M /dev/urandom >ta.data
+head -c 2M /dev/urandom >tb.data
+qemu-img convert -n -f raw -O raw ta.data "nbd://127.0.0.1:$port/vg0/ta" & ta_pid=$!
+qemu-img convert -n -f raw -O raw tb.data "nbd://127.0.0.1:$port/vg0/tb"; tb_st=$?
+wait $ta_pid; ta_st=$?
+check "two thin volumes of one pool written at once (two NBD clients)" [ "$ta_st$tb_st" = 00 ]
 head -c 1M /dev/urandom >small.data
 check "the origin of a snapshot is writable (NBD)" \
     qemu-img convert -n -f raw -O raw small.data "nbd://127.0.0.1:$port/vg0/str"
@@ -133,6 +141,10 @@ check "the origin has the write" sh -c "'$blkcat' vol:vg0/str | head -c 1048576 
 check "the snapshot still reads the old bytes" \
     sh -c "'$blkcat' vol:vg0/s1 | head -c 25165824 | cmp - str.data"
 check "lvs: pool full" json lvs "assert [r for r in rows if r['lv']=='pool'][0]['usage_percent']==100.0"
+check "both thin volumes hold their bytes" sh -c "'$blkcat' vol:vg0/ta | cmp - ta.data &&
+    '$blkcat' vol:vg0/tb | cmp - tb.data"
+check "check clean after the concurrent writers" vol check
+check "remove them" sh -c "'$rvisor' vol lv-remove vg0/ta && '$rvisor' vol lv-remove vg0/tb"
 refuse "thin shrink needs --shrink" "needs --shrink" vol lv-resize vg0/thin --size 4M
 check "thin shrink" vol lv-resize vg0/thin --size 4M --shrink
 check "lvs: the shrink gave chunks back (4M of thin + 1M copied for s1)" json lvs "

@@ -152,7 +152,7 @@ static void check_vg(unsigned max_warnings)
 static uint32_t check_tables(void)
 {
     struct vol_vg *vg;
-    struct vol_thin_pool *tp;
+    struct vol_thin_pool *tp = NULL;
     if (vol_vg_open(NULL, "vg", VOL_OPEN_READ, &vg) ||
         vol_thin_pool_load(vg, vol_lv_find(vg, "pool"), &tp))
         die("load pool");

@@ -70,8 +70,6 @@ static uint32_t res_id(const struct vol_thin_pool *tp)
     return VOL_THIN_RES + (uint32_t)tp->res_slot;
 }
 
-static int share_merge(struct vol_thin_pool *tp);
-
 static bool owned(const struct vol_thin_pool *tp, uint32_t id)
 {
     if (tp->res_slot >= 0 && id == res_id(tp))
@@ -95,28 +93,26 @@ static void drop_dead(struct vol_thin_pool *tp)
     }
 }
 
-/* Merges the newest committed tables into tp (see the top). Pool lock held. */
-static int share_sync(struct vol_thin_pool *tp)
-{
-    uint64_t seq;
-    int rc = vol_thin_pool_peek(tp, &seq);
-    if (!rc && seq != tp->seq)
-        rc = share_merge(tp);
-    if (!rc)
-        drop_dead(tp);
-    return rc;
-}
-
+/* Reloads the newest committed tables and merges: ours from memory, the others from disk. */
 static int share_merge(struct vol_thin_pool *tp)
 {
-    int rc;
     struct vol_thin_pool *f;
-    if ((rc = vol_thin_pool_load(tp->vg, tp->lv, &f)))
+    int rc = vol_thin_pool_load(tp->vg, tp->lv, &f);
+    if (rc)
         return rc;
     if (f->data_chunks != tp->data_chunks) {
         vol_thin_pool_free(f);
         return rv_error_set(-EIO, "thin pool %s changed size while in use", tp->lv->name);
     }
+    uint32_t extra = 1; /* room for ours that are not on the disk yet: nothing fails later */
+    for (uint32_t i = 0; i < tp->ntables; i++)
+        extra += owned(tp, tp->tables[i].thin_id) && !vol_thin_table_find(f, tp->tables[i].thin_id);
+    struct vol_thin_table *room = realloc(f->tables, sizeof(*room) * (f->ntables + extra));
+    if (!room) {
+        vol_thin_pool_free(f);
+        return rv_error_set(-ENOMEM, "out of memory");
+    }
+    f->tables = room;
     memcpy(tp->committed, f->committed, tp->data_chunks); /* what the disk references */
     for (uint32_t i = 0; i < f->ntables; i++) {
         struct vol_thin_table *ft = &f->tables[i];
@@ -129,30 +125,34 @@ static int share_merge(struct vol_thin_pool *tp)
             mt->thin_id = UINT32_MAX; /* taken */
         }
     }
-    for (uint32_t i = 0; i < tp->ntables && !rc; i++) { /* ours, not yet on the disk */
+    for (uint32_t i = 0; i < tp->ntables; i++) { /* ours, not yet on the disk */
         struct vol_thin_table *mt = &tp->tables[i];
-        if (mt->thin_id == UINT32_MAX || !owned(tp, mt->thin_id))
-            continue;
-        struct vol_thin_table *t = realloc(f->tables, sizeof(*t) * (f->ntables + 1));
-        if (!t) {
-            rc = rv_error_set(-ENOMEM, "out of memory");
-            break;
+        if (mt->thin_id != UINT32_MAX && owned(tp, mt->thin_id)) {
+            f->tables[f->ntables++] = *mt;
+            mt->map = NULL;
         }
-        f->tables = t;
-        f->tables[f->ntables++] = *mt;
-        mt->map = NULL;
     }
-    if (!rc) {
-        struct vol_thin_table *t = tp->tables;
-        uint32_t n = tp->ntables;
-        tp->tables = f->tables, tp->ntables = f->ntables;
-        f->tables = t, f->ntables = n;
-        tp->seq = f->seq;
-        tp->cur_slot = f->cur_slot;
-        vol_thin_count_refs(tp);
-        tp->dirty = true;
-    }
+    struct vol_thin_table *t = tp->tables;
+    uint32_t n = tp->ntables;
+    tp->tables = f->tables, tp->ntables = f->ntables;
+    f->tables = t, f->ntables = n;
+    tp->seq = f->seq;
+    tp->cur_slot = f->cur_slot;
+    vol_thin_count_refs(tp);
+    tp->dirty = true;
     vol_thin_pool_free(f);
+    return 0;
+}
+
+/* Merges the newest committed tables into tp (see the top). Pool lock held. */
+static int share_sync(struct vol_thin_pool *tp)
+{
+    uint64_t seq;
+    int rc = vol_thin_pool_peek(tp, &seq);
+    if (!rc && seq != tp->seq)
+        rc = share_merge(tp);
+    if (!rc)
+        drop_dead(tp);
     return rc;
 }
 
