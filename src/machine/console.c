@@ -114,9 +114,13 @@ static void monitor_command(struct rv_vm *vm, char *line)
     } else if (strcmp(cmd, "help") == 0) {
         say("\r\nballoon MIB     ask the guest to shrink to (or grow back to) MIB of RAM\r\n"
             "info balloon    the balloon's state\r\n"
+            "powerdown       press the power button: the guest shuts down by itself\r\n"
             "quit            power off and exit\r\n");
     } else if (strcmp(cmd, "quit") == 0) {
         vm_power(vm, VM_POWER_OFF, 0);
+    } else if (strcmp(cmd, "powerdown") == 0) {
+        if (rv_vm_press_power_button(vm))
+            say("\r\nrvisor: %s\r\n", rv_error_get());
     } else if (strcmp(cmd, "balloon") == 0 || (strcmp(cmd, "info") == 0 && arg &&
                                                strcmp(arg, "balloon") == 0)) {
         if (!vm->balloon) {

@@ -10,6 +10,9 @@
 #  3. A guest without the driver: poweroff is refused (unsupported), the VM runs on; poweroff
 #     with force=true stops it at once (exit 0).
 #  4. --no-power-button: no device-tree node, status "absent", poweroff unsupported.
+#  5. A press while paused is part of a snapshot: poweroff on the paused VM, snapshot, kill;
+#     the restored VM's guest shuts down by itself (exit 0).
+#  6. The console monitor's powerdown (C-a c powerdown) presses the button too.
 # Usage: poweroff-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]. Ends with "N passed, N failed".
 set -u
 rvisor=$1
@@ -125,4 +128,37 @@ check "no button: poweroff unsupported" grep -q "unsupported.*no power button" "
 check "no button: kill" test "$(ctl kill | field state)" = stopped
 wait_exit
 check "no button: exit 127 after kill (got $rc)" test "$rc" = 127
+
+# --- 5. a press while paused goes along with a snapshot -----------------------------------------
+boot snap "rvisor.cmd=echo%20guest-up;sleep%20600"
+check "snapshot: the guest binds the button" wait_button ready
+check "snapshot: the guest's command runs" wait_console guest-up
+check "snapshot: pause" test "$(ctl pause | field state)" = paused
+check "snapshot: poweroff while paused is accepted" test "$(ctl poweroff | field state)" = paused
+check "snapshot: written" sh -c "'$rvisor' snapshot '$tmp/snap.sock' '$tmp/snap.rvs' >/dev/null"
+check "snapshot: kill the original" test "$(ctl kill | field state)" = stopped
+wait_exit
+check "snapshot: the original never shut down" sh -c "! grep -q 'power button pressed' '$tmp/snap.console'"
+"$rvisor" restore "$tmp/snap.rvs" --console "file:$tmp/restored.console" </dev/null \
+    >"$tmp/restored.out" 2>&1 &
+pid=$!
+wait_exit
+check "snapshot: the restored VM exits 0 through the guest's power-off (got $rc)" test "$rc" = 0
+check "snapshot: the restored guest saw the press and shut down" \
+    sh -c "grep -q 'power button pressed' '$tmp/restored.console' && grep -q 'powering off' '$tmp/restored.console'"
+
+# --- 6. the console monitor -------------------------------------------------------------------
+mkfifo "$tmp/in"
+vm=mon
+"$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 256M --escapes \
+    --append "console=ttyS0 quiet rvisor.cmd=echo%20guest-up;sleep%20600" \
+    <"$tmp/in" >"$tmp/mon.console" 2>&1 &
+pid=$!
+exec 4>"$tmp/in"
+check "monitor: the guest's command runs" wait_console guest-up
+printf '\001cpowerdown\r' >&4
+wait_exit
+exec 4>&-
+check "monitor: powerdown: exit 0 through the guest's power-off (got $rc)" test "$rc" = 0
+check "monitor: the guest shut down by itself" grep -q 'rvisor-guest: powering off' "$tmp/mon.console"
 finish
