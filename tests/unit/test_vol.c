@@ -119,6 +119,8 @@ static void test_meta(void)
          AREA("[1,0,1]")) "]}", "two LVs named"},
         {HDR LV("a", 1, "linear", 99999999999999999999, 0, AREA("[0,0,4]")) "]}", "JSON"},
         {HDR "]", "JSON"},
+        {HDR "{\"name\":\"a\",\"id\":1,\"type\":\"linear\",\"extents\":4,\"stripe_size\":0,"
+         "\"invalid\":3,\"areas\":[" AREA("[0,0,4]") "]}]}", "bad 'frozen' or 'invalid'"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         rv_error_clear();

@@ -113,6 +113,7 @@ refuse "the origin is frozen" "origin of snapshots" vol lv-remove vg0/str
 refuse "the pool holds thin volumes" "still holds" vol lv-remove vg0/pool
 check "snapshot reads the origin" sh -c "'$blkcat' vol:vg0/s1 | head -c 25165824 | cmp - str.data"
 check "thin snapshot of a thin volume" vol lv-snapshot vg0/thin --name ts
+refuse "no snapshot of a snapshot of a non-thin LV" "not supported" vol lv-snapshot vg0/s1 --name s2
 check "lvs shows pool usage and origins" json lvs "
 t={r['lv']:r for r in rows}
 assert t['pool']['type']=='thin-pool' and t['pool']['usage_percent']==0.0, t['pool']

@@ -145,6 +145,14 @@ int vol_snapshot_create(const char *devices, const char *vgname, const char *ori
     struct vol_lv *o = vol_lv_find(vg, origin);
     if (!o || o->type == VOL_THIN_POOL) {
         rc = rv_error_set(-EINVAL, "%s/%s: no such LV, or a thin pool", vgname, origin);
+    } else if (o->type == VOL_THIN && o->origin_id != VOL_NO_LV &&
+               vol_lv_by_id(vg, o->origin_id) &&
+               vol_lv_by_id(vg, o->origin_id)->type != VOL_THIN) {
+        /* Its table holds only what differs from that origin: a copy would read zeros elsewhere. */
+        rc = rv_error_set(-ENOTSUP, "%s/%s is a snapshot of the %s LV %s: snapshots of it are "
+                          "not supported", vgname, origin,
+                          vol_lv_type_name(vol_lv_by_id(vg, o->origin_id)->type),
+                          vol_lv_by_id(vg, o->origin_id)->name);
     } else if (o->type == VOL_THIN) { /* its table must be the one committed */
         if (!(rc = vol_lv_check_unused(vg, o)))
             rc = thin_add(vg, vol_lv_by_id(vg, o->pool_id), name, o->extents, o->thin_id, o->id);
