@@ -1,7 +1,9 @@
 #!/bin/sh
 # Volume throughput on the host (bench/vol_bench.c through rvisor's block layer): a raw file,
 # then linear, striped (3 PVs), thin (fresh: every write allocates) and a thin snapshot of it
-# (every first write copies on write), all on the same file system (TMPDIR).
+# (every first write copies on write), and the linear LV again as the origin of a snapshot (every
+# first write of a chunk copies its old contents into the snapshot and commits the pool before
+# the write), all on the same file system (TMPDIR).
 # Usage: bench/vol.sh [BUILD_DIR [SIZE_MIB]]
 set -eu
 build=${1:-build}
@@ -19,7 +21,7 @@ $r vol pv-create "$t/pv0" "$t/pv1" "$t/pv2" >/dev/null
 $r vol vg-create vg "$t/pv0" "$t/pv1" "$t/pv2" --extent-size 4M
 $r vol lv-create vg/linear --size "${size}M"
 $r vol lv-create vg/striped --size "${size}M" --stripes 3 --stripe-size 64K
-$r vol lv-create vg/pool --thin-pool --size "$(( size * 2 + 16 ))M"
+$r vol lv-create vg/pool --thin-pool --size "$(( size * 3 + 16 ))M"
 $r vol lv-create vg/thin --thin --pool pool --size "${size}M"
 "$vb" "$t/raw.img" "$size"
 "$vb" vol:vg/linear "$size"
@@ -27,3 +29,5 @@ $r vol lv-create vg/thin --thin --pool pool --size "${size}M"
 "$vb" vol:vg/thin "$size"
 $r vol lv-snapshot vg/thin --name snap
 "$vb" vol:vg/snap "$size"
+$r vol lv-snapshot vg/linear --name lsnap --pool pool
+"$vb" vol:vg/linear "$size"
