@@ -12,7 +12,9 @@
 #  4. --no-power-button: no device-tree node, status "absent", poweroff unsupported.
 #  5. A press while paused is part of a snapshot: poweroff on the paused VM, snapshot, kill;
 #     the restored VM's guest shuts down by itself (exit 0).
-#  6. The console monitor's powerdown (C-a c powerdown) presses the button too.
+#  6. The console monitor's powerdown (C-a c powerdown) presses the button too, here with the
+#     guest's interactive shell in the foreground (which ignores SIGTERM, so the handler's
+#     SIGKILL ends it).
 # Usage: poweroff-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]. Ends with "N passed, N failed".
 set -u
 rvisor=$1
@@ -151,11 +153,12 @@ check "snapshot: the restored guest saw the press and shut down" \
 mkfifo "$tmp/in"
 vm=mon
 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 256M --escapes \
-    --append "console=ttyS0 quiet rvisor.cmd=echo%20guest-up;sleep%20600" \
-    <"$tmp/in" >"$tmp/mon.console" 2>&1 &
+    --append "console=ttyS0 quiet" <"$tmp/in" >"$tmp/mon.console" 2>&1 &
 pid=$!
 exec 4>"$tmp/in"
-check "monitor: the guest's command runs" wait_console guest-up
+check "monitor: the guest's shell prompts" wait_console 'rvisor-guest:~#'
+printf 'echo shell-$((6*7))\r' >&4
+check "monitor: the shell runs a command" wait_console shell-42
 printf '\001cpowerdown\r' >&4
 wait_exit
 exec 4>&-
