@@ -17,6 +17,7 @@
 #include "block/volume/vol_block.h"
 #include "core/iov.h"
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/log.h"
 
 /* More iovec entries than any virtqueue can hold. */
@@ -35,12 +36,12 @@ int rv_block_open_file(const char *path, bool writable, bool *direct,
                        struct rv_block_chain *chain)
 {
     int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
-    int fd = open(path, flags | (*direct ? O_DIRECT : 0));
+    int fd = rv_fs_open(path, flags | (*direct ? O_DIRECT : 0), 0);
     if (fd < 0 && *direct && errno == EINVAL) {
         rv_warn("%s: the file system does not support O_DIRECT (cache=none); using the page "
                 "cache", path);
         *direct = false;
-        fd = open(path, flags);
+        fd = rv_fs_open(path, flags, 0);
     }
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", path, strerror(errno));
@@ -97,7 +98,7 @@ void rv_block_make_id(struct rv_block *b, int fd)
 {
     /* FNV-1a of the canonical path; of the device and inode if it has none. */
     uint64_t h = 0xcbf29ce484222325ull;
-    char *real = realpath(b->path, NULL);
+    char *real = rv_fs_realpath(b->path);
     if (real) {
         for (const unsigned char *p = (const unsigned char *)real; *p; p++)
             h = (h ^ *p) * 0x100000001b3ull;

@@ -13,6 +13,7 @@
 
 #include "block/qcow2.h"
 #include "core/error.h"
+#include "core/fsjail.h"
 
 #define CREATE_HEADER_LEN 112   /* version 3 header with the compression type field */
 #define CREATE_REFCOUNT_ORDER 4
@@ -164,7 +165,7 @@ int rv_qcow2_create(const char *path, const struct rv_block_create_opts *opts)
         put32(h + 16, (uint32_t)blen);
     }
 
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = rv_fs_open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         int err = errno;
         free(h);

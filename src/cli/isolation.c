@@ -1,12 +1,14 @@
 /* `rvisor run`: CPU limits and the sandbox around the VM's set-up (isolation.h). */
 #include "cli/isolation.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/log.h"
 
 static int parse_uint(const char *opt, const char *val, unsigned lo, unsigned hi, unsigned *out)
@@ -27,6 +29,10 @@ int isolation_option(struct rv_isolation *iso, const char *arg, const char *val)
         iso->no_sandbox = true;
         return 1;
     }
+    if (strcmp(arg, "--private-net") == 0) {
+        iso->private_net = true;
+        return 1;
+    }
     if (strcmp(arg, "--cpu-quota") == 0)
         return parse_uint(arg, val, 1, RV_CPU_MAX_QUOTA_PCT, &iso->cpu.quota_pct);
     if (strcmp(arg, "--cpu-weight") == 0)
@@ -34,30 +40,58 @@ int isolation_option(struct rv_isolation *iso, const char *arg, const char *val)
     return 0;
 }
 
+/* The process's pid in the host's PID namespace: /proc is still the host's here. */
+static pid_t host_pid(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return getpid();
+    buf[n] = 0;
+    long v = strtol(buf, NULL, 10);
+    return v > 0 ? (pid_t)v : getpid();
+}
+
+/* The state directory (control API paths are confined to it) is the API socket's. */
+static int state_dir(const char *api_socket)
+{
+    char *copy = strdup(api_socket);
+    if (!copy)
+        return rv_error_set(-ENOMEM, "out of memory");
+    char *slash = strrchr(copy, '/');
+    int rc = rv_fs_set_state_dir(!slash ? "." : slash == copy ? "/" : (*slash = 0, copy));
+    free(copy);
+    return rc;
+}
+
 int isolation_begin(struct rv_isolation *iso, const struct rv_vm_config *cfg)
 {
     int version;
     char mount[512];
+    iso->pid = host_pid();
     rv_cgroup_detect(&version, mount, sizeof(mount));
-    if (rv_cgroup_apply(version, mount, getpid(), &iso->cpu, &iso->cgroup)) {
+    if (rv_cgroup_apply(version, mount, iso->pid, &iso->cpu, &iso->cgroup) ||
+        (iso->api_socket && state_dir(iso->api_socket))) {
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
         return -1;
     }
     iso->cfg = cfg;
     iso->sandbox = (struct rv_sandbox_config){.dir_fds = {-1, -1, -1, -1}};
+    /* A switch port is a unix socket connected during set-up: no host network needed. A
+     * control API may be asked for a live migration over TCP, --incoming waits for one,
+     * unless --private-net. */
+    iso->sandbox.host_net = iso->migration_net && !iso->private_net;
     for (unsigned i = 0; i < cfg->nnics; i++) {
-        iso->sandbox.host_net = true;
         if (strncmp(cfg->nics[i], "user", 4) == 0)
-            iso->sandbox.user_net = true;
+            iso->sandbox.user_net = iso->sandbox.host_net = true;
+        if (strncmp(cfg->nics[i], "tap", 3) == 0)
+            iso->sandbox.host_net = true;
     }
-    /* Run-time opens by path: the control API (snapshot and migration requests name files
-     * and hosts), volumes (metadata reloads), NICs other than user and tap (switch ports). */
+    /* Run-time file work, through directory descriptors only (core/fsjail.h): the control
+     * API (snapshots), volumes (metadata reloads), restored VMs (boot images at a reset). */
     iso->sandbox.runtime_io = iso->runtime_io;
     for (unsigned i = 0; i < cfg->ndisks; i++)
         if (strncmp(cfg->disks[i], "vol:", 4) == 0)
-            iso->sandbox.runtime_io = true;
-    for (unsigned i = 0; i < cfg->nnics; i++)
-        if (strncmp(cfg->nics[i], "user", 4) != 0 && strncmp(cfg->nics[i], "tap", 3) != 0)
             iso->sandbox.runtime_io = true;
     if (iso->no_sandbox)
         return 0;
@@ -111,5 +145,5 @@ int isolation_lock(struct rv_isolation *iso, struct rv_vm *vm, struct rv_api_ser
 
 void isolation_end(struct rv_isolation *iso)
 {
-    rv_cgroup_leave(&iso->cgroup, getpid());
+    rv_cgroup_leave(&iso->cgroup, iso->pid);
 }

@@ -15,6 +15,12 @@ struct rv_isolation {
     bool runtime_io;            /* the run opens paths after set-up: a control API (snapshot and
                                    migration requests), a restored or migrated VM (its boot
                                    images are read again at reset); set before begin */
+    bool private_net;           /* --private-net: no host network even with a control API */
+    const char *api_socket;     /* its directory is the VM's state directory; set before begin */
+    bool migration_net;         /* a control API or --incoming: a live migration goes over the
+                                   host's network (unless --private-net); set before begin */
+    pid_t pid;                  /* as the host sees it (the manager may start the VM as PID 1 of
+                                   its own PID namespace) */
     struct rv_cpu_limits cpu;   /* --cpu-quota, --cpu-weight */
     struct rv_cgroup cgroup;
     struct rv_sandbox_config sandbox;
@@ -22,7 +28,7 @@ struct rv_isolation {
     const struct rv_vm_config *cfg;
 };
 
-/* Takes --no-sandbox (val unused), --cpu-quota PCT or --cpu-weight N. Returns 1 if the option
+/* Takes --no-sandbox, --private-net (val unused), --cpu-quota PCT or --cpu-weight N. Returns 1 if the option
  * was one of these (2 if it consumed val), 0 if not, -1 (message printed) if its value is
  * bad. */
 int isolation_option(struct rv_isolation *iso, const char *arg, const char *val);

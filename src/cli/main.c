@@ -102,6 +102,8 @@ static void usage(FILE *out)
         "                     without a cgroup cpu controller\n"
         "  --no-sandbox       do not sandbox the VM process (seccomp allowlist, namespaces\n"
         "                     and dropped capabilities, docs/sandbox.md): for debugging\n"
+        "  --private-net      as root, a private network namespace even with a control API\n"
+        "                     (no live migration then unless a user or tap NIC is there)\n"
         "\n"
         "Console escapes (stdio): C-a x quits, C-a c opens the monitor (balloon, quit),\n"
         "C-a h lists the escapes.\n"
@@ -363,6 +365,8 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
     }
 #endif
     iso.runtime_io = api_socket || restore || incoming;
+    iso.api_socket = api_socket;
+    iso.migration_net = api_socket || incoming;
     if (!dump_dtb && isolation_begin(&iso, &cfg)) {
         if (out_file >= 0)
             close(out_file);

@@ -70,7 +70,8 @@ const struct rv_api_request rv_api_requests[] = {
      "`PATH.diskN.qcow2` backed by it. Disk and NIC workers are quiesced while saving.",
      "`path`, `file_bytes`, `ram_pages`, `zero_pages` (skipped), `duration_ms`, `disks` "
      "(switched to a new overlay), `mappable`",
-     {{"path", RV_API_STRING, true, 1, 3900, "the snapshot file (replaced if it exists)"},
+     {{"path", RV_API_STRING, true, 1, 3900, "the snapshot file, in the VM's state directory (the API socket's; "
+                                            "relative to it; no `..`) (replaced if it exists)"},
       {"mappable", RV_API_BOOLEAN, false, 0, 1,
        "store RAM uncompressed and page-aligned, for lazy restore and clones"}}},
     {"migrate", RV_API_RUNNING,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "hv/api_state.h"
 #include "rvisor/state.h"
 
@@ -23,8 +24,13 @@ static void snapshot_progress(void *opaque, uint64_t done, uint64_t total)
 
 static json_t *snapshot(struct rv_vm *vm, const struct rv_api_call *call, int *rc)
 {
+    /* Confined to the VM's state directory (docs/sandbox.md): only it stays reachable. */
+    char path[4096];
+    *rc = rv_fs_state_path("snapshot path", rv_api_arg_str(call, "path"), path, sizeof(path));
+    if (*rc)
+        return NULL;
     struct rv_snapshot_opts o = {
-        .path = rv_api_arg_str(call, "path"),
+        .path = path,
         .mappable = rv_api_arg_bool(call, "mappable", false),
         .progress = snapshot_progress,
     };

@@ -249,7 +249,7 @@ static char **run_argv(json_t *config, json_t **keep)
         return NULL;
     static const char *const fixed[] = {"--api-socket", RV_MGR_API_SOCK, "--console",
                                         "socket:" RV_MGR_CONSOLE_SOCK ",log=" RV_MGR_CONSOLE_LOG,
-                                        "--status-file", RV_MGR_STATUS_FILE};
+                                        "--status-file", RV_MGR_STATUS_FILE, "--private-net"};
     size_t n = json_array_size(args), nfixed = sizeof(fixed) / sizeof(fixed[0]);
     char **argv = calloc(n + nfixed + 3, sizeof(char *));
     if (!argv)

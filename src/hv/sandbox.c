@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/log.h"
 #include "hv/seccomp.h"
 
@@ -37,8 +38,6 @@ int rv_sandbox_prepare(const struct rv_sandbox_config *c, struct rv_sandbox_stat
     memset(st, 0, sizeof(*st));
     if (geteuid() != 0)
         return 0;
-    if (c->runtime_io)
-        return 0; /* paths and hosts named at run time must stay reachable */
     int flags = CLONE_NEWNS | (c->host_net ? 0 : CLONE_NEWNET);
     if (unshare(flags) < 0) {
         rv_warn("sandbox: no private namespaces (unshare: %s); running without them",
@@ -119,8 +118,34 @@ static int drop_capabilities(void)
     return 0;
 }
 
+/* The directories of run-time file work: descriptors (as root detached bind mounts) opened
+ * while the host's paths are still there, added to the allowlist's directories. */
+static int confine_files(const struct rv_sandbox_config *c, const struct rv_sandbox_status *st,
+                         struct rv_seccomp_profile *p)
+{
+    unsigned used = 0;
+    for (unsigned i = 0; i < RV_SANDBOX_MAX_DIRS; i++)
+        if (c->dir_fds[i] >= 0)
+            p->dir_fds[used++] = c->dir_fds[i];
+    for (unsigned i = used; i < RV_SECCOMP_MAX_DIRS; i++)
+        p->dir_fds[i] = -1;
+    if (!c->runtime_io)
+        return 0;
+    int rc = rv_fs_confine(st->mount_ns);
+    if (!rc)
+        rv_fs_dir_fds(p->dir_fds + used, RV_SECCOMP_MAX_DIRS - used);
+    return rc;
+}
+
+_Static_assert(RV_SANDBOX_MAX_DIRS + RV_FS_MAX_DIRS <= RV_SECCOMP_MAX_DIRS, "room for all");
+
 int rv_sandbox_enter(const struct rv_sandbox_config *c, struct rv_sandbox_status *st)
 {
+    struct rv_seccomp_profile p = {.user_net = c->user_net, .runtime_io = c->runtime_io,
+                                   .all_threads = true};
+    int rc = confine_files(c, st, &p);
+    if (rc)
+        return rc;
     if (st->mount_ns && pivot_to_empty_root(c->user_net)) {
         rv_warn("%s; the host file system stays visible", rv_error_get());
         st->mount_ns = false;
@@ -130,16 +155,12 @@ int rv_sandbox_enter(const struct rv_sandbox_config *c, struct rv_sandbox_status
         if (!st->caps_dropped)
             rv_warn("%s", rv_error_get());
     }
-    struct rv_seccomp_profile p = {.user_net = c->user_net, .runtime_io = c->runtime_io,
-                                   .all_threads = true};
-    _Static_assert(sizeof(p.dir_fds) == sizeof(c->dir_fds), "same number of directories");
-    memcpy(p.dir_fds, c->dir_fds, sizeof(p.dir_fds));
     /* Set here, once, so it can be reported; the filter's TSYNC spreads it to every thread
      * (seccomp(2)). prctl is not on the allowlist afterwards. */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return rv_error_set(-errno, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
     st->no_new_privs = true;
-    int rc = rv_seccomp_install(&p, &st->syscalls);
+    rc = rv_seccomp_install(&p, &st->syscalls);
     if (rc)
         return rc;
     st->seccomp = true;

@@ -13,14 +13,17 @@
 
 #include <stdbool.h>
 
+#define RV_SANDBOX_MAX_DIRS 4
+
 struct rv_sandbox_config {
     bool host_net;      /* user or tap NICs: the host's network namespace is needed */
     bool user_net;      /* libslirp: its socket calls, and /etc/resolv.conf for DNS */
-    bool runtime_io;    /* files and sockets are opened by path after set-up (a control API
-                           that can ask for snapshots and migrations, volumes, switch ports):
-                           the host's file system and network stay visible, and the allowlist
-                           has the calls for them (hv/seccomp.h) */
-    int dir_fds[4];     /* see rv_seccomp_profile's dir_fds (-1: unused) */
+    bool runtime_io;    /* files are opened after set-up (a control API that can ask for
+                           snapshots and migrations, volumes, a restored VM's boot images):
+                           only through the directories of core/fsjail.h, whose descriptors
+                           enter() opens (rv_fs_confine) before the root becomes empty; and
+                           TCP for a migration (hv/seccomp.h) */
+    int dir_fds[RV_SANDBOX_MAX_DIRS]; /* see rv_seccomp_profile's dir_fds (-1: unused) */
 };
 
 /* What was applied (reported by the control API's status). */

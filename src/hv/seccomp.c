@@ -45,17 +45,12 @@ static const char *const user_net[] = {
 /* One argument comparison, every field set (libseccomp's SCMP_Ax macros leave datum_b out). */
 #define ARG(index, op, a, b) ((struct scmp_arg_cmp){(index), (op), (a), (b)})
 
-/* With runtime_io: what snapshots (files written and renamed by path), migration (getaddrinfo,
- * TCP) and volume reloads do after set-up. */
+/* With runtime_io, besides the socket calls of user_net (the migration's TCP connection) and
+ * the directory calls on the fsjail descriptors: what snapshots, migration (getaddrinfo) and
+ * volume reloads do after set-up. No call here takes a path of the host. */
 static const char *const runtime_io[] = {
-    "openat", "unlinkat", "renameat", "renameat2", "mkdirat", "statx", "fstatfs", "uname",
-    "getdents64", "readlinkat", "dup", "dup3", "socket", "connect", "bind", "listen", "accept",
-    "getsockopt", "setsockopt", "getsockname", "getpeername", "sendmsg", "recvmsg", "shutdown",
-    "sendfile", "getuid", "geteuid", "getgid", "getegid",
-    /* measured on snapshots (bench/sandbox-syscalls.sh style): glibc's rename() and friends
-     * use the old path calls on x86-64 */
-    "rename", "unlink", "mkdir", "rmdir", "readlink", "access", "faccessat", "faccessat2",
-    "fchmod", "fadvise64", "msync", "getcwd", "sendmmsg", "recvmmsg",
+    "statx", "fstatfs", "uname", "dup", "dup3", "sendfile", "getuid", "geteuid", "getgid",
+    "getegid", "fchmod", "fadvise64", "msync", "sendmmsg", "recvmmsg",
     "flock", /* volumes: the VG and in-use locks, taken again when the metadata is reloaded */
 };
 
@@ -84,20 +79,24 @@ static int add_each(scmp_filter_ctx ctx, const char *name, unsigned *count,
     return rc;
 }
 
-/* unlinkat, renameat(2) and openat relative to one directory descriptor only (rules are
- * counted by the caller: the same calls for every directory). */
-static int add_dir(scmp_filter_ctx ctx, int fd)
+/* unlinkat, renameat(2), openat and openat2 relative to one directory descriptor only (rules
+ * are counted by the caller: the same calls for every directory). A rename may go from one
+ * directory to another: the target's descriptor is checked against every directory. */
+static int add_dir(scmp_filter_ctx ctx, int fd, const int *all, unsigned nall)
 {
-    const struct scmp_arg_cmp at[] = {ARG(0, SCMP_CMP_EQ, (scmp_datum_t)fd, 0),
-                                      ARG(2, SCMP_CMP_EQ, (scmp_datum_t)fd, 0)};
+    const struct scmp_arg_cmp at = ARG(0, SCMP_CMP_EQ, (scmp_datum_t)fd, 0);
     unsigned uncounted = 0;
-    int rc = add(ctx, "unlinkat", &uncounted, 1, at);
+    int rc = add(ctx, "unlinkat", &uncounted, 1, &at);
     if (!rc)
-        rc = add(ctx, "openat", &uncounted, 1, at);
+        rc = add(ctx, "openat", &uncounted, 1, &at);
     if (!rc)
-        rc = add(ctx, "renameat", &uncounted, 2, at);
-    if (!rc)
-        rc = add(ctx, "renameat2", &uncounted, 2, at);
+        rc = add(ctx, "openat2", &uncounted, 1, &at);
+    for (unsigned i = 0; i < nall && !rc; i++) {
+        const struct scmp_arg_cmp both[] = {at, ARG(2, SCMP_CMP_EQ, (scmp_datum_t)all[i], 0)};
+        rc = add(ctx, "renameat", &uncounted, 2, both);
+        if (!rc)
+            rc = add(ctx, "renameat2", &uncounted, 2, both);
+    }
     return rc;
 }
 
@@ -135,10 +134,12 @@ static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p,
     /* Volumes take OFD record locks (F_OFD_SETLK) when they reload their metadata. */
     if (!rc)
         rc = p->runtime_io ? add(ctx, "fcntl", n, 0, NULL) : add_each(ctx, "fcntl", n, fcntls, 4);
-    if (!rc && p->user_net && !p->runtime_io) {
+    if (!rc && (p->user_net || p->runtime_io)) {
         const struct scmp_arg_cmp inet[] = {ARG(0, SCMP_CMP_EQ, AF_INET, 0),
                                             ARG(0, SCMP_CMP_EQ, AF_INET6, 0)};
         rc = add_each(ctx, "socket", n, inet, 2);
+    }
+    if (!rc && p->user_net) {
         /* Read-only opens (no O_CREAT, O_TRUNC, O_APPEND, no write access): libslirp reads
          * /etc/resolv.conf. Under the sandbox's mount namespace that file is all there is. */
         const struct scmp_arg_cmp rdonly = ARG(
@@ -146,15 +147,15 @@ static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p,
         if (!rc)
             rc = add(ctx, "openat", n, 1, &rdonly);
     }
-    bool dirs = false;
-    for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS && !rc && !p->runtime_io; i++) {
-        if (p->dir_fds[i] >= 0) {
-            rc = add_dir(ctx, p->dir_fds[i]);
-            dirs = true;
-        }
-    }
-    if (dirs)
-        *n += p->user_net ? 3 : 4; /* openat is already counted with user networking */
+    int dirs[RV_SECCOMP_MAX_DIRS];
+    unsigned ndirs = 0;
+    for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS; i++)
+        if (p->dir_fds[i] >= 0)
+            dirs[ndirs++] = p->dir_fds[i];
+    for (unsigned i = 0; i < ndirs && !rc; i++)
+        rc = add_dir(ctx, dirs[i], dirs, ndirs);
+    if (ndirs) /* openat is already counted with the read-only opens */
+        *n += p->user_net ? 4 : 5;
     return rc;
 }
 
@@ -167,13 +168,12 @@ int rv_seccomp_install(const struct rv_seccomp_profile *p, unsigned *count)
     int rc = 0;
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && !rc; i++)
         rc = add(ctx, plain[i], &n, 0, NULL);
-    /* runtime_io includes every call user networking needs, without argument filters. */
-    const char *const *extra = p->runtime_io ? runtime_io : p->user_net ? user_net : NULL;
-    size_t nextra = p->runtime_io ? sizeof(runtime_io) / sizeof(runtime_io[0])
-                    : p->user_net ? sizeof(user_net) / sizeof(user_net[0])
-                                  : 0;
-    for (size_t i = 0; i < nextra && !rc; i++)
-        rc = add(ctx, extra[i], &n, 0, NULL);
+    if (p->user_net || p->runtime_io)
+        for (size_t i = 0; i < sizeof(user_net) / sizeof(user_net[0]) && !rc; i++)
+            rc = add(ctx, user_net[i], &n, 0, NULL);
+    if (p->runtime_io)
+        for (size_t i = 0; i < sizeof(runtime_io) / sizeof(runtime_io[0]) && !rc; i++)
+            rc = add(ctx, runtime_io[i], &n, 0, NULL);
     if (!rc)
         rc = add_filtered(ctx, p, &n);
     if (!rc && p->all_threads && (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)))

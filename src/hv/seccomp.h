@@ -8,18 +8,19 @@
 
 #include <stdbool.h>
 
-#define RV_SECCOMP_MAX_DIRS 4
+#define RV_SECCOMP_MAX_DIRS 16
 
 struct rv_seccomp_profile {
     bool user_net;    /* libslirp: IPv4/IPv6 sockets, and read-only opens (DNS reads
                          /etc/resolv.conf when the guest asks) */
-    /* Directories the process may still change, by descriptor only: unlinkat, renameat and
-     * openat relative to them (the API and console sockets removed at exit, the console log
-     * rotated, the VM's cgroup removed). -1 entries are ignored. */
+    /* Directories the process may still use, by descriptor only: openat, openat2, unlinkat,
+     * renameat(2) relative to them (the API socket removed at exit, the VM's cgroup removed,
+     * and with runtime_io the directories of core/fsjail.h). -1 entries are ignored. */
     int dir_fds[RV_SECCOMP_MAX_DIRS];
-    bool runtime_io;  /* the VM may open files and sockets after set-up, at a request of its
-                         control API (snapshots, migration) or for volumes and switch ports:
-                         openat, renames, unlinks, sockets of any family and their calls */
+    bool runtime_io;  /* the VM opens files after set-up (snapshots, volume reloads, boot
+                         images at a reset), only through dir_fds (core/fsjail.h), and may
+                         connect to a migration destination: IPv4/IPv6 sockets and their calls,
+                         file locks (volumes), dup */
     bool all_threads; /* apply to every thread of the process (SECCOMP_FILTER_FLAG_TSYNC) */
 };
 

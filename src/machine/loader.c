@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 
 #ifndef EM_RISCV
 #define EM_RISCV 243
@@ -179,7 +180,7 @@ int rv_load_raw(struct rv_bus *bus, const uint8_t *file, size_t len, uint64_t ad
 
 int rv_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = rv_fs_open(path, O_RDONLY, 0);
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", path, strerror(errno));
     struct stat st;

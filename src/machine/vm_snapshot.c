@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/serial.h"
 #include "dev/virtio_blk.h"
 #include "dev/vmgenid.h"
@@ -141,7 +142,7 @@ static int switch_disks(struct rv_vm *vm, const char *snap, struct rv_snapshot_r
                 strncat(opts, p, n);
             p = next;
         }
-        char *abs = realpath(backing, NULL);
+        char *abs = rv_fs_realpath(backing);
         snprintf(path, sizeof(path), "%s.disk%u.qcow2", snap, i);
         struct rv_block_create_opts co = {.format = RV_BLOCK_QCOW2,
                                           .backing_file = abs ? abs : backing};
@@ -199,7 +200,7 @@ int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
     uint64_t t0 = now_ns();
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", o->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = rv_fs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", tmp, strerror(errno));
     vm_devices_quiesce(vm);
@@ -207,10 +208,10 @@ int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
     close(fd);
     if (!rc)
         rc = switch_disks(vm, o->path, &r);
-    if (!rc && rename(tmp, o->path))
+    if (!rc && rv_fs_rename(tmp, o->path))
         rc = rv_error_set(-errno, "%s: %s", o->path, strerror(errno));
     if (rc)
-        unlink(tmp);
+        rv_fs_unlink(tmp);
     vm_devices_resume(vm);
     r.duration_ns = now_ns() - t0;
     if (res)
@@ -239,7 +240,7 @@ int rv_vm_restore(const struct rv_restore_opts *o, struct rv_vm **out,
     uint64_t t0 = now_ns();
     struct rv_restore_result r;
     memset(&r, 0, sizeof(r));
-    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
+    int fd = rv_fs_open(o->path, O_RDONLY, 0);
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", o->path, strerror(errno));
     struct rv_stream s;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/serial.h"
 #include "cpu/mmu.h"
 #include "dev/virtio_blk.h"
@@ -67,7 +68,7 @@ static void put_str(struct rv_state_writer *w, const char *s)
 /* A file name as an absolute path, so that the state can be loaded from another directory. */
 static void put_path(struct rv_state_writer *w, const char *path)
 {
-    char *abs = path ? realpath(path, NULL) : NULL;
+    char *abs = path ? rv_fs_realpath(path) : NULL;
     put_str(w, abs ? abs : path);
     free(abs);
 }
@@ -84,7 +85,7 @@ static void put_disk_spec(struct rv_state_writer *w, const char *spec)
     }
     memcpy(path, spec, plen);
     path[plen] = 0;
-    char *abs = realpath(path, NULL);
+    char *abs = rv_fs_realpath(path);
     char out[2 * MAX_STRING];
     snprintf(out, sizeof(out), "%s%s", abs ? abs : path, comma ? comma : "");
     free(abs);

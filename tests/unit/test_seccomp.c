@@ -5,6 +5,7 @@
  * sockets other than IPv4/IPv6, writable opens) are refused the same way. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,8 +25,19 @@
 enum probe {
     P_GETPID, P_MMAP_RW, P_WRITE, P_EXECVE, P_PTRACE, P_MOUNT, P_FORK, P_MMAP_EXEC,
     P_MPROTECT_EXEC, P_KILL_OTHER, P_SOCKET_UNIX, P_SOCKET_INET, P_OPEN_RDONLY, P_OPEN_WRITE,
-    P_CLONE3, P_UNLINK_OTHER, P_PRCTL, P_SETUID,
+    P_CLONE3, P_UNLINK_OTHER, P_PRCTL, P_SETUID, P_OPENAT_DIR, P_OPENAT2_DIR, P_OPENAT2_CWD,
+    P_RENAME_CWD,
 };
+
+/* A directory descriptor on the profile's list (runtime_io: the fsjail directories). */
+static int dir_fd = -1;
+
+static long openat2_probe(int dir)
+{
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_BENEATH};
+    return syscall(SYS_openat2, dir, ".", &how, sizeof(how));
+}
 
 /* 0 if the call worked, 2 if it was refused with EPERM, 1 otherwise. */
 static int outcome(long rc)
@@ -63,6 +75,10 @@ static int probe(enum probe p)
     case P_UNLINK_OTHER: return outcome(unlinkat(AT_FDCWD, "/nonexistent-rvisor-test", 0));
     case P_PRCTL: return outcome(syscall(SYS_prctl, PR_SET_NAME, "x", 0, 0, 0));
     case P_SETUID: return outcome(syscall(SYS_setuid, 0));
+    case P_OPENAT_DIR: return outcome(openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    case P_OPENAT2_DIR: return outcome(openat2_probe(dir_fd));
+    case P_OPENAT2_CWD: return outcome(openat2_probe(AT_FDCWD));
+    case P_RENAME_CWD: return outcome(rename("/nonexistent-rvisor-a", "/nonexistent-rvisor-b"));
     }
     return 1;
 }
@@ -73,8 +89,11 @@ static int run_child(enum probe p, bool user_net, bool runtime_io)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        struct rv_seccomp_profile prof = {.user_net = user_net, .runtime_io = runtime_io,
-                                          .dir_fds = {-1, -1, -1, -1}};
+        struct rv_seccomp_profile prof = {.user_net = user_net, .runtime_io = runtime_io};
+        for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS; i++)
+            prof.dir_fds[i] = -1;
+        dir_fd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        prof.dir_fds[0] = runtime_io ? dir_fd : -1;
         unsigned n = 0;
         if (rv_seccomp_install(&prof, &n) || n < 30)
             _exit(99);
@@ -120,12 +139,19 @@ static void test_allowed(void)
     CHECK(allowed(P_OPEN_RDONLY, true));
 }
 
-/* The profile of VMs with a control API (snapshots, migration): files and sockets open, but
- * still no exec, ptrace, mount, fork or new executable memory. */
+/* The profile of VMs with a control API (snapshots, migration), volumes or restored: files only
+ * relative to the listed directory descriptors, IPv4/IPv6 sockets (migration), and still no
+ * exec, ptrace, mount, fork or new executable memory. */
 static void test_runtime_io(void)
 {
-    CHECK(allowed_runtime_io(P_OPEN_WRITE));
-    CHECK(allowed_runtime_io(P_SOCKET_UNIX));
+    CHECK(allowed_runtime_io(P_OPENAT_DIR));
+    CHECK(allowed_runtime_io(P_OPENAT2_DIR));
+    CHECK(allowed_runtime_io(P_SOCKET_INET));
+    CHECK(refused_runtime_io(P_OPENAT2_CWD));
+    CHECK(refused_runtime_io(P_RENAME_CWD));
+    CHECK(refused_runtime_io(P_UNLINK_OTHER));
+    CHECK(refused_runtime_io(P_OPEN_WRITE));
+    CHECK(refused_runtime_io(P_SOCKET_UNIX));
     CHECK(refused_runtime_io(P_EXECVE));
     CHECK(refused_runtime_io(P_PTRACE));
     CHECK(refused_runtime_io(P_MOUNT));
@@ -161,7 +187,9 @@ static void test_status(void)
     if (pid == 0) {
         char buf[4096];
         int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-        struct rv_seccomp_profile prof = {.dir_fds = {-1, -1, -1, -1}, .all_threads = true};
+        struct rv_seccomp_profile prof = {.all_threads = true};
+        for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS; i++)
+            prof.dir_fds[i] = -1;
         if (fd < 0 || rv_seccomp_install(&prof, NULL))
             _exit(99);
         ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);

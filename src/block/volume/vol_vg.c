@@ -13,6 +13,7 @@
 #include "block/volume/vol.h"
 #include "core/bytes.h"
 #include "core/error.h"
+#include "core/fsjail.h"
 
 /* In-use locks live far beyond any data: byte INUSE_BASE + LV id of every PV; the pv-move
  * generation locks at GEN_BASE + 2 * LV id + (generation & 1). */
@@ -38,7 +39,7 @@ static int devices_read(const char *devices, char ***paths, unsigned *n)
 {
     *paths = NULL;
     *n = 0;
-    FILE *f = fopen(devices, "re");
+    FILE *f = rv_fs_fopen(devices, "r");
     if (!f)
         return errno == ENOENT ? 0 : rv_error_set(-errno, "%s: %s", devices, strerror(errno));
     char line[4200];
@@ -164,9 +165,9 @@ int vol_pv_peek_seq(int fd, const struct vol_label *l, uint64_t *seq)
 
 static void scan_one(struct vol_scan_pv *p)
 {
-    p->fd = open(p->path, O_RDWR | O_CLOEXEC);
+    p->fd = rv_fs_open(p->path, O_RDWR, 0);
     if (p->fd < 0 && (errno == EACCES || errno == EROFS))
-        p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
+        p->fd = rv_fs_open(p->path, O_RDONLY, 0);
     if (p->fd < 0) {
         p->error = -errno;
         snprintf(p->msg, sizeof(p->msg), "%s: %s", p->path, strerror(errno));
