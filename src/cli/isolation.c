@@ -93,6 +93,11 @@ int isolation_begin(struct rv_isolation *iso, const struct rv_vm_config *cfg)
     for (unsigned i = 0; i < cfg->ndisks; i++)
         if (strncmp(cfg->disks[i], "vol:", 4) == 0)
             iso->sandbox.runtime_io = true;
+    /* A switch port joins its switch again when the switch restarts: a unix socket connected
+     * in the switch's directory. */
+    for (unsigned i = 0; i < cfg->nnics; i++)
+        if (strncmp(cfg->nics[i], "switch:", 7) == 0)
+            iso->sandbox.runtime_io = iso->sandbox.unix_connect = true;
     if (iso->no_sandbox)
         return 0;
     return rv_sandbox_prepare(&iso->sandbox, &iso->status) ? -1 : 0;

@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -267,6 +269,41 @@ int rv_fs_unlink(const char *path)
     char rel[PATH_MAX];
     int dir = lookup(path, rel, sizeof(rel));
     return dir < 0 ? -1 : unlinkat(dir, rel, 0);
+}
+
+static int connect_path(int sock, const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    return connect(sock, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+int rv_fs_connect_unix(int sock, const char *path)
+{
+    if (!rv_fs_confined()) {
+        int rc = connect_path(sock, path);
+        if (rc == 0)
+            remember_file(path);
+        return rc;
+    }
+    char rel[PATH_MAX];
+    pthread_mutex_lock(&fs.lock);
+    int dir = lookup(path, rel, sizeof(rel)), rc = -1;
+    /* The name must not climb out: lookup() removed "..", and as root the directory is a
+     * detached mount whose ".." stays in it. */
+    if (dir >= 0 && fchdir(dir) == 0) {
+        rc = connect_path(sock, rel);
+        int e = errno;
+        if (chdir("/") < 0)
+            rv_warn("sandbox: cannot return to the root directory: %s", strerror(errno));
+        errno = e;
+    }
+    pthread_mutex_unlock(&fs.lock);
+    return rc;
 }
 
 char *rv_fs_realpath(const char *path)

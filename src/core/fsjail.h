@@ -41,6 +41,12 @@ int rv_fs_rename(const char *from, const char *to);
 int rv_fs_unlink(const char *path);
 FILE *rv_fs_fopen(const char *path, const char *mode);
 
+/* connect(2) of a unix socket to the socket file at `path`. Confined, there is no connectat:
+ * the process briefly moves its working directory into the directory descriptor holding the
+ * socket (fchdir), connects to the relative name and goes back to "/" (the empty root), all
+ * under a lock. Returns 0, or -1 with errno set (EACCES: no directory holds the path). */
+int rv_fs_connect_unix(int sock, const char *path);
+
 /* realpath(3) unconfined; confined (no host paths to resolve): the path made absolute against
  * the working directory the process had, "." and ".." components removed lexically. NULL
  * with errno set on failure; free() the result. */

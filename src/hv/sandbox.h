@@ -23,6 +23,7 @@ struct rv_sandbox_config {
                            only through the directories of core/fsjail.h, whose descriptors
                            enter() opens (rv_fs_confine) before the root becomes empty; and
                            TCP for a migration (hv/seccomp.h) */
+    bool unix_connect;  /* switch ports: unix sockets connected at run time (hv/seccomp.h) */
     int dir_fds[RV_SANDBOX_MAX_DIRS]; /* see rv_seccomp_profile's dir_fds (-1: unused) */
 };
 

@@ -100,6 +100,28 @@ static int add_dir(scmp_filter_ctx ctx, int fd, const int *all, unsigned nall)
     return rc;
 }
 
+/* Switch ports: a SOCK_SEQPACKET unix socket, connected to a name relative to one of the
+ * directories after an fchdir into it, then chdir("/") back (core/fsjail.h). */
+static int add_unix(scmp_filter_ctx ctx, unsigned *n, const int *dirs, unsigned ndirs)
+{
+    const struct scmp_arg_cmp seqpacket[] = {
+        ARG(0, SCMP_CMP_EQ, AF_UNIX, 0),
+        ARG(1, SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)(SOCK_CLOEXEC | SOCK_NONBLOCK),
+            SOCK_SEQPACKET),
+    };
+    unsigned uncounted = 0;
+    int rc = add(ctx, "socket", &uncounted, 2, seqpacket); /* counted with the IP sockets */
+    if (!rc)
+        rc = add(ctx, "chdir", n, 0, NULL);
+    for (unsigned i = 0; i < ndirs && !rc; i++) {
+        const struct scmp_arg_cmp at = ARG(0, SCMP_CMP_EQ, (scmp_datum_t)dirs[i], 0);
+        rc = add(ctx, "fchdir", &uncounted, 1, &at);
+    }
+    if (!rc && ndirs)
+        (*n)++;
+    return rc;
+}
+
 static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p, unsigned *n)
 {
     /* Thread creation only: clone must share the address space as a thread (no fork). glibc
@@ -154,6 +176,8 @@ static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p,
             dirs[ndirs++] = p->dir_fds[i];
     for (unsigned i = 0; i < ndirs && !rc; i++)
         rc = add_dir(ctx, dirs[i], dirs, ndirs);
+    if (!rc && p->unix_connect && p->runtime_io)
+        rc = add_unix(ctx, n, dirs, ndirs);
     if (ndirs) /* openat is already counted with the read-only opens */
         *n += p->user_net ? 4 : 5;
     return rc;

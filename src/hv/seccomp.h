@@ -21,6 +21,8 @@ struct rv_seccomp_profile {
                          images at a reset), only through dir_fds (core/fsjail.h), and may
                          connect to a migration destination: IPv4/IPv6 sockets and their calls,
                          file locks (volumes), dup */
+    bool unix_connect; /* switch ports (re)join their switch: socket(AF_UNIX, SOCK_SEQPACKET),
+                          fchdir into a dir_fds entry and chdir back (core/fsjail.h) */
     bool all_threads; /* apply to every thread of the process (SECCOMP_FILTER_FLAG_TSYNC) */
 };
 

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/log.h"
 #include "net/net_internal.h"
 #include "net/vsw_proto.h"
@@ -280,7 +281,7 @@ static int sw_join(struct net_switch *s, int timeout_ms, struct vsw_welcome *w)
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     ssize_t n;
     vsw_hello_encode(&s->hello, msg);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    if (rv_fs_connect_unix(fd, sa.sun_path) < 0) { /* also from the sandbox (rejoins) */
         rc = rv_error_set(-errno, "net switch %s: no switch at %s (%s); create the network "
                           "with: rvisor net create %s", s->name, sa.sun_path, strerror(errno),
                           s->name);

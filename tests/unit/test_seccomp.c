@@ -26,8 +26,10 @@ enum probe {
     P_GETPID, P_MMAP_RW, P_WRITE, P_EXECVE, P_PTRACE, P_MOUNT, P_FORK, P_MMAP_EXEC,
     P_MPROTECT_EXEC, P_KILL_OTHER, P_SOCKET_UNIX, P_SOCKET_INET, P_OPEN_RDONLY, P_OPEN_WRITE,
     P_CLONE3, P_UNLINK_OTHER, P_PRCTL, P_SETUID, P_OPENAT_DIR, P_OPENAT2_DIR, P_OPENAT2_CWD,
-    P_RENAME_CWD,
+    P_RENAME_CWD, P_SOCKET_SEQPACKET, P_FCHDIR_DIR,
 };
+
+static bool unix_connect; /* the profile of VMs with switch ports */
 
 /* A directory descriptor on the profile's list (runtime_io: the fsjail directories). */
 static int dir_fd = -1;
@@ -78,6 +80,8 @@ static int probe(enum probe p)
     case P_OPENAT_DIR: return outcome(openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     case P_OPENAT2_DIR: return outcome(openat2_probe(dir_fd));
     case P_OPENAT2_CWD: return outcome(openat2_probe(AT_FDCWD));
+    case P_SOCKET_SEQPACKET: return outcome(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    case P_FCHDIR_DIR: return outcome(fchdir(dir_fd) < 0 ? -1 : chdir("/"));
     case P_RENAME_CWD: return outcome(rename("/nonexistent-rvisor-a", "/nonexistent-rvisor-b"));
     }
     return 1;
@@ -89,7 +93,8 @@ static int run_child(enum probe p, bool user_net, bool runtime_io)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        struct rv_seccomp_profile prof = {.user_net = user_net, .runtime_io = runtime_io};
+        struct rv_seccomp_profile prof = {.user_net = user_net, .runtime_io = runtime_io,
+                                          .unix_connect = unix_connect};
         for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS; i++)
             prof.dir_fds[i] = -1;
         dir_fd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -152,6 +157,13 @@ static void test_runtime_io(void)
     CHECK(refused_runtime_io(P_UNLINK_OTHER));
     CHECK(refused_runtime_io(P_OPEN_WRITE));
     CHECK(refused_runtime_io(P_SOCKET_UNIX));
+    CHECK(refused_runtime_io(P_SOCKET_SEQPACKET));
+    CHECK(refused_runtime_io(P_FCHDIR_DIR));
+    unix_connect = true; /* switch ports: seqpacket sockets, fchdir into a listed directory */
+    CHECK(allowed_runtime_io(P_SOCKET_SEQPACKET));
+    CHECK(allowed_runtime_io(P_FCHDIR_DIR));
+    CHECK(refused_runtime_io(P_SOCKET_UNIX)); /* SOCK_STREAM */
+    unix_connect = false;
     CHECK(refused_runtime_io(P_EXECVE));
     CHECK(refused_runtime_io(P_PTRACE));
     CHECK(refused_runtime_io(P_MOUNT));
