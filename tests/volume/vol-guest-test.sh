@@ -3,7 +3,8 @@
 # at the same time on a linear LV of the same VG, a second writer of the busy LV refused, a
 # pv-move of the root LV while the guest writes, an online lv-resize that the running guest
 # sees (virtio-blk configuration change interrupt), a boot from a thin snapshot and a guest
-# writing the snapshot's origin (copy-on-write into the snapshot).
+# writing the snapshot's origin (copy-on-write into the snapshot), and two VMs at once on two
+# thin volumes of one pool.
 # Afterwards e2fsck finds both file systems clean and the guest's writes are there.
 # usage: vol-guest-test.sh RVISOR BLKCAT
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -131,5 +132,38 @@ vol lv-merge vg0/rootsnap && pass "lv-merge" || fail "lv-merge"
     pass "merged: the origin is the snapshot again (VM C's write, not VM D's)" ||
     fail "merge lost the write"
 check "e2fsck after the merge" fsck_clean root.back
+
+# Two VMs at once, each on its own thin volume of the same pool (the pool is shared: commits
+# merge under the pool lock, chunks come from per-VM reservations).
+vol lv-create vg0/ta --thin --pool pool --size 48M && vol lv-create vg0/tb --thin --pool pool --size 48M &&
+    mk ta.img thin-a && mk tb.img thin-b || fail "thin volumes for VMs E and F"
+"$rvisor" vol serve --nbd 127.0.0.1:$port 2>serve2.log &
+server=$!
+e2e_pids="$e2e_pids $server"
+for _ in $(seq 50); do grep -q serving serve2.log && break; sleep 0.1; done
+qemu-img convert -n -f raw -O raw ta.img "nbd://127.0.0.1:$port/vg0/ta" &&
+    qemu-img convert -n -f raw -O raw tb.img "nbd://127.0.0.1:$port/vg0/tb" ||
+    fail "qemu-img convert to the thin volumes"
+kill "$server"; wait "$server" 2>/dev/null
+script_ef='echo E2E marker $(cat /etc/rvisor-disk); head -c 3145728 /dev/urandom > /data
+echo E2E sha $(sha256sum < /data); sync; echo E2E done'
+e2e_run e.out 900 --mem 160M --disk vol:vg0/ta \
+    --append "$(e2e_append "$script_ef" rvisor.root=/dev/vda)" &
+vm_e=$!
+e2e_run f.out 900 --mem 160M --disk vol:vg0/tb \
+    --append "$(e2e_append "$script_ef" rvisor.root=/dev/vda)"
+st_f=$?
+wait $vm_e; st_e=$?
+[ "$st_e$st_f" = 00 ] && [ "$(value e.out marker)" = thin-a ] && [ "$(value f.out marker)" = thin-b ] &&
+    pass "VMs E and F ran at once on two thin volumes of one pool" ||
+    { fail "VMs E/F: status $st_e/$st_f"; show e.out; show f.out; }
+"$blkcat" vol:vg0/ta >ta.back
+"$blkcat" vol:vg0/tb >tb.back
+check "e2fsck of thin volume a" fsck_clean ta.back
+check "e2fsck of thin volume b" fsck_clean tb.back
+[ "$(sha_in_image ta.back /data)" = "$(value e.out sha | cut -d' ' -f1)" ] &&
+    [ "$(sha_in_image tb.back /data)" = "$(value f.out sha | cut -d' ' -f1)" ] &&
+    [ -n "$(value e.out sha)" ] && pass "each VM's data is on its thin volume" ||
+    fail "the VMs' data on the thin volumes"
 check "vol check clean" vol check
 finish
