@@ -218,8 +218,9 @@ int vm_storage_send(struct vm_storage *st, struct rv_stream *s);
 uint64_t vm_storage_bytes(const struct vm_storage *st);
 void vm_storage_free(struct vm_storage *st, bool workers_paused);
 /* Destination: apply takes a RV_SEC_DISK_DATA record (*in is made on the first); target is
- * the image to run disk i on, or NULL if it was not copied; finish checks that every image
- * given was used and closes them; in_free removes the files it created if `failed`. */
+ * the image the destination was given for disk i (--disk), or NULL; finish checks that each
+ * one given is a copy target or read-only and closes them; in_free removes the files it
+ * created if `failed`. */
 struct vm_storage_in;
 int vm_storage_apply(struct vm_storage_in **in, const struct rv_restore_opts *ro,
                      const uint8_t *p, size_t len);

@@ -257,15 +257,29 @@ int vm_storage_apply(struct vm_storage_in **inp, const struct rv_restore_opts *r
 const char *vm_storage_target(struct vm_storage_in *in, const struct rv_restore_opts *ro,
                               unsigned i)
 {
-    return in && i < RV_MAX_DISKS && in->started[i] ? ro->disks[i] : NULL;
+    (void)in; /* vm_storage_finish() checked that each image given is right for its disk */
+    return i < ro->ndisks ? ro->disks[i] : NULL;
+}
+
+/* A --disk given for a disk that is not copied (a read-only one: where the destination has
+ * it) must be read-only itself: an uncopied writable disk would run on stale contents. */
+static bool given_readonly(const char *spec)
+{
+    char *path;
+    struct rv_block_opts bo;
+    if (rv_virtio_blk_parse_spec(spec, &path, &bo))
+        return false;
+    free(path);
+    return bo.readonly;
 }
 
 int vm_storage_finish(struct vm_storage_in *in, const struct rv_restore_opts *ro)
 {
     for (unsigned i = 0; i < ro->ndisks; i++)
-        if (ro->disks[i] && !(in && in->started[i]))
+        if (ro->disks[i] && !(in && in->started[i]) && !given_readonly(ro->disks[i]))
             return rv_error_set(-EINVAL, "an image was given for disk %u, but the source does "
-                                         "not copy it (migrate --copy-storage)", i);
+                                         "not copy it (migrate --copy-storage; a disk that is "
+                                         "not copied can only be named ,readonly)", i);
     int rc = 0;
     for (unsigned i = 0; in && i < RV_MAX_DISKS; i++) {
         if (in->b[i] && !rc)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Live migration with --copy-storage (docs/state.md "Disks copied along"): the source VM's disk
-# is a file the destination does not see; the destination writes into an image of its own.
+# (qcow2) is a file the destination does not see; the destination writes into a raw image of
+# its own.
 # The guest writes a new file (256 KiB of random data, synced, its MD5 printed) every step,
 # before, during and after the migration, then unmounts the disk and exits:
 #  - a migration cut midway (a proxy closes the connection after 4 MiB): the source keeps
@@ -13,7 +14,7 @@ set -u
 . "$(dirname "$0")/../e2e/lib.sh"
 e2e_init "$1"
 port=$((20000 + ($$ * 3) % 20000))
-for t in mkfs.ext4 e2fsck debugfs; do
+for t in mkfs.ext4 e2fsck debugfs qemu-img; do
     command -v $t >/dev/null || { fail "$t is missing"; finish; }
 done
 
@@ -28,13 +29,16 @@ running() { "$rvisor" ctl "$1" status 2>/dev/null | grep -q '"running"'; }
 # image_md5 IMAGE FILE: the MD5 of a file inside an ext4 image
 image_md5() { debugfs -R "cat /$2" "$1" 2>/dev/null | md5sum | cut -c1-32; }
 
-truncate -s 64M "$tmp/src.img"
-mkfs.ext4 -q -F "$tmp/src.img" || { fail "mkfs.ext4"; finish; }
+# The source disk is qcow2 (its metadata caches are what the copy's lock protects); the
+# destination creates a raw one.
+truncate -s 64M "$tmp/fs.img"
+mkfs.ext4 -q -F "$tmp/fs.img" && qemu-img convert -O qcow2 "$tmp/fs.img" "$tmp/src.qcow2" ||
+    { fail "mkfs.ext4, qemu-img"; finish; }
 script='mount /dev/vda /mnt || exit 9; i=0; while [ $i -lt 90 ]; do i=$((i+1))
 dd if=/dev/urandom of=/mnt/f$i bs=64k count=4 2>/dev/null; sync
 echo "wrote $i $(md5sum < /mnt/f$i | cut -c1-32)"; sleep 0.2; done; umount /mnt; echo finished'
 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 256M $bios \
-    --disk "$tmp/src.img" --append "$(e2e_append "$script")" --console "file:$tmp/s.con" \
+    --disk "$tmp/src.qcow2" --append "$(e2e_append "$script")" --console "file:$tmp/s.con" \
     --api-socket "$tmp/s.sock" </dev/null >"$tmp/s.out" 2>&1 &
 s_pid=$!
 e2e_pids="$e2e_pids $s_pid"
@@ -83,6 +87,7 @@ while read -r _ n sum; do
     [ "$(image_md5 "$tmp/dst.img" f$n)" = "$sum" ] || { bad=$((bad + 1)); echo "f$n differs"; }
 done < <(wrote "$tmp/s.con" "$tmp/d.con")
 check "every file the guest reported has its MD5 in the destination's image ($(wrote "$tmp/s.con" "$tmp/d.con" | wc -l) files)" test $bad = 0
+qemu-img convert -O raw "$tmp/src.qcow2" "$tmp/src.img"
 check "the source's image holds the last file written there (f$last_src)" \
     test "$(image_md5 "$tmp/src.img" f$last_src)" = "$(wrote "$tmp/s.con" | tail -1 | cut -d' ' -f3)"
 check "the source's image has none of the destination's files (f90)" \

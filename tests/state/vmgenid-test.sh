@@ -5,7 +5,9 @@
 #  - a live migration keeps the ID: the migrated guest logs no VM fork;
 #  - two clones of a snapshot of it each log "crng reseeded due to virtual machine fork"
 #    and read different /proc/sys/kernel/random/uuid values right after the restore (the
-#    template's RNG state would otherwise give both the same numbers until a reseed).
+#    template's RNG state would otherwise give both the same numbers until a reseed; with this
+#    young a guest Linux's own early reseeding also makes them differ, so the fork log is the
+#    proof, docs/state.md).
 # Usage: vmgenid-test.sh RVISOR
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
