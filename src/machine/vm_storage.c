@@ -22,6 +22,7 @@
 #include "block/block.h"
 #include "core/bytes.h"
 #include "core/error.h"
+#include "core/fsjail.h"
 #include "core/log.h"
 #include "core/serial.h"
 #include "dev/virtio_blk.h"
@@ -297,7 +298,7 @@ void vm_storage_in_free(struct vm_storage_in *in, bool failed)
     for (unsigned i = 0; i < RV_MAX_DISKS; i++) {
         rv_block_close(in->b[i]);
         if (failed && in->created[i])
-            unlink(in->created[i]);
+            rv_fs_unlink(in->created[i]);
         free(in->created[i]);
     }
     free(in);
