@@ -82,7 +82,10 @@ const struct rv_api_request rv_api_requests[] = {
      "flushed before the hand-over), or be copied along (`copy_storage`: the writable disks' "
      "contents go with the memory, pre-copied with dirty-block tracking, into the images the "
      "destination was given with `--disk`). On success the VM stops here (`rvisor run` exits with status 0); if the "
-     "connection fails or the destination rejects the stream, it keeps running.",
+     "connection fails or the destination rejects the stream, it keeps running. If the "
+     "connection is lost right after the VM was handed over, it waits paused (`migrate-status` "
+     "error \"hand-over unconfirmed\"): `resume` continues it here if the destination is not "
+     "running.",
      "`migration` (`\"active\"`)",
      {{"to", RV_API_STRING, true, 5, 300, "the destination, `tcp:HOST:PORT`"},
       {"bandwidth_mib", RV_API_INTEGER, false, 1, 1000000, "limit in MiB/s (default: none)"},
