@@ -43,6 +43,7 @@ struct vol_block {
     pthread_cond_t stop_cond;
     struct vol_thin_dev thin;    /* thin volumes: pool NULL otherwise */
     struct vol_lv *origin;       /* thin snapshot of a non-thin LV: read where not written */
+    bool follow;                 /* ... read-only: its origin may be written meanwhile */
     struct vol_origin *cow;      /* a non-thin LV with snapshots, writable (vol_origin.c) */
 };
 
@@ -230,6 +231,21 @@ static int self_read(void *ctx, uint64_t off, void *buf, uint64_t len)
     return lv_read(v, v->lv, off, buf, len);
 }
 
+/* A read of a read-only snapshot whose origin another process may be writing. */
+static int follow_read(struct vol_block *v, uint64_t offset, const struct iovec *iov,
+                       int iovcnt, uint64_t len)
+{
+    bool changed = false;
+    int rc = v->lv->invalid ? -EIO
+                            : vol_thin_follow_read(&v->thin, offset, iov, iovcnt, len, &changed);
+    if (v->lv->invalid || (changed && vol_snapshot_invalid_now(v->vg, v->lv_id))) {
+        v->lv->invalid = true; /* for good: the origin is no longer copied for it */
+        rc = rv_error_set(-EIO, "%s: this snapshot became invalid: its pool ran out of space "
+                          "while its origin was written", v->base.path);
+    }
+    return rc;
+}
+
 static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct iovec *iov,
                   int iovcnt, uint64_t len)
 {
@@ -239,7 +255,9 @@ static int vol_rw(struct rv_block *b, bool write, uint64_t offset, const struct 
         return rv_error_set(-ENOMEM, "out of memory");
     int rc = 0;
     pthread_mutex_lock(&v->lock);
-    if (v->thin.pool)
+    if (v->thin.pool && v->follow && !write)
+        rc = follow_read(v, offset, iov, iovcnt, len);
+    else if (v->thin.pool)
         rc = vol_thin_rw(&v->thin, write, offset, iov, iovcnt, len);
     else if (write && v->cow)
         rc = vol_origin_before_write(v->cow, offset, len, self_read, v);
@@ -540,9 +558,12 @@ static int thin_setup(struct vol_block *v, bool readonly)
     if (v->lv->origin_id != VOL_NO_LV) {
         struct vol_lv *o = vol_lv_by_id(v->vg, v->lv->origin_id);
         if (o->type != VOL_THIN) {
-            if ((rc = vol_lv_inuse_lock(v->vg, o->id, false)))
+            /* Read-only, the snapshot follows a writer of the origin (vol_thin_follow_read);
+             * a writable one keeps the origin's writers out (and they keep it out). */
+            if (!readonly && (rc = vol_lv_inuse_lock(v->vg, o->id, false)))
                 return rv_error_prefix(rc, "%s: origin %s: ", v->base.path, o->name);
             v->origin = o;
+            v->follow = readonly;
         }
     }
     if ((rc = vol_thin_pool_load(v->vg, pool, &v->thin.pool)) ||

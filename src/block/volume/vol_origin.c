@@ -8,9 +8,12 @@
  *
  * A snapshot whose pool has no free chunk left becomes invalid: the flag is committed in the
  * VG metadata before the origin write, the snapshot can then only be removed, and the origin
- * carries on. While the origin is open for writing its snapshots are locked (in use): nobody
- * opens, merges or removes them meanwhile, and the origin's writer owns their tables in the
- * pool (vol_thin_share.c: pools are shared with their other users). */
+ * carries on (the pool is committed too, so that a reader of the snapshot notices before the
+ * origin changes). While the origin is open for writing its snapshots are locked in use,
+ * shared: nobody opens them for writing, merges or removes them meanwhile, and the origin's
+ * writer owns their tables in the pool (vol_thin_share.c: pools are shared with their other
+ * users). Read-only users of a snapshot may come and go: they follow its table under the pool
+ * lock (vol_thin_follow_read), which the commit before each origin write takes exclusively. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -97,7 +100,7 @@ int vol_origin_open(struct vol_vg *vg, struct vol_lv *lv, struct rv_file *files,
         os->invalid = s->invalid;
         os->dev.thin_id = s->thin_id;
         os->dev.files = files;
-        if ((rc = vol_lv_inuse_lock(vg, s->id, true))) {
+        if ((rc = vol_lv_inuse_lock(vg, s->id, false))) {
             rv_error_prefix(rc, "%s: its snapshot %s: ", what, s->name);
             break;
         }
@@ -149,8 +152,10 @@ static int invalidate(struct vol_origin *o, struct origin_snap *s, const char *w
         lv->invalid = true;
     rc = lv ? vol_vg_commit(vg) : 0;
     vol_vg_close(vg);
-    if (!rc)
+    if (!rc) {
         s->invalid = true;
+        s->dev.pool->dirty = true; /* a commit before the origin write: readers look again */
+    }
     return rc;
 }
 
@@ -198,4 +203,17 @@ int vol_origin_before_write(struct vol_origin *o, uint64_t off, uint64_t len,
         if (o->pools[i]->dirty)
             rc = vol_thin_pool_save(o->pools[i]);
     return rc;
+}
+
+bool vol_snapshot_invalid_now(struct vol_vg *vg, uint32_t lv_id)
+{
+    if (!vol_vg_changed(vg))
+        return false; /* the VG in memory is current: the caller looked at its flag */
+    struct vol_vg *now;
+    if (vol_vg_open(vg->devices, vg->name, VOL_OPEN_READ, &now))
+        return true; /* cannot tell: do not serve data that may be wrong */
+    struct vol_lv *lv = vol_lv_by_id(now, lv_id);
+    bool invalid = !lv || lv->invalid;
+    vol_vg_close(now);
+    return invalid;
 }

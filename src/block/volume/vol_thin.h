@@ -109,10 +109,16 @@ int vol_thin_rw(struct vol_thin_dev *d, bool write, uint64_t off, const struct i
 /* Makes the range read as zeros, unmapping whole chunks where no origin shows through. */
 int vol_thin_zero(struct vol_thin_dev *d, uint64_t off, uint64_t len);
 int vol_thin_flush(struct vol_thin_dev *d);
+/* A read of a classic snapshot opened read-only while another process may write its origin
+ * (vol_thin_share.c): under the pool lock (shared), the snapshot's table is re-read when the
+ * pool was committed since (*changed then), and the read goes through it. */
+int vol_thin_follow_read(struct vol_thin_dev *d, uint64_t off, const struct iovec *iov,
+                         int iovcnt, uint64_t len, bool *changed);
 
 /* --- writing the origin of snapshots (vol_origin.c) --- */
 struct vol_origin;
-/* For a non-thin LV with snapshots, opened for writing: locks the snapshots (in use) and loads
+/* For a non-thin LV with snapshots, opened for writing: locks the snapshots (in use, shared:
+ * read-only users of them may come and go, writers, merges and removals are kept out) and loads
  * their pools, shared. *out stays NULL when the LV has no snapshot. `files`: per PV of vg. */
 int vol_origin_open(struct vol_vg *vg, struct vol_lv *lv, struct rv_file *files,
                     const char *what, struct vol_origin **out);
@@ -125,6 +131,8 @@ int vol_origin_before_write(struct vol_origin *o, uint64_t off, uint64_t len,
 /* The watcher swapped the VG. */
 void vol_origin_reload(struct vol_origin *o, struct vol_vg *vg);
 void vol_origin_close(struct vol_origin *o);
+/* Is snapshot `lv_id` invalid in the newest VG metadata (reloaded if `vg` is not current)? */
+bool vol_snapshot_invalid_now(struct vol_vg *vg, uint32_t lv_id);
 
 /* --- operations (vol_thin_ops.c) --- */
 int vol_thin_pool_create(const char *devices, const char *vg, const char *name, uint64_t size,

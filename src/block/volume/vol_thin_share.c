@@ -289,3 +289,53 @@ int vol_thin_share_end(struct vol_thin_pool *tp)
     tp->res_slot = -1;
     return rc;
 }
+
+/* --- a read-only user of a classic snapshot while its origin is written ---
+ * The origin's writer (vol_origin.c) owns the snapshot's table: before it overwrites a chunk of
+ * the origin that the snapshot still reads there, it copies the chunk into the snapshot and
+ * commits the pool (under the pool lock, exclusive); only then does it write the origin. A
+ * reader holds the pool lock shared for the whole request, re-reads the snapshot's table when
+ * a commit happened since its last look, and reads (through the table or the origin) before it
+ * unlocks. A chunk the table does not map yet cannot be copied, hence not overwritten, before
+ * the reader unlocks: the read sees the snapshot's point in time, never a mix. */
+
+/* Replaces the table of `thin_id` with the newest committed one when the pool changed. */
+static int follow_sync(struct vol_thin_pool *tp, uint32_t thin_id, bool *changed)
+{
+    uint64_t seq;
+    int rc = vol_thin_pool_peek(tp, &seq);
+    if (rc || seq == tp->seq)
+        return rc;
+    struct vol_thin_pool *f;
+    if ((rc = vol_thin_pool_load(tp->vg, tp->lv, &f)))
+        return rc;
+    struct vol_thin_table *ft = vol_thin_table_find(f, thin_id);
+    struct vol_thin_table *mt = vol_thin_table_find(tp, thin_id);
+    if (!ft || !mt)
+        rc = rv_error_set(-EIO, "thin pool %s: the snapshot's table disappeared", tp->lv->name);
+    else if (!(rc = vol_thin_table_resize(ft, mt->nchunks))) {
+        uint32_t *map = mt->map, n = mt->nchunks;
+        mt->map = ft->map, mt->nchunks = ft->nchunks;
+        ft->map = map, ft->nchunks = n;
+        tp->seq = f->seq;
+        tp->cur_slot = f->cur_slot;
+        *changed = true;
+    }
+    vol_thin_pool_free(f);
+    return rc;
+}
+
+int vol_thin_follow_read(struct vol_thin_dev *d, uint64_t off, const struct iovec *iov,
+                         int iovcnt, uint64_t len, bool *changed)
+{
+    struct vol_thin_pool *tp = d->pool;
+    *changed = false;
+    int rc = vol_thin_pool_lock(tp->vg, tp->lv, F_RDLCK);
+    if (rc)
+        return rc;
+    rc = follow_sync(tp, d->thin_id, changed);
+    if (!rc)
+        rc = vol_thin_rw(d, false, off, iov, iovcnt, len);
+    vol_thin_pool_lock(tp->vg, tp->lv, F_UNLCK);
+    return rc;
+}
