@@ -205,6 +205,20 @@ static void run_reader(int fd, int stop)
     reader(fd, stop, "s", OSIZE, false);
 }
 
+/* A new LV over the free extents, filled with 0xee. */
+static void junk_fill(void)
+{
+    struct vol_lv_spec j = {.name = "junk", .type = VOL_LINEAR, .size = 12u << 20};
+    CHECK(vol_lv_create(NULL, "vg", &j) == 0);
+    struct rv_block *b = open_lv("junk", false);
+    uint8_t *buf = malloc(j.size);
+    memset(buf, 0xee, j.size);
+    struct iovec io = {buf, j.size};
+    CHECK(rv_block_writev(b, 0, &io, 1) == 0 && rv_block_flush(b) == 0);
+    free(buf);
+    rv_block_close(b);
+}
+
 static int reap(pid_t pid)
 {
     int st;
@@ -212,8 +226,9 @@ static int reap(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* One round; kill_us > 0: both are killed with SIGKILL after about that long. */
-static void round_once(bool writer_first, unsigned ops, unsigned kill_us)
+/* One round; kill_us > 0: both are killed with SIGKILL after about that long; `move`: the
+ * origin's stripe on pv0 moves to pv2 (online) meanwhile. */
+static void round_once(bool writer_first, unsigned ops, unsigned kill_us, bool move)
 {
     int stop[2], ws, rs;
     if (pipe(stop))
@@ -237,7 +252,18 @@ static void round_once(bool writer_first, unsigned ops, unsigned kill_us)
         struct rv_block *b;
         CHECK_EQ(try_open("s", false, &b), -EBUSY); /* no writable snapshot meanwhile */
         CHECK(vol_snapshot_merge(NULL, "vg", "s") != 0);
+        char pv0[96], pv2[96];
+        snprintf(pv0, sizeof(pv0), "%s/pv0", dir);
+        snprintf(pv2, sizeof(pv2), "%s/pv2", dir);
+        const char *add = pv2;
+        if (move) /* online: the writer writes it */
+            CHECK(vol_vg_extend(NULL, "vg", &add, 1) == 0 &&
+                  vol_pv_move(NULL, "vg", pv0, pv2, "o") == 0);
         CHECK_EQ(reap(w), 0);
+        if (move) { /* only the snapshot's reader uses it: online too, the reader follows */
+            CHECK(vol_pv_move(NULL, "vg", pv2, pv0, "o") == 0);
+            junk_fill(); /* the extents it left: a reader still there would see this */
+        }
         uint64_t keep = rng;
         rng = round_seed;
         for (unsigned i = 0; i < ops; i++)
@@ -298,14 +324,14 @@ static void invalid_round(void)
 
 static void setup(void)
 {
-    char path[128], pv[2][128];
+    char path[128], pv[3][128];
     snprintf(dir, sizeof(dir), "/tmp/vol_follow.XXXXXX");
     if (!mkdtemp(dir))
         die("mkdtemp");
     snprintf(path, sizeof(path), "%s/devices", dir);
     setenv("RVISOR_VOL_DEVICES", path, 1);
-    const char *pvs[2];
-    for (int i = 0; i < 2; i++) {
+    const char *pvs[3];
+    for (int i = 0; i < 3; i++) {
         snprintf(pv[i], sizeof(pv[i]), "%s/pv%d", dir, i);
         FILE *f = fopen(pv[i], "w");
         if (!f || ftruncate(fileno(f), 24 << 20) < 0 || fclose(f) || vol_pv_create(NULL, pv[i], 0))
@@ -342,10 +368,11 @@ int main(int argc, char **argv)
     CHECK(try_open("s", false, &s) == 0); /* a writable snapshot keeps the origin's writers out */
     CHECK_EQ(try_open("o", false, &o), -EBUSY);
     rv_block_close(s);
-    round_once(false, 150, 0); /* the snapshot's reader first, then the origin's writer */
-    round_once(true, 150, 0);  /* the other way round */
+    round_once(false, 150, 0, false); /* the snapshot's reader first, then the origin's writer */
+    round_once(true, 150, 0, false);  /* the other way round */
+    round_once(true, 3000, 0, true);  /* a pv-move of the origin meanwhile */
     for (unsigned i = 0; i < rounds; i++)
-        round_once(rnd() & 1, 400, 20000 + (unsigned)(rnd() % 200000));
+        round_once(rnd() & 1, 400, 20000 + (unsigned)(rnd() % 200000), false);
     invalid_round();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

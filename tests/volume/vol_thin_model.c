@@ -201,7 +201,13 @@ static void round_external_snapshot(struct mlv *s)
     struct rv_block *o = lv_open("str", false), *x;
     random_io(o, s, 150, SSIZE);
     struct rv_block_opts ro = {.format = RV_BLOCK_AUTO, .readonly = true};
-    CHECK(rv_block_open("vol:vg/es", &ro, &x) == -EBUSY); /* the origin's writer owns it now */
+    CHECK(rv_block_open("vol:vg/es", &ro, &x) == 0); /* read-only, it follows the writer */
+    verify(x, &es);
+    random_io(o, s, 50, SSIZE);
+    verify(x, &es);
+    rv_block_close(x);
+    struct rv_block_opts rw = {.format = RV_BLOCK_AUTO};
+    CHECK(rv_block_open("vol:vg/es", &rw, &x) == -EBUSY); /* the origin's writer owns it */
     rv_block_close(o);
     struct rv_block *b = lv_open("es", false);
     verify(b, &es); /* the origin's writes did not reach the snapshot */

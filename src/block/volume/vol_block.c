@@ -451,6 +451,7 @@ static void vol_reload(struct vol_block *v)
         rv_warn("%s: %s", v->base.path, rv_error_get());
     files_close(v);
     uint32_t old_gen = v->lv->move_gen;
+    uint32_t old_ogen = v->origin ? v->origin->move_gen : 0;
     vol_vg_close(v->vg);
     v->vg = vg;
     v->lv = lv;
@@ -469,6 +470,10 @@ static void vol_reload(struct vol_block *v)
                                                 v->thin.pool->chunk_size));
         if (v->origin)
             v->origin = vol_lv_by_id(vg, lv->origin_id);
+        if (v->follow && v->origin && v->origin->move_gen != old_ogen) { /* as for our own */
+            vol_lv_gen_hold(vg, v->origin->id, v->origin->move_gen, true);
+            vol_lv_gen_hold(vg, v->origin->id, old_ogen, false);
+        }
     }
     if (files_open(v))
         rv_warn("%s: %s", v->base.path, rv_error_get());
@@ -564,6 +569,10 @@ static int thin_setup(struct vol_block *v, bool readonly)
                 return rv_error_prefix(rc, "%s: origin %s: ", v->base.path, o->name);
             v->origin = o;
             v->follow = readonly;
+            if (readonly) /* a pv-move of the origin waits for us to follow it */
+                vol_lv_gen_hold(v->vg, o->id, o->move_gen, true);
+            if (readonly && vol_vg_changed(v->vg))
+                return -EAGAIN; /* an offline pv-move of it may have just committed */
         }
     }
     if ((rc = vol_thin_pool_load(v->vg, pool, &v->thin.pool)) ||

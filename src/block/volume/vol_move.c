@@ -59,6 +59,21 @@ static int area_copy_moved(const struct vol_vg *vg, const struct vol_area *old,
     return rc;
 }
 
+/* Locks the classic snapshots of `lv` in use (exclusive; held until the VG is closed, or
+ * released at once with `probe`): their read-only users read `lv` through its mapping. */
+static int snapshots_lock(struct vol_vg *vg, const struct vol_lv *lv, bool probe)
+{
+    for (uint32_t k = 0; k < vg->nlvs && lv->type != VOL_THIN; k++) {
+        const struct vol_lv *s = &vg->lvs[k];
+        if (s->type != VOL_THIN || s->origin_id != lv->id)
+            continue;
+        int rc = probe ? vol_lv_check_unused(vg, s) : vol_lv_inuse_lock(vg, s->id, true);
+        if (rc)
+            return rv_error_prefix(rc, "its snapshot %s: ", s->name);
+    }
+    return 0;
+}
+
 int vol_vg_pv_move(struct vol_vg *vg, uint32_t from, int to, const char *lvname,
                    const uint32_t *skip, uint32_t nskip)
 {
@@ -85,7 +100,7 @@ int vol_vg_pv_move(struct vol_vg *vg, uint32_t from, int to, const char *lvname,
         if (!touched || (lvname && strcmp(lvname, lv->name) != 0))
             continue;
         /* The in-use lock stays held (our fds) until the VG is closed, after the commit. */
-        if ((rc = vol_lv_inuse_lock(vg, lv->id, true))) {
+        if ((rc = vol_lv_inuse_lock(vg, lv->id, true)) || (rc = snapshots_lock(vg, lv, false))) {
             rv_error_prefix(rc, "pv-move: %s/%s: ", vg->name, lv->name);
             break;
         }
@@ -308,7 +323,9 @@ int vol_pv_move(const char *devices, const char *vgname, const char *from, const
             on |= area_on_pv(&lv->areas[a], f);
         if (!on || (lvname && strcmp(lvname, lv->name) != 0))
             continue;
-        bool in_use = vol_lv_check_unused(vg, lv) == -EBUSY;
+        /* A snapshot's reader reads its origin: it follows an online move (gen holds). */
+        bool in_use = vol_lv_check_unused(vg, lv) == -EBUSY ||
+                      snapshots_lock(vg, lv, true) == -EBUSY;
         if (in_use && lv->type == VOL_THIN_POOL) {
             vol_vg_close(vg);
             return rv_error_set(-EBUSY, "pv-move: thin pool %s is in use (pools move only "
