@@ -2,7 +2,8 @@
 # `rvisor vol` end to end: PVs, VGs and LVs through the command line, reports (--json checked
 # with python3), refusals with clear messages, an NBD export read and written by qemu-img and
 # nbdinfo/nbdcopy (exact bytes), corrupted and truncated metadata areas, and a mirror whose
-# second leg's backing file is deleted (still serves the right data, reported degraded).
+# second leg's backing file is deleted (still serves the right data, reported degraded), and a
+# backup of a classic snapshot over a read-only NBD export while its origin is written.
 # usage: vol-cli-test.sh RVISOR BLKCAT
 rvisor=$(realpath "$1")
 blkcat=$(realpath "$2")
@@ -157,6 +158,34 @@ check "the merged origin has its old bytes back" \
     sh -c "'$blkcat' vol:vg0/str | head -c 25165824 | cmp - str.data"
 check "the origin is writable again" json lvs "assert [r for r in rows if r['lv']=='str'][0]['status']=='ok'"
 check "check clean with thin volumes" vol check
+
+# --- a backup while the origin is written: a classic snapshot exported read-only over NBD ---
+"$blkcat" vol:vg0/str >pre.data
+check "snapshot for a backup" vol lv-snapshot vg0/str --name bk --pool pool
+port=$((20000 + RANDOM % 20000)); port2=$((port + 1))
+"$rvisor" vol serve --nbd 127.0.0.1:$port 2>"$tmp/serve.log" & server=$!
+"$rvisor" vol serve --nbd 127.0.0.1:$port2 --readonly 2>"$tmp/serve2.log" & server2=$!
+for _ in $(seq 50); do grep -q serving "$tmp/serve.log" && grep -q serving "$tmp/serve2.log" && break; sleep 0.1; done
+mkfifo cmds
+qemu-io -f raw "nbd://127.0.0.1:$port/vg0/str" <cmds >qemu-io.out 2>&1 & qio=$!
+exec 3>cmds
+echo "write -P 0x5a 8M 1M" >&3
+qemu-img convert -f raw -O raw "nbd://127.0.0.1:$port2/vg0/bk" backup1.data; b1=$?
+echo "write -P 0x6b 16M 1M" >&3
+echo "read -P 0x5a 8M 1M" >&3
+qemu-img convert -f raw -O raw "nbd://127.0.0.1:$port2/vg0/bk" backup2.data; b2=$?
+refuse "a writable snapshot while its origin is written" "in use" \
+    qemu-io -f raw -c "write 0 4k" "nbd://127.0.0.1:$port/vg0/bk"
+echo "read -P 0x6b 16M 1M" >&3
+echo quit >&3
+exec 3>&-
+wait $qio; qst=$?
+kill "$server" "$server2"; wait "$server" "$server2" 2>/dev/null; server=""
+check "backups over NBD while the origin was written" [ "$b1$b2$qst" = 000 ]
+check "the origin took the writes" sh -c "! grep -q -i 'fail\|error' qemu-io.out &&
+    [ \$(grep -c 'read 1048576/1048576' qemu-io.out) = 2 ]"
+check "both backups are the snapshot-time bytes" sh -c "cmp pre.data backup1.data && cmp pre.data backup2.data"
+check "remove the backup snapshot" vol lv-remove vg0/bk
 
 # --- a mirror losing a leg: pv2 holds leg 1 of mir ---
 leg1=$(vol lvs --json | python3 -c "import json,sys; print([r for r in json.load(sys.stdin) if r['lv']=='mir'][0]['areas'][1]['runs'][0]['pv'])")
