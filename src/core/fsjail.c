@@ -82,7 +82,8 @@ static const char *current_dir(void)
     return fs.cwd;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held. Sets no error message: recording a file's directory must not
+ * replace a message the caller is about to report (rv_fs_allow_dir sets its own). */
 static int remember(const char *abs)
 {
     for (unsigned i = 0; i < fs.ndirs; i++)
@@ -90,12 +91,11 @@ static int remember(const char *abs)
             return 0;
     if (fs.ndirs == RV_FS_MAX_DIRS) {
         fs.overflow = true;
-        return rv_error_set(-ENOSPC, "%s: more than %d directories for the sandbox", abs,
-                            RV_FS_MAX_DIRS);
+        return -ENOSPC;
     }
     char *copy = strdup(abs);
     if (!copy)
-        return rv_error_set(-ENOMEM, "out of memory");
+        return -ENOMEM;
     fs.dirs[fs.ndirs++] = (struct fs_dir){copy, -1};
     return 0;
 }
@@ -105,13 +105,15 @@ int rv_fs_allow_dir(const char *dir)
     char abs[PATH_MAX];
     pthread_mutex_lock(&fs.lock);
     int rc = normalise(current_dir(), dir, abs, sizeof(abs));
-    rc = rc ? rv_error_set(rc, "%s: path too long", dir) : remember(abs);
+    rc = rc ? rc : remember(abs);
     char *real = rc ? NULL : realpath(dir, NULL);
     if (real && strcmp(real, abs))
         rc = remember(real);
     free(real);
     pthread_mutex_unlock(&fs.lock);
-    return rc;
+    return rc ? rv_error_set(rc, "%s: cannot be made reachable for the sandbox: %s", dir,
+                             rc == -ENOSPC ? "too many directories" : strerror(-rc))
+              : 0;
 }
 
 /* The directory of a file opened before the lock-down (and of its target when it is reached
