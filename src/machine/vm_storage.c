@@ -4,7 +4,9 @@
  * RV_BLOCK_DIRTY_CHUNK bytes) and all chunks are pending. Each pre-copy round sends the
  * pending chunks and then takes the ones written meanwhile; the stop-and-copy sends the last
  * ones, with the disk workers quiesced. Stream records, RV_SEC_DISK_DATA version 1:
- *   le32 disk, u8 kind, le64 offset, le64 length, then for DATA `length` bytes
+ *   le32 disk, le32 kind, le64 offset, le64 length, then for DATA `length` bytes (the header
+ *   is 24 bytes, so the data in a malloc'd record buffer is 8-byte aligned for
+ *   rv_page_is_zero())
  *   kind START (offset 0, length = the disk's virtual size), DATA, ZERO (reads as zeros).
  *
  * Destination: a START opens the image given for that disk (`rvisor run --incoming ...
@@ -31,7 +33,7 @@
 #include "state/stream.h"
 
 enum { KIND_START = 0, KIND_DATA = 1, KIND_ZERO = 2 };
-#define HDR_LEN 21
+#define HDR_LEN 24
 
 struct storage_disk {
     struct rv_block *b;      /* NULL: not copied (read-only or no disk) */
@@ -125,14 +127,14 @@ uint64_t vm_storage_collect(struct vm_storage *st)
     return n;
 }
 
-static int send_chunk(struct vm_storage *st, struct rv_stream *s, unsigned i, uint8_t kind,
+static int send_chunk(struct vm_storage *st, struct rv_stream *s, unsigned i, uint32_t kind,
                       uint64_t offset, uint64_t len)
 {
     uint8_t *h = st->buf;
     rv_put_le32(h, i);
-    h[4] = kind;
-    rv_put_le64(h + 5, offset);
-    rv_put_le64(h + 13, len);
+    rv_put_le32(h + 4, kind);
+    rv_put_le64(h + 8, offset);
+    rv_put_le64(h + 16, len);
     size_t total = HDR_LEN;
     if (kind == KIND_DATA) {
         struct iovec iov = {h + HDR_LEN, (size_t)len};
@@ -143,7 +145,7 @@ static int send_chunk(struct vm_storage *st, struct rv_stream *s, unsigned i, ui
         for (uint64_t p = 0; p < len && zero; p += RV_PAGE_SIZE)
             zero = rv_page_is_zero(h + HDR_LEN + p);
         if (zero)
-            h[4] = KIND_ZERO;
+            rv_put_le32(h + 4, KIND_ZERO);
         else
             total += (size_t)len, st->bytes += len;
     }
@@ -231,9 +233,8 @@ int vm_storage_apply(struct vm_storage_in **inp, const struct rv_restore_opts *r
 {
     if (len < HDR_LEN)
         return rv_error_set(-EINVAL, "disk data record: truncated");
-    uint32_t i = rv_get_le32(p);
-    uint8_t kind = p[4];
-    uint64_t off = rv_get_le64(p + 5), n = rv_get_le64(p + 13);
+    uint32_t i = rv_get_le32(p), kind = rv_get_le32(p + 4);
+    uint64_t off = rv_get_le64(p + 8), n = rv_get_le64(p + 16);
     if (i >= RV_MAX_DISKS || kind > KIND_ZERO)
         return rv_error_set(-EINVAL, "disk data record: bad disk or kind");
     if (!*inp && !(*inp = calloc(1, sizeof(**inp))))
