@@ -59,7 +59,7 @@ static int backing_probe(const char *path, const struct rv_block_create_opts *op
 {
     char full[4096];
     const char *name = opts->backing_file;
-    if (name[0] != '/') {
+    if (name[0] != '/' && strncmp(name, "vol:", 4) != 0) { /* vol:VG/LV is not a file */
         char *copy = strdup(path);
         if (!copy)
             return rv_error_set(-ENOMEM, "out of memory");

@@ -104,11 +104,12 @@ static int check_reftable(struct qcow2 *q)
     return 0;
 }
 
-/* The backing file name, resolved against the image's directory when relative. */
+/* The backing file name, resolved against the image's directory when relative; a logical
+ * volume vol:VG/LV (docs/volumes.md) is taken as it is. */
 static int resolve_backing(struct qcow2 *q)
 {
     const char *name = q->backing_name;
-    if (name[0] == '/') {
+    if (name[0] == '/' || strncmp(name, "vol:", 4) == 0) {
         snprintf(q->backing_path, sizeof(q->backing_path), "%s", name);
         return 0;
     }

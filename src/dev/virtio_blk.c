@@ -431,6 +431,12 @@ static int blk_open_spec(const char *spec, struct rv_block **disk, bool *readonl
 
 int rv_virtio_blk_reopen(struct rv_virtio_blk *b, const char *spec)
 {
+    return rv_virtio_blk_reopen_with(b, spec, NULL, NULL);
+}
+
+int rv_virtio_blk_reopen_with(struct rv_virtio_blk *b, const char *spec,
+                              int (*closed)(void *), void *opaque)
+{
     /* The old image is closed first: the new one may have it as its backing file, and must
      * not read its metadata while a writable handle still caches some. */
     char *copy = strdup(spec);
@@ -440,7 +446,9 @@ int rv_virtio_blk_reopen(struct rv_virtio_blk *b, const char *spec)
     b->disk = NULL;
     struct rv_block *disk = NULL;
     bool readonly = false;
-    int rc = blk_open_spec(spec, &disk, &readonly);
+    int rc = closed ? closed(opaque) : 0;
+    if (!rc)
+        rc = blk_open_spec(spec, &disk, &readonly);
     if (!rc && (rv_block_size(disk) / SECTOR != b->capacity || readonly != b->readonly)) {
         rv_block_close(disk);
         rc = rv_error_set(-EINVAL, "virtio-blk: the new image has a different size or mode");

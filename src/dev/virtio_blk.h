@@ -59,6 +59,10 @@ int rv_virtio_blk_flush(struct rv_virtio_blk *b);
 /* While paused: replaces the disk's image by the one `spec` describes (same virtual size),
  * e.g. a new qcow2 overlay on the current image; the old image is closed. */
 int rv_virtio_blk_reopen(struct rv_virtio_blk *b, const char *spec);
+/* The same, calling closed(opaque) while no image is open (its error cancels the switch: the
+ * old image is opened again). */
+int rv_virtio_blk_reopen_with(struct rv_virtio_blk *b, const char *spec,
+                              int (*closed)(void *), void *opaque);
 /* While paused: the image, for copying it (migrate --copy-storage). */
 struct rv_block *rv_virtio_blk_disk(struct rv_virtio_blk *b);
 

@@ -67,9 +67,11 @@ const struct rv_api_request rv_api_requests[] = {
      "of its non-zero pages, or with `mappable` as a page-aligned raw image (sparse) that "
      "restore maps copy-on-write (lazy restore, clones). Disks: each writable disk's image is "
      "frozen as part of the snapshot and the VM continues on a new qcow2 overlay "
-     "`PATH.diskN.qcow2` backed by it. Disk and NIC workers are quiesced while saving.",
+     "`PATH.diskN.qcow2` backed by it; a logical volume `vol:VG/LV` is frozen by a volume "
+     "snapshot `VG/LV.snapN` instead and the VM goes on writing the volume "
+     "(docs/volumes.md). Disk and NIC workers are quiesced while saving.",
      "`path`, `file_bytes`, `ram_pages`, `zero_pages` (skipped), `duration_ms`, `disks` "
-     "(switched to a new overlay), `mappable`",
+     "(frozen: switched to a new overlay, or volumes snapshotted), `mappable`",
      {{"path", RV_API_STRING, true, 1, 3900, "the snapshot file, in the VM's state directory (the API socket's; "
                                             "relative to it; no `..`) (replaced if it exists)"},
       {"mappable", RV_API_BOOLEAN, false, 0, 1,

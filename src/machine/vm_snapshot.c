@@ -8,7 +8,10 @@
  * Disks (an external snapshot, as QEMU's blockdev-snapshot): the disk's current image is
  * flushed and frozen as part of the snapshot, and the running VM continues on a new qcow2
  * overlay "<path>.disk<N>.qcow2" backed by it. Each restore makes its own overlay on the frozen
- * image, so a snapshot restores any number of times, and clones share the frozen image. */
+ * image, so a snapshot restores any number of times, and clones share the frozen image.
+ * A logical volume (vol:VG/LV) is frozen by a volume snapshot VG/LV.snapN instead (a thin
+ * snapshot of a thin LV, a classic one of others), taken while the VM is paused: the running
+ * VM goes on writing its volume, restores make their overlays on the volume snapshot. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +23,9 @@
 
 #include "core/error.h"
 #include "core/fsjail.h"
+#include "core/log.h"
 #include "core/serial.h"
+#include "block/volume/vol_thin.h"
 #include "dev/virtio_blk.h"
 #include "dev/vmgenid.h"
 #include "machine/vm_internal.h"
@@ -103,7 +108,66 @@ static bool disk_writable(struct rv_vm *vm, unsigned i)
     return !bo.readonly && !rv_block_readonly(rv_virtio_blk_disk(vm->blks[i]));
 }
 
-static int write_disks(struct rv_vm *vm, struct rv_stream *s)
+/* A volume snapshot of disk i's LV, made while the disk is closed (the origin must be unused
+ * for it, and the disk's writer then opens the origin with its new snapshot). */
+struct vol_snap {
+    char vg[VOL_NAME_MAX + 1], lv[VOL_NAME_MAX + 1], name[VOL_NAME_MAX + 1];
+    bool made;
+};
+
+static bool disk_is_vol(const char *spec)
+{
+    return strncmp(spec, "vol:", 4) == 0;
+}
+
+static int vol_snap_make(void *opaque)
+{
+    struct vol_snap *v = opaque;
+    int rc = vol_snapshot_auto(v->vg, v->lv, v->name, sizeof(v->name));
+    v->made = rc == 0;
+    return rc;
+}
+
+static int vol_snap_remove(void *opaque)
+{
+    struct vol_snap *v = opaque;
+    return vol_lv_remove(NULL, v->vg, v->name);
+}
+
+/* The spec of disk i's snapshot "vol:VG/LV.snapN,OPTIONS" (malloc'd) after making it. */
+static int vol_snapshot_disk(struct rv_vm *vm, unsigned i, struct vol_snap *v, char **out)
+{
+    const char *spec = vm->disk_specs[i];
+    const char *slash = strchr(spec, '/'), *comma = strchr(spec, ',');
+    size_t end = comma ? (size_t)(comma - spec) : strlen(spec);
+    if (!slash || slash > spec + end || (size_t)(slash - spec - 4) > VOL_NAME_MAX ||
+        end - (size_t)(slash + 1 - spec) > VOL_NAME_MAX)
+        return rv_error_set(-EINVAL, "disk %u: %s: expected vol:VG/LV", i, spec);
+    memset(v, 0, sizeof(*v));
+    memcpy(v->vg, spec + 4, (size_t)(slash - spec - 4));
+    memcpy(v->lv, slash + 1, end - (size_t)(slash + 1 - spec));
+    int rc = rv_virtio_blk_reopen_with(vm->blks[i], spec, vol_snap_make, v);
+    if (rc)
+        return rv_error_prefix(rc, "disk %u: volume snapshot of %s/%s: ", i, v->vg, v->lv);
+    if (asprintf(out, "vol:%s/%s%s", v->vg, v->name, comma ? comma : "") < 0) {
+        *out = NULL;
+        return rv_error_set(-ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* A failed snapshot leaves no volume snapshot behind (removed while the origin is closed:
+ * the origin's writer holds its snapshots). */
+static void vol_snapshots_undo(struct rv_vm *vm, struct vol_snap *v)
+{
+    for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+        if (v[i].made && rv_virtio_blk_reopen_with(vm->blks[i], vm->disk_specs[i],
+                                                   vol_snap_remove, &v[i]))
+            rv_warn("disk %u: volume snapshot %s/%s left behind: %s", i, v[i].vg,
+                        v[i].name, rv_error_get());
+}
+
+static int write_disks(struct rv_vm *vm, struct rv_stream *s, struct vol_snap *vs)
 {
     int rc = 0;
     for (unsigned i = 0; i < vm->cfg.ndisks && !rc; i++) {
@@ -112,24 +176,32 @@ static int write_disks(struct rv_vm *vm, struct rv_stream *s)
         rc = rv_virtio_blk_flush(vm->blks[i]);
         if (rc)
             return rv_error_prefix(rc, "disk %u: flush: ", i);
+        char *frozen = NULL;
+        if (disk_is_vol(vm->disk_specs[i]) && (rc = vol_snapshot_disk(vm, i, &vs[i], &frozen)))
+            return rc;
         struct rv_state_writer w;
         rv_state_writer_init(&w);
         rv_put_u32(&w, i);
-        const char *spec = vm->disk_specs[i];
+        const char *spec = frozen ? frozen : vm->disk_specs[i];
         rv_put_u32(&w, (uint32_t)strlen(spec));
         rv_put_bytes(&w, spec, strlen(spec));
+        free(frozen);
         rc = w.error ? -ENOMEM : rv_stream_write_record(s, RV_SEC_DISK, 1, w.buf, w.len);
         rv_state_writer_free(&w);
     }
     return rc;
 }
 
-/* The running VM moves to a new overlay on each frozen image. */
+/* The running VM moves to a new overlay on each frozen image (and stays on its volumes). */
 static int switch_disks(struct rv_vm *vm, const char *snap, struct rv_snapshot_result *res)
 {
     for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
         if (!disk_writable(vm, i))
             continue;
+        if (disk_is_vol(vm->disk_specs[i])) {
+            res->disks++;
+            continue;
+        }
         const char *spec = vm->disk_specs[i];
         const char *comma = strchr(spec, ',');
         char backing[4096], path[4200], opts[4096] = "";
@@ -165,7 +237,7 @@ static int switch_disks(struct rv_vm *vm, const char *snap, struct rv_snapshot_r
 }
 
 static int snapshot_write(struct rv_vm *vm, const struct rv_snapshot_opts *o, int fd,
-                          struct rv_snapshot_result *res)
+                          struct rv_snapshot_result *res, struct vol_snap *vs)
 {
     struct rv_stream s;
     rv_stream_init_fd(&s, fd, o->path);
@@ -175,7 +247,7 @@ static int snapshot_write(struct rv_vm *vm, const struct rv_snapshot_opts *o, in
     if (!rc)
         rc = o->mappable ? write_ram_mapped(vm, &s, o, res) : write_ram_batches(vm, &s, o, res);
     if (!rc)
-        rc = write_disks(vm, &s);
+        rc = write_disks(vm, &s, vs);
     if (!rc)
         rc = vm_state_write_machine(vm, &s);
     if (!rc)
@@ -203,15 +275,24 @@ int rv_vm_snapshot(struct rv_vm *vm, const struct rv_snapshot_opts *o,
     int fd = rv_fs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", tmp, strerror(errno));
+    struct vol_snap *vs = calloc(vm->cfg.ndisks ? vm->cfg.ndisks : 1, sizeof(*vs));
+    if (!vs) {
+        close(fd);
+        rv_fs_unlink(tmp);
+        return rv_error_set(-ENOMEM, "out of memory");
+    }
     vm_devices_quiesce(vm);
-    rc = snapshot_write(vm, o, fd, &r);
+    rc = snapshot_write(vm, o, fd, &r, vs);
     close(fd);
     if (!rc)
         rc = switch_disks(vm, o->path, &r);
     if (!rc && rv_fs_rename(tmp, o->path))
         rc = rv_error_set(-errno, "%s: %s", o->path, strerror(errno));
-    if (rc)
+    if (rc) {
         rv_fs_unlink(tmp);
+        vol_snapshots_undo(vm, vs);
+    }
+    free(vs);
     vm_devices_resume(vm);
     r.duration_ns = now_ns() - t0;
     if (res)

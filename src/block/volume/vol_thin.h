@@ -144,6 +144,10 @@ int vol_thin_create(const char *devices, const char *vg, const char *name, const
  * origin is frozen read-only while such snapshots exist). */
 int vol_snapshot_create(const char *devices, const char *vg, const char *origin,
                         const char *name, const char *pool);
+/* A snapshot of VG/ORIGIN named ORIGIN.snapN (the first free N, written to `name`), for a VM
+ * snapshot (docs/state.md): in the origin's pool when thin, else a classic snapshot in the
+ * VG's only thin pool (an error when it has none or several). The origin must be unused. */
+int vol_snapshot_auto(const char *vg, const char *origin, char *name, size_t len);
 /* Makes the origin hold what the snapshot holds, then removes the snapshot. */
 int vol_snapshot_merge(const char *devices, const char *vg, const char *snapshot);
 /* lv-resize --shrink of a thin volume (nobody using it) to `extents`: its chunks past the new

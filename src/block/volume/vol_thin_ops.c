@@ -312,3 +312,57 @@ int vol_thin_usage(struct vol_vg *vg, struct vol_lv *pool, uint32_t *used, uint3
     vol_thin_pool_free(tp);
     return 0;
 }
+
+/* The thin pool for a snapshot of `o`: its own pool when thin, else the VG's only pool. */
+static int snapshot_pool(struct vol_vg *vg, const struct vol_lv *o, const char **pool)
+{
+    if (o->type == VOL_THIN) {
+        *pool = NULL;
+        return 0;
+    }
+    unsigned n = 0;
+    for (uint32_t i = 0; i < vg->nlvs; i++)
+        if (vg->lvs[i].type == VOL_THIN_POOL && n++ == 0)
+            *pool = vg->lvs[i].name;
+    if (n == 1)
+        return 0;
+    return rv_error_set(-EINVAL, "%s/%s is a %s LV: its snapshot is a classic snapshot, which "
+                        "needs a thin pool in %s to hold what changes, and the VG has %u "
+                        "(create exactly one: rvisor vol lv-create %s/POOL --thin-pool --size S)",
+                        vg->name, o->name, vol_lv_type_name(o->type), vg->name, n, vg->name);
+}
+
+int vol_snapshot_auto(const char *vgname, const char *origin, char *name, size_t len)
+{
+    struct vol_vg *vg;
+    int rc = vol_vg_open(NULL, vgname, VOL_OPEN_READ, &vg);
+    if (rc)
+        return rc;
+    struct vol_lv *o = vol_lv_find(vg, origin);
+    const char *pool = NULL;
+    char pool_name[VOL_NAME_MAX + 1] = "";
+    if (!o)
+        rc = rv_error_set(-ENOENT, "logical volume %s/%s not found", vgname, origin);
+    else
+        rc = snapshot_pool(vg, o, &pool);
+    if (!rc && pool)
+        snprintf(pool_name, sizeof(pool_name), "%s", pool);
+    /* The first free ORIGIN.snapN (the origin's name shortened to leave room). */
+    for (unsigned k = 1; !rc; k++) {
+        if (k == 100000) {
+            rc = rv_error_set(-EEXIST, "%s/%s: too many snapshots", vgname, origin);
+            break;
+        }
+        char suffix[16];
+        int sl = snprintf(suffix, sizeof(suffix), ".snap%u", k);
+        int n = snprintf(name, len, "%.*s%s", VOL_NAME_MAX - sl, origin, suffix);
+        if (n < 0 || (size_t)n >= len)
+            rc = rv_error_set(-ENAMETOOLONG, "%s/%s: snapshot name too long", vgname, origin);
+        else if (!vol_lv_find(vg, name))
+            break;
+    }
+    vol_vg_close(vg);
+    if (!rc)
+        rc = vol_snapshot_create(NULL, vgname, origin, name, pool_name[0] ? pool_name : NULL);
+    return rc;
+}
