@@ -31,3 +31,17 @@ $r vol lv-snapshot vg/thin --name snap
 "$vb" vol:vg/snap "$size"
 $r vol lv-snapshot vg/linear --name lsnap --pool pool
 "$vb" vol:vg/linear "$size"
+# The NBD server, one request in flight (qemu-img bench, 4 KiB): per-request latency over TCP.
+if command -v qemu-img >/dev/null; then
+    port=$(( 20000 + $$ % 20000 ))
+    $r vol serve --nbd "127.0.0.1:$port" 2>/dev/null &
+    srv=$!
+    sleep 1
+    for mode in read write; do
+        w=''; [ $mode = write ] && w=-w
+        s=$(qemu-img bench $w -f raw -c 2000 -d 1 -s 4096 "nbd://127.0.0.1:$port/vg/linear" |
+            sed -n 's/Run completed in \([0-9.]*\) seconds./\1/p')
+        echo "nbd qd1 4k $mode: 2000 requests in $s s ($(echo "$s" | awk '{printf "%.0f", $1 / 2000 * 1e6}') us each)"
+    done
+    kill $srv
+fi
