@@ -70,6 +70,10 @@ int rv_vm_restore(const struct rv_restore_opts *opts, struct rv_vm **out,
 
 struct rv_migrate_opts {
     const char *to;        /* "tcp:HOST:PORT" */
+    bool connected;        /* fd is a stream socket already connected to the destination
+                              (the client made it, docs/state.md): nothing is connected here and
+                              `to` only names it; the migration owns fd once started */
+    int fd;
     uint64_t bandwidth;    /* bytes per second, 0 = unlimited */
     unsigned max_rounds;   /* pre-copy rounds before stop-and-copy; 0 = default (30) */
     uint64_t downtime_pages; /* stop and copy once at most this many pages are dirty;
@@ -99,6 +103,10 @@ struct rv_migrate_status {
  * under way. */
 int rv_vm_migrate_start(struct rv_vm *vm, const struct rv_migrate_opts *opts);
 void rv_vm_migrate_status(struct rv_vm *vm, struct rv_migrate_status *out);
+/* Resolves and connects to "tcp:HOST:PORT" as a migration source does: returns the connected
+ * socket (close-on-exec, timeouts set) or a negative errno. `rvisor migrate` uses it to hand
+ * the connection to a VM that cannot open one (rv_migrate_opts.connected). */
+int rv_migrate_connect(const char *to);
 /* The requester has read the final status (the API's migrate-status calls this). */
 void rv_vm_migrate_ack(struct rv_vm *vm);
 /* After a completed migration: waits up to `max_ms` for the final status to be read, so that

@@ -17,11 +17,12 @@
 
 /* Sends request `name` with `args` (stolen). Returns 0 with *result (a new reference), 1 after
  * an error reply, 2 without a reply; errors are printed. */
-static int rv_cli_request(const char *sock, const char *name, json_t *args, json_t **result)
+static int rv_cli_request_fd(const char *sock, const char *name, json_t *args, int pass_fd,
+                             json_t **result)
 {
     json_t *r;
     *result = NULL;
-    if (rv_api_call(sock, name, args, REPLY_TIMEOUT_MS, &r)) {
+    if (rv_api_call_fd(sock, name, args, pass_fd, REPLY_TIMEOUT_MS, &r)) {
         fprintf(stderr, "rvisor: %s\n", rv_error_get());
         return 2;
     }
@@ -37,6 +38,11 @@ static int rv_cli_request(const char *sock, const char *name, json_t *args, json
     }
     json_decref(r);
     return status;
+}
+
+static int rv_cli_request(const char *sock, const char *name, json_t *args, json_t **result)
+{
+    return rv_cli_request_fd(sock, name, args, -1, result);
 }
 
 static int usage_error(const char *msg)
@@ -195,8 +201,18 @@ int rv_cli_migrate(int argc, char **argv)
         json_decref(args);
         return usage_error("migrate takes SOCKET --to tcp:HOST:PORT");
     }
+    /* The connection is made here and handed to the VM with the request: a VM in a private
+     * network namespace (the manager's) or an empty root (no resolver) cannot make it. */
+    int conn = rv_migrate_connect(json_string_value(json_object_get(args, "to")));
+    if (conn < 0) {
+        json_decref(args);
+        fprintf(stderr, "rvisor: migrate: %s\n", rv_error_get());
+        return 1;
+    }
+    json_object_set_new(args, "fd", json_true());
     json_t *r = NULL;
-    int rc = rv_cli_request(sock, "migrate", args, &r);
+    int rc = rv_cli_request_fd(sock, "migrate", args, conn, &r);
+    close(conn); /* the VM has its own copy */
     json_decref(r);
     if (rc)
         return rc;

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ struct api_client {
     char *buf;         /* RV_API_MAX_LINE bytes: the line being received */
     size_t len;
     bool discarding;   /* the current line was too long: skip to its newline */
+    int passed_fd;     /* a descriptor that came with the current line (SCM_RIGHTS), or -1 */
 };
 
 struct rv_api_server {
@@ -180,7 +182,7 @@ static int check_state(struct rv_vm *vm, const struct rv_api_request *req,
     return -EINVAL;
 }
 
-static int dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **result,
+static int dispatch(struct rv_vm *vm, struct rv_api_call *call, json_t **result,
                     struct rv_api_error *err)
 {
     const char *name = call->req->name;
@@ -224,20 +226,30 @@ static int dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **r
     return 0;
 }
 
-char *rv_api_handle_line(struct rv_vm *vm, const char *line, size_t len)
+char *rv_api_handle_line(struct rv_vm *vm, const char *line, size_t len, int *fd)
 {
     struct rv_api_call call;
     struct rv_api_error err;
     json_t *result = NULL;
     int rc = rv_api_parse(line, len, &call, &err);
+    call.fd = fd ? *fd : -1;
     if (!rc)
         rc = dispatch(vm, &call, &result, &err);
+    if (fd)
+        *fd = call.fd; /* -1 if the request took it */
     char *reply = rc ? rv_api_reply_error(call.id, &err) : rv_api_reply_ok(call.id, result);
     rv_api_call_free(&call);
     return reply;
 }
 
 /* --- connections --- */
+
+static void drop_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
 
 static void client_close(struct rv_api_server *s, struct api_client *c)
 {
@@ -246,6 +258,7 @@ static void client_close(struct rv_api_server *s, struct api_client *c)
     c->fd = -1;
     c->len = 0;
     c->discarding = false;
+    drop_fd(&c->passed_fd);
 }
 
 /* Sends a whole reply without blocking; a client that does not read its replies loses its
@@ -274,17 +287,74 @@ static bool client_reply(struct rv_api_server *s, struct api_client *c, char *re
     return ok;
 }
 
+/* Receives bytes and the descriptors sent with them (SCM_RIGHTS, docs/api.md "Passing a
+ * descriptor"). The kernel ends a read at the end of the message that carried descriptors, so
+ * they belong to the line holding the chunk's last byte: the one request the client sent with
+ * them. The first is kept in *fd (-1: none); any others, and other control messages' rights,
+ * are closed at once. A truncated control buffer (MSG_CTRUNC) loses only descriptors the kernel
+ * already closed. */
+static ssize_t recv_with_fd(int sock, char *buf, size_t size, int *fd)
+{
+    union {
+        struct cmsghdr hdr;
+        char space[CMSG_SPACE(sizeof(int) * RV_API_MAX_PASSED_FDS)];
+    } ctl;
+    struct iovec iov = {buf, size};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+                         .msg_controllen = sizeof(ctl.space)};
+    *fd = -1;
+    ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+            cm->cmsg_len < CMSG_LEN(0))
+            continue;
+        size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < nfds; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (got < 0)
+                continue;
+            if (*fd < 0)
+                *fd = got;
+            else
+                close(got);
+        }
+    }
+    return n;
+}
+
+/* The line in c->buf is complete: handles it with the descriptor that came with it. */
+static bool client_line(struct rv_api_server *s, struct api_client *c)
+{
+    size_t len = c->len;
+    if (len && c->buf[len - 1] == '\r')
+        len--;
+    c->len = 0;
+    char *reply = s->handle(s->ctx, c->buf, len, &c->passed_fd);
+    drop_fd(&c->passed_fd); /* not taken by the request: closed */
+    return client_reply(s, c, reply);
+}
+
 static void client_readable(struct rv_api_server *s, struct api_client *c)
 {
     char chunk[4096];
-    ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    int fd;
+    ssize_t n = recv_with_fd(c->fd, chunk, sizeof(chunk), &fd);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n <= 0) {
+        drop_fd(&fd);
         client_close(s, c);
         return;
     }
     for (ssize_t i = 0; i < n; i++) {
+        if (i == n - 1 && fd >= 0) { /* the descriptor belongs to this byte's line */
+            drop_fd(&c->passed_fd);
+            c->passed_fd = fd;
+            fd = -1;
+        }
         if (chunk[i] != '\n') {
             if (c->discarding)
                 continue;
@@ -303,13 +373,10 @@ static void client_readable(struct rv_api_server *s, struct api_client *c)
         }
         if (c->discarding) {
             c->discarding = false;
+            drop_fd(&c->passed_fd);
             continue;
         }
-        size_t len = c->len;
-        if (len && c->buf[len - 1] == '\r')
-            len--;
-        c->len = 0;
-        if (!client_reply(s, c, s->handle(s->ctx, c->buf, len)))
+        if (!client_line(s, c))
             return;
     }
 }
@@ -329,6 +396,7 @@ static void accept_client(struct rv_api_server *s)
         c->fd = fd;
         c->len = 0;
         c->discarding = false;
+        c->passed_fd = -1;
         return;
     }
     struct rv_api_error err = {"busy", ""};
@@ -429,6 +497,7 @@ static void server_free(struct rv_api_server *s)
     for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {
         if (s->clients[i].fd >= 0)
             close(s->clients[i].fd);
+        drop_fd(&s->clients[i].passed_fd);
         free(s->clients[i].buf);
     }
     if (s->listen_fd >= 0)
@@ -444,9 +513,9 @@ static void server_free(struct rv_api_server *s)
     free(s);
 }
 
-static char *vm_handler(void *vm, const char *line, size_t len)
+static char *vm_handler(void *vm, const char *line, size_t len, int *fd)
 {
-    return rv_api_handle_line(vm, line, len);
+    return rv_api_handle_line(vm, line, len, fd);
 }
 
 int rv_api_server_start(struct rv_vm *vm, const char *path, struct rv_api_server **out)
@@ -468,7 +537,7 @@ int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *p
     json_object_seed(0);
     int rc = 0;
     for (unsigned i = 0; i < RV_API_MAX_CLIENTS; i++) {
-        s->clients[i].fd = -1;
+        s->clients[i].fd = s->clients[i].passed_fd = -1;
         s->clients[i].buf = malloc(RV_API_MAX_LINE);
         if (!s->clients[i].buf)
             rc = rv_error_set(-ENOMEM, "out of memory");

@@ -19,8 +19,10 @@ int rv_api_server_start(struct rv_vm *vm, const char *path, struct rv_api_server
 
 /* The same server for another protocol of the same framing (the manager's): `handle` gets each
  * request line (without its newline) on the server's thread and returns the reply line
- * (malloc'd, newline-ended) or NULL when out of memory. */
-typedef char *rv_api_handler(void *ctx, const char *line, size_t len);
+ * (malloc'd, newline-ended) or NULL when out of memory. *fd is a descriptor the client sent
+ * with the line (SCM_RIGHTS) or -1; a handler that keeps it sets *fd to -1, the server closes
+ * it otherwise. */
+typedef char *rv_api_handler(void *ctx, const char *line, size_t len, int *fd);
 int rv_api_server_start_handler(rv_api_handler *handle, void *ctx, const char *path,
                                 struct rv_api_server **out);
 
@@ -38,7 +40,8 @@ int rv_api_server_dir_fd(const struct rv_api_server *s);
 void rv_api_server_stop(struct rv_api_server *s);
 
 /* Handles one request line for `vm` and returns the reply line (malloc'd, newline-ended), or
- * NULL when out of memory. The server's and the fuzz target's entry point. */
-char *rv_api_handle_line(struct rv_vm *vm, const char *line, size_t len);
+ * NULL when out of memory. The server's and the fuzz target's entry point. `fd` (may be NULL)
+ * as in rv_api_handler. */
+char *rv_api_handle_line(struct rv_vm *vm, const char *line, size_t len, int *fd);
 
 #endif

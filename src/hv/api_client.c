@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -68,20 +69,49 @@ int rv_api_connect(const char *path, int timeout_ms)
     return fd;
 }
 
-char *rv_api_exchange(int fd, const char *line)
+/* Sends the line; a descriptor (pass_fd >= 0) goes with its first byte (SCM_RIGHTS), so the
+ * server reads it with this line (docs/api.md, "Passing a descriptor"). */
+static int send_line(int fd, const char *line, int pass_fd)
 {
     size_t len = strlen(line);
     while (len) {
-        ssize_t n = send(fd, line, len, MSG_NOSIGNAL);
+        union {
+            struct cmsghdr hdr;
+            char space[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {(void *)line, len};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (pass_fd >= 0) {
+            memset(&ctl, 0, sizeof(ctl));
+            msg.msg_control = ctl.space;
+            msg.msg_controllen = sizeof(ctl.space);
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+        }
+        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            rv_error_set(-EIO, "cannot send the request: %s", strerror(errno));
-            return NULL;
-        }
+        if (n <= 0)
+            return rv_error_set(-EIO, "cannot send the request: %s", strerror(errno));
+        pass_fd = -1;
         line += n;
         len -= (size_t)n;
     }
+    return 0;
+}
+
+char *rv_api_exchange(int fd, const char *line)
+{
+    return rv_api_exchange_fd(fd, line, -1);
+}
+
+char *rv_api_exchange_fd(int fd, const char *line, int pass_fd)
+{
+    if (send_line(fd, line, pass_fd))
+        return NULL;
     size_t cap = 4096, got = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -113,6 +143,12 @@ char *rv_api_exchange(int fd, const char *line)
 int rv_api_call(const char *path, const char *request, json_t *args, int timeout_ms,
                 json_t **reply)
 {
+    return rv_api_call_fd(path, request, args, -1, timeout_ms, reply);
+}
+
+int rv_api_call_fd(const char *path, const char *request, json_t *args, int pass_fd,
+                   int timeout_ms, json_t **reply)
+{
     json_t *msg = json_pack("{s:i,s:s,s:o}", "id", 1, "request", request, "arguments",
                             args ? args : json_object());
     char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
@@ -125,7 +161,7 @@ int rv_api_call(const char *path, const char *request, json_t *args, int timeout
     sprintf(framed, "%s\n", line);
     free(line);
     int fd = rv_api_connect(path, timeout_ms);
-    char *text = fd >= 0 ? rv_api_exchange(fd, framed) : NULL;
+    char *text = fd >= 0 ? rv_api_exchange_fd(fd, framed, pass_fd) : NULL;
     free(framed);
     if (fd >= 0)
         close(fd);

@@ -87,9 +87,15 @@ const struct rv_api_request rv_api_requests[] = {
      "connection fails or the destination rejects the stream, it keeps running. If the "
      "connection is lost right after the VM was handed over, it waits paused (`migrate-status` "
      "error \"hand-over unconfirmed\"): `resume` continues it here if the destination is not "
-     "running.",
+     "running. Without `fd` the VM connects to `to` itself, which a sandboxed VM can only do "
+     "with the host's network (docs/sandbox.md).",
      "`migration` (`\"active\"`)",
-     {{"to", RV_API_STRING, true, 5, 300, "the destination, `tcp:HOST:PORT`"},
+     {{"to", RV_API_STRING, true, 5, 300,
+       "the destination, `tcp:HOST:PORT` (with `fd`: only its name in messages)"},
+      {"fd", RV_API_BOOLEAN, false, 0, 1,
+       "the connection to the destination comes with this line: a connected stream socket "
+       "sent with SCM_RIGHTS in the same `sendmsg` (docs/api.md, \"Passing a descriptor\"); "
+       "the VM then connects nowhere itself (`rvisor migrate` always does this)"},
       {"bandwidth_mib", RV_API_INTEGER, false, 1, 1000000, "limit in MiB/s (default: none)"},
       {"max_rounds", RV_API_INTEGER, false, 1, 1000, "pre-copy rounds at most (default 30)"},
       {"copy_storage", RV_API_BOOLEAN, false, 0, 1,
@@ -235,7 +241,7 @@ int rv_api_parse_schema(const struct rv_api_schema *s, const char *line, size_t 
                         struct rv_api_call *call, struct rv_api_error *err)
 {
     char nb[48];
-    *call = (struct rv_api_call){0};
+    *call = (struct rv_api_call){.fd = -1};
     if (len > RV_API_MAX_LINE)
         return fail(err, "parse-error", "request line longer than %d bytes", RV_API_MAX_LINE);
     json_error_t jerr;
@@ -296,7 +302,7 @@ void rv_api_call_free(struct rv_api_call *call)
 {
     json_decref(call->id);
     json_decref(call->args);
-    *call = (struct rv_api_call){0};
+    *call = (struct rv_api_call){.fd = -1};
 }
 
 int64_t rv_api_arg_int(const struct rv_api_call *call, const char *name, int64_t dflt)

@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 #define RV_API_MAX_LINE 65536  /* bytes of one request line, newline excluded */
-#define RV_API_MAX_ARGS 4
+#define RV_API_MAX_ARGS 5
+#define RV_API_MAX_PASSED_FDS 4 /* descriptors read with one chunk (the first is kept) */
 #define RV_API_MAX_ID ((1ll << 53) - 1) /* ids are integers any JSON parser keeps exact */
 
 /* RV_API_OBJECT arguments are checked only for being objects (min/max bound their number of
@@ -81,6 +82,7 @@ struct rv_api_call {
     json_t *id;         /* the request's id (a JSON integer) or NULL; owned */
     const struct rv_api_request *req;
     json_t *args;       /* the arguments object, every member checked; owned, never NULL */
+    int fd;             /* a descriptor sent with the line, or -1; a request taking it sets -1 */
 };
 
 /* The per-VM API's request of that name (rv_api_schema_find() for any schema), or NULL. */

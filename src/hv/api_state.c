@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -45,7 +46,24 @@ static json_t *snapshot(struct rv_vm *vm, const struct rv_api_call *call, int *r
                      o.mappable);
 }
 
-static json_t *migrate(struct rv_vm *vm, const struct rv_api_call *call, int *rc)
+/* The descriptor a migrate request with `fd` must come with: a connected stream socket. */
+static int migration_socket(const struct rv_api_call *call)
+{
+    int type = 0;
+    socklen_t len = sizeof(type);
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    if (call->fd < 0)
+        return rv_error_set(-EINVAL, "fd: true, but no descriptor came with the request line "
+                                     "(send it with SCM_RIGHTS in the same sendmsg as the line)");
+    if (getsockopt(call->fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+        return rv_error_set(-EINVAL, "fd: the descriptor sent is not a stream socket");
+    if (getpeername(call->fd, (struct sockaddr *)&peer, &plen) < 0)
+        return rv_error_set(-EINVAL, "fd: the socket sent is not connected");
+    return call->fd;
+}
+
+static json_t *migrate(struct rv_vm *vm, struct rv_api_call *call, int *rc)
 {
     struct rv_migrate_opts o = {
         .to = rv_api_arg_str(call, "to"),
@@ -53,7 +71,16 @@ static json_t *migrate(struct rv_vm *vm, const struct rv_api_call *call, int *rc
         .max_rounds = (unsigned)rv_api_arg_int(call, "max_rounds", 0),
         .copy_storage = rv_api_arg_bool(call, "copy_storage", false),
     };
+    if (rv_api_arg_bool(call, "fd", false)) {
+        *rc = migration_socket(call);
+        if (*rc < 0)
+            return NULL;
+        o.fd = *rc;
+        o.connected = true;
+    }
     *rc = rv_vm_migrate_start(vm, &o);
+    if (o.connected && !*rc)
+        call->fd = -1; /* the migration owns it now */
     return *rc ? NULL : json_pack("{s:s}", "migration", "active");
 }
 
@@ -73,7 +100,7 @@ static json_t *migrate_status(struct rv_vm *vm)
                      (json_int_t)(st.total_ns / 1000000), "error", st.error);
 }
 
-int rv_api_state_dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **result,
+int rv_api_state_dispatch(struct rv_vm *vm, struct rv_api_call *call, json_t **result,
                           int *rc)
 {
     const char *name = call->req->name;

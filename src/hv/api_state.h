@@ -9,7 +9,7 @@
 
 /* Handles `call` if it is a state request: returns 1 with *result (or *rc set on failure),
  * 0 if the request is not one of them. */
-int rv_api_state_dispatch(struct rv_vm *vm, const struct rv_api_call *call, json_t **result,
+int rv_api_state_dispatch(struct rv_vm *vm, struct rv_api_call *call, json_t **result,
                           int *rc);
 
 #endif

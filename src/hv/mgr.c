@@ -440,8 +440,9 @@ static int open_folder(struct rv_mgr *m, const char *dir)
     return 0;
 }
 
-static char *mgr_handler(void *ctx, const char *line, size_t len)
+static char *mgr_handler(void *ctx, const char *line, size_t len, int *fd)
 {
+    (void)fd; /* the manager takes no descriptors: the server closes them */
     return rv_mgr_handle_line(ctx, line, len);
 }
 

@@ -142,7 +142,8 @@ _Static_assert(RV_SANDBOX_MAX_DIRS + RV_FS_MAX_DIRS <= RV_SECCOMP_MAX_DIRS, "roo
 int rv_sandbox_enter(const struct rv_sandbox_config *c, struct rv_sandbox_status *st)
 {
     struct rv_seccomp_profile p = {.user_net = c->user_net, .runtime_io = c->runtime_io,
-                                   .unix_connect = c->unix_connect, .all_threads = true};
+                                   .unix_connect = c->unix_connect, .all_threads = true,
+                                   .host_connect = c->runtime_io && c->host_net};
     int rc = confine_files(c, st, &p);
     if (rc)
         return rc;

@@ -36,23 +36,30 @@ static const char *const plain[] = {
     "accept4", "recvfrom", "sendto", /* A (N too with user networking) */
 };
 
-/* Calls only libslirp's thread makes (user networking). */
-static const char *const user_net[] = {
-    "connect", "bind", "listen", "accept", "getsockopt", "setsockopt", "getsockname",
-    "getpeername", "sendmsg", "recvmsg", "shutdown",
+/* Calls on connected sockets: libslirp's (user networking), the control API's recvmsg (a
+ * descriptor sent with a request, SCM_RIGHTS: the migration's connection) and the migration's
+ * on that connection (runtime_io). */
+static const char *const socket_io[] = {
+    "getsockopt", "setsockopt", "getsockname", "getpeername", "sendmsg", "recvmsg", "shutdown",
 };
+
+/* Calls only libslirp's thread makes (user networking). */
+static const char *const user_net[] = {"bind", "listen", "accept"};
 
 /* One argument comparison, every field set (libseccomp's SCMP_Ax macros leave datum_b out). */
 #define ARG(index, op, a, b) ((struct scmp_arg_cmp){(index), (op), (a), (b)})
 
-/* With runtime_io, besides the socket calls of user_net (the migration's TCP connection) and
- * the directory calls on the fsjail descriptors: what snapshots, migration and volume reloads
- * do after set-up (measured: bench/sandbox-runtime-syscalls.sh). No call here takes a path. */
+/* With runtime_io, besides socket_io and the directory calls on the fsjail descriptors: what
+ * snapshots, migration and volume reloads do after set-up (measured:
+ * bench/sandbox-runtime-syscalls.sh). No call here takes a path. */
 static const char *const runtime_io[] = {
     "dup",                 /* volumes: one descriptor per PV for the I/O, the VG keeps its own */
     "flock",               /* volumes: the VG and in-use locks, taken again at a reload */
-    "uname", "sendmmsg", "recvmmsg", /* getaddrinfo of a migration's host name (resolver) */
 };
+
+/* With host_connect (a migration source on the host's network connecting by itself, without a
+ * descriptor from `rvisor migrate`): getaddrinfo of the destination's host name (resolver). */
+static const char *const host_connect[] = {"uname", "sendmmsg", "recvmmsg"};
 
 static int add(scmp_filter_ctx ctx, const char *name, unsigned *count, unsigned nargs,
                const struct scmp_arg_cmp *args)
@@ -65,6 +72,14 @@ static int add(scmp_filter_ctx ctx, const char *name, unsigned *count, unsigned 
         return rv_error_set(rc, "seccomp: cannot allow %s: %s", name, strerror(-rc));
     (*count)++;
     return 0;
+}
+
+static int add_list(scmp_filter_ctx ctx, const char *const *names, size_t count, unsigned *n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < count && !rc; i++)
+        rc = add(ctx, names[i], n, 0, NULL);
+    return rc;
 }
 
 /* One call allowed under several alternative argument conditions (one rule each, OR'ed). */
@@ -156,7 +171,9 @@ static int add_filtered(scmp_filter_ctx ctx, const struct rv_seccomp_profile *p,
     /* Volumes take OFD record locks (F_OFD_SETLK) when they reload their metadata. */
     if (!rc)
         rc = p->runtime_io ? add(ctx, "fcntl", n, 0, NULL) : add_each(ctx, "fcntl", n, fcntls, 4);
-    if (!rc && (p->user_net || p->runtime_io)) {
+    if (!rc && (p->user_net || p->host_connect || p->unix_connect))
+        rc = add(ctx, "connect", n, 0, NULL);
+    if (!rc && (p->user_net || p->host_connect)) {
         const struct scmp_arg_cmp inet[] = {ARG(0, SCMP_CMP_EQ, AF_INET, 0),
                                             ARG(0, SCMP_CMP_EQ, AF_INET6, 0)};
         rc = add_each(ctx, "socket", n, inet, 2);
@@ -193,11 +210,13 @@ int rv_seccomp_install(const struct rv_seccomp_profile *p, unsigned *count)
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && !rc; i++)
         rc = add(ctx, plain[i], &n, 0, NULL);
     if (p->user_net || p->runtime_io)
-        for (size_t i = 0; i < sizeof(user_net) / sizeof(user_net[0]) && !rc; i++)
-            rc = add(ctx, user_net[i], &n, 0, NULL);
-    if (p->runtime_io)
-        for (size_t i = 0; i < sizeof(runtime_io) / sizeof(runtime_io[0]) && !rc; i++)
-            rc = add(ctx, runtime_io[i], &n, 0, NULL);
+        rc = add_list(ctx, socket_io, sizeof(socket_io) / sizeof(socket_io[0]), &n);
+    if (!rc && p->user_net)
+        rc = add_list(ctx, user_net, sizeof(user_net) / sizeof(user_net[0]), &n);
+    if (!rc && p->runtime_io)
+        rc = add_list(ctx, runtime_io, sizeof(runtime_io) / sizeof(runtime_io[0]), &n);
+    if (!rc && p->host_connect)
+        rc = add_list(ctx, host_connect, sizeof(host_connect) / sizeof(host_connect[0]), &n);
     if (!rc)
         rc = add_filtered(ctx, p, &n);
     if (!rc && p->all_threads && (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)))

@@ -18,9 +18,11 @@ struct rv_seccomp_profile {
      * and with runtime_io the directories of core/fsjail.h). -1 entries are ignored. */
     int dir_fds[RV_SECCOMP_MAX_DIRS];
     bool runtime_io;  /* the VM opens files after set-up (snapshots, volume reloads, boot
-                         images at a reset), only through dir_fds (core/fsjail.h), and may
-                         connect to a migration destination: IPv4/IPv6 sockets and their calls,
-                         file locks (volumes), dup */
+                         images at a reset), only through dir_fds (core/fsjail.h), and
+                         migrates over a connected socket (the API's recvmsg with SCM_RIGHTS
+                         brings it): calls on connected sockets, file locks (volumes), dup */
+    bool host_connect; /* runtime_io on the host's network: a migration may connect by itself
+                          (IPv4/IPv6 socket, connect, the resolver's calls) */
     bool unix_connect; /* switch ports (re)join their switch: socket(AF_UNIX, SOCK_SEQPACKET),
                           fchdir into a dir_fds entry and chdir back (core/fsjail.h) */
     bool all_threads; /* apply to every thread of the process (SECCOMP_FILTER_FLAG_TSYNC) */

@@ -381,8 +381,15 @@ static void *migrate_thread(void *arg)
 {
     struct vm_migration *m = arg;
     uint64_t t0 = now_ns(), downtime = 0;
-    int fd = -1;
-    int rc = tcp_open(m->to, false, &fd);
+    int fd = -1, one = 1;
+    int rc = 0;
+    if (m->opts.connected) { /* the client connected it (api_state.c checked it) */
+        fd = m->opts.fd;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on AF_UNIX */
+        set_timeouts(fd);
+    } else {
+        rc = tcp_open(m->to, false, &fd);
+    }
     if (!rc)
         rc = migrate_run(m, fd, &downtime);
     bool committed = rc == 1;
@@ -406,6 +413,13 @@ static void *migrate_thread(void *arg)
         vm_power(m->vm, VM_POWER_OFF, 0);
     }
     return NULL;
+}
+
+int rv_migrate_connect(const char *to)
+{
+    int fd = -1;
+    int rc = tcp_open(to, false, &fd);
+    return rc ? rc : fd;
 }
 
 static void migration_join(struct vm_migration *m)
