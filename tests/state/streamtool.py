@@ -56,6 +56,7 @@ def proxy(listen_port, target_port, mode):
     back_limit = 1 if cut >= 0 else 2  # answers forwarded: 'S' only, or 'S' and 'K'
     how = ["cut after %d bytes" % cut if cut >= 0 else "cut at " + mode]
     k_forwarded = threading.Event()
+    k_going = threading.Event()  # G-: set before 'K' goes out, so the 'G' it causes is dropped
 
     def close_all():
         for s in (a, b):
@@ -72,6 +73,8 @@ def proxy(listen_port, target_port, mode):
                 if not d:
                     break
                 room = back_limit - n
+                if mode == "G-" and n + min(room, len(d)) == back_limit:
+                    k_going.set()
                 a.sendall(d[:room])
                 n += min(room, len(d))
                 if len(d) > room:  # 'K' in the numeric mode
@@ -96,6 +99,8 @@ def proxy(listen_port, target_port, mode):
             if 0 <= cut < sent + len(d):
                 b.sendall(d[:cut - sent])
                 sent = cut
+                break
+            if k_going.is_set():  # 'G' (sent after the 'K' it saw): not forwarded
                 break
             b.sendall(d)
             sent += len(d)
