@@ -3,7 +3,8 @@
 # addresses of its own, 10.213.N.1 and .2): the source VM runs in one, the destination listens in
 # the other. A guest rewriting 4 MiB of memory per step migrates with no gap in its count; a
 # second migration, slowed by --bandwidth, loses its destination (killed) midway and the
-# source keeps running. Needs root and `ip`; otherwise it says SKIP and passes nothing.
+# source keeps running. `rvisor migrate` runs in the source's namespace too: it makes the
+# connection and passes it to the VM (docs/state.md). Needs root and `ip`; otherwise it says SKIP and passes nothing.
 # Usage: netns-test.sh RVISOR
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -58,7 +59,7 @@ ip netns exec "$ns2" "$rvisor" run --incoming "tcp:$net.2:4445" --console none \
 d_pid=$!
 e2e_pids="$e2e_pids $d_pid"
 sleep 0.5
-"$rvisor" migrate "$tmp/s.sock" --to "tcp:$net.2:4445" --bandwidth 8 >"$tmp/m1.out" 2>&1 &
+ip netns exec "$ns1" "$rvisor" migrate "$tmp/s.sock" --to "tcp:$net.2:4445" --bandwidth 8 >"$tmp/m1.out" 2>&1 &
 m_pid=$!
 sleep 2
 kill -9 "$d_pid" 2>/dev/null
@@ -74,7 +75,7 @@ ip netns exec "$ns2" "$rvisor" run --incoming "tcp:$net.2:4444" \
 d_pid=$!
 e2e_pids="$e2e_pids $d_pid"
 sleep 0.5
-"$rvisor" migrate "$tmp/s.sock" --to "tcp:$net.2:4444" >"$tmp/m.out" 2>&1
+ip netns exec "$ns1" "$rvisor" migrate "$tmp/s.sock" --to "tcp:$net.2:4444" >"$tmp/m.out" 2>&1
 check "migration between the namespaces succeeds" test $? = 0
 tail -1 "$tmp/m.out"
 wait "$s_pid"
