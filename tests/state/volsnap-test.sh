@@ -8,7 +8,8 @@
 #  - the guest goes on counting on its volumes; a restore (while the original still runs)
 #    reads the snapshot-time counts from its disks, the same the original read right after
 #    the snapshot, and counts on from there on its own overlays;
-#  - a second snapshot makes the volume snapshots .snap2;
+#  - a second snapshot (mappable) makes the volume snapshots .snap2, and a clone of it counts on
+#    from its count;
 #  - afterwards each origin LV holds the original's last count, each volume snapshot the
 #    snapshot-time count (the restored guest's writes went to its overlay);
 #  - with a volume snapshot removed, the VM snapshot no longer restores (a clear error).
@@ -130,8 +131,27 @@ check "the original is further ($orig_now > $snap_count + 4): the restore did no
 check "disk 0 of the restore: an overlay backed by the volume snapshot" \
     grep -q 'vol:vg0/data.snap1' s.rvs.disk0.1.qcow2
 
-check "a second snapshot of the same VM" "$rvisor" snapshot a.sock s2.rvs
+"$rvisor" ctl a.sock pause >/dev/null
+sleep 1
+c2=$(last_count a.con)
+check "a second snapshot of the same VM (mappable)" "$rvisor" snapshot a.sock s2.rvs --mappable
+"$rvisor" ctl a.sock resume >/dev/null
 check "its volume snapshots are .snap2" grep -q 'data.snap2' <(vol lvs 2>&1)
+# A clone of it, while the original and the restore run.
+bg_run c.out restore s2.rvs --clone --console file:c.con
+c_pid=$bg_pid
+check "a clone of the second snapshot counts" wait_reads c.con 3 $c_pid
+c_first=$(reads c.con | head -1 | first_num)
+ok=1
+k=0
+while read -r _ x y; do
+    [ "$x" = $((c_first + k)) ] && [ "$y" = "$x" ] || ok=0
+    k=$((k + 1))
+done < <(reads c.con)
+check "the clone starts at the second snapshot's count ($c_first; printed $c2) and goes on by one" \
+    test $ok = 1 -a "$c_first" -ge "$c2" -a "$c_first" -le $((c2 + 1))
+kill -9 $c_pid
+wait $c_pid 2>/dev/null
 
 "$rvisor" ctl r.sock pause >/dev/null 2>&1
 "$rvisor" ctl a.sock pause >/dev/null 2>&1
