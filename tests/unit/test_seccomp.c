@@ -30,6 +30,7 @@ enum probe {
 };
 
 static bool unix_connect; /* the profile of VMs with switch ports */
+static bool host_connect; /* VMs on the host's network: a migration may connect by itself */
 
 /* A directory descriptor on the profile's list (runtime_io: the fsjail directories). */
 static int dir_fd = -1;
@@ -94,7 +95,8 @@ static int run_child(enum probe p, bool user_net, bool runtime_io)
     pid_t pid = fork();
     if (pid == 0) {
         struct rv_seccomp_profile prof = {.user_net = user_net, .runtime_io = runtime_io,
-                                          .unix_connect = unix_connect};
+                                          .unix_connect = unix_connect,
+                                          .host_connect = host_connect};
         for (unsigned i = 0; i < RV_SECCOMP_MAX_DIRS; i++)
             prof.dir_fds[i] = -1;
         dir_fd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -164,6 +166,13 @@ static void test_runtime_io(void)
     CHECK(allowed_runtime_io(P_FCHDIR_DIR));
     CHECK(refused_runtime_io(P_SOCKET_UNIX)); /* SOCK_STREAM */
     unix_connect = false;
+    /* Without user networking, IPv4/IPv6 sockets only on the host's network (host_connect):
+     * in a private network namespace the migration's socket comes from `rvisor migrate`. */
+    CHECK(WEXITSTATUS(run_child(P_SOCKET_INET, false, true)) == 2);
+    CHECK(WEXITSTATUS(run_child(P_OPENAT_DIR, false, true)) == 0);
+    host_connect = true;
+    CHECK(WEXITSTATUS(run_child(P_SOCKET_INET, false, true)) == 0);
+    host_connect = false;
     CHECK(refused_runtime_io(P_EXECVE));
     CHECK(refused_runtime_io(P_PTRACE));
     CHECK(refused_runtime_io(P_MOUNT));
