@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "dev/virtio_balloon.h"
 #include "dev/virtio_input.h"
 #include "machine/vm_internal.h"
@@ -102,10 +103,28 @@ int rv_vm_pause(struct rv_vm *vm)
     /* Every hart finishes its slice and parks; a power change (the guest powering off at the
      * same time) ends the wait too. Before rv_vm_run() has started the hart threads this
      * returns at once: they park as soon as they start. */
+    /* The stop request is asked again every 250 ms while a hart is missing: a hart that
+     * has not parked after one request is logged (CI once saw a pause wait for ten minutes
+     * under heavy load, cause not found), so the wait is bounded by the next request. */
     pthread_mutex_lock(&vm->power_lock);
-    while (vm->parked < vm->nharts && atomic_load(&vm->power) == VM_RUNNING &&
-           vm->harts_live)
-        pthread_cond_wait(&vm->power_cond, &vm->power_lock);
+    for (unsigned tries = 1; vm->parked < vm->nharts && atomic_load(&vm->power) == VM_RUNNING &&
+                             vm->harts_live; tries++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&vm->power_cond, &vm->power_lock, &ts) != ETIMEDOUT)
+            continue;
+        if (tries % 4 == 0)
+            rv_warn("pause: %u of %u harts parked after %u ms; asking the others again",
+                    vm->parked, vm->nharts, tries * 250);
+        pthread_mutex_unlock(&vm->power_lock);
+        kick_all(vm);
+        pthread_mutex_lock(&vm->power_lock);
+    }
     pthread_mutex_unlock(&vm->power_lock);
     return 0;
 }
