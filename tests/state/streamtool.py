@@ -14,6 +14,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import zlib
 
 RAM_PAGES = 5
@@ -55,8 +56,11 @@ def proxy(listen_port, target_port, mode):
     cut = int(mode) if mode not in ("G-", "G+") else -1
     back_limit = 1 if cut >= 0 else 2  # answers forwarded: 'S' only, or 'S' and 'K'
     how = ["cut after %d bytes" % cut if cut >= 0 else "cut at " + mode]
-    k_forwarded = threading.Event()
-    k_going = threading.Event()  # G-: set before 'K' goes out, so the 'G' it causes is dropped
+    # 'K' is about to go to the source: set before it is sent, so that whatever the main loop
+    # receives from the source after seeing it set is 'G' (the source sends 'G' only on 'K',
+    # and the destination sends 'K' only after it has the whole stream).
+    k_going = threading.Event()
+    count = {"received": 0, "forwarded": 0, "stream": 0}  # source -> destination bytes
 
     def close_all():
         for s in (a, b):
@@ -65,29 +69,29 @@ def proxy(listen_port, target_port, mode):
             except OSError:
                 pass
 
-    def back():  # destination -> source
+    def back():  # destination -> source, byte by byte (a few bytes in all)
         n = 0
         try:
-            while True:
-                d = b.recv(65536)
+            while n < back_limit or cut >= 0:
+                d = b.recv(1)
                 if not d:
-                    break
-                room = back_limit - n
-                if mode == "G-" and n + min(room, len(d)) == back_limit:
-                    k_going.set()
-                a.sendall(d[:room])
-                n += min(room, len(d))
-                if len(d) > room:  # 'K' in the numeric mode
+                    return
+                if n == back_limit:  # 'K' in the numeric mode: not forwarded
                     how[0] = "cut at K"
                     break
-                if cut < 0 and n == back_limit:
-                    break
+                if n == 1:
+                    count["stream"] = count["received"]
+                    k_going.set()
+                a.sendall(d)
+                n += 1
         except OSError:
             return
-        if mode == "G+":
-            k_forwarded.set()
-        else:
-            close_all()
+        if mode == "G+":  # until 'G' went through; 'A' is never read here
+            for _ in range(3000):
+                if count["forwarded"] > count["stream"]:
+                    break
+                time.sleep(0.01)
+        close_all()
 
     threading.Thread(target=back, daemon=True).start()
     sent = 0
@@ -96,16 +100,16 @@ def proxy(listen_port, target_port, mode):
             d = a.recv(65536)
             if not d:
                 break
+            if mode == "G-" and k_going.is_set():  # that is 'G': dropped
+                break
+            count["received"] += len(d)
             if 0 <= cut < sent + len(d):
                 b.sendall(d[:cut - sent])
                 sent = cut
                 break
-            if k_going.is_set():  # 'G' (sent after the 'K' it saw): not forwarded
-                break
             b.sendall(d)
             sent += len(d)
-            if k_forwarded.is_set():  # that was 'G'
-                break
+            count["forwarded"] = sent
     except OSError:
         pass
     close_all()
