@@ -98,6 +98,8 @@ static enum vcpu_hsm hsm_state(struct rv_vcpu *v)
  * returns (what OpenSBI does too). Stopped harts flush when they start. */
 static void remote_fence(struct rv_vcpu *self, struct rv_vcpu *t)
 {
+    if (self->sbi_restart)
+        return;
     if (t == self) {
         /* through the request counter, which the translator watches for FENCE.I */
         rv_hart_request_flush(self->hart);
@@ -110,6 +112,14 @@ static void remote_fence(struct rv_vcpu *self, struct rv_vcpu *t)
            (int32_t)(atomic_load(&t->hart->tlb_flush_done) - req) < 0 &&
            atomic_load(&self->vm->power) == VM_RUNNING) {
         rv_hart_do_flush(self->hart); /* two harts fencing each other must not deadlock */
+        /* A pause (or debugger halt) may have parked the target before it saw the request,
+         * and the pause waits for this hart: give way. The call runs again from its ecall
+         * after the resume (fences are idempotent), so a snapshot taken meanwhile holds the
+         * hart before the call, not inside it. */
+        if (vm_should_park(self)) {
+            self->sbi_restart = true;
+            return;
+        }
         sched_yield();
     }
 }
@@ -187,11 +197,16 @@ static struct sbiret sbi_hsm(struct rv_vcpu *v, unsigned long fid, const uint64_
         pthread_mutex_lock(&v->lock);
         v->hsm = HSM_SUSPENDED;
         pthread_mutex_unlock(&v->lock);
-        while (!(rv_hart_mip(h) & h->mie) && atomic_load(&vm->power) == VM_RUNNING)
+        while (!(rv_hart_mip(h) & h->mie) && atomic_load(&vm->power) == VM_RUNNING &&
+               !vm_should_park(v))
             vm_wait_for_interrupt(v);
         pthread_mutex_lock(&v->lock);
         v->hsm = HSM_STARTED;
         pthread_mutex_unlock(&v->lock);
+        if (vm_should_park(v) && !(rv_hart_mip(h) & h->mie)) {
+            v->sbi_restart = true; /* a pause: suspend again after it (as remote_fence) */
+            return sbiret(SBI_SUCCESS, 0);
+        }
         if (!retentive) { /* resume as if started at resume_addr */
             vm_hart_enter_s(v, a[1], a[2]);
             return (struct sbiret){.error = SBI_SUCCESS, .no_return = true};
@@ -320,6 +335,11 @@ void sbi_handle(struct rv_vcpu *v)
     count_call(v->vm, eid);
     if (v->vm->tracer.mask & RV_TRACE_SBI)
         v->vm->tracer.sbi(v->vm->tracer.opaque, h, eid, fid, a, ret.error, ret.value);
+    if (v->sbi_restart) {
+        v->sbi_restart = false;
+        h->pc -= 4; /* back to the ecall (always 4 bytes), the call's registers untouched */
+        return;
+    }
     if (ret.no_return)
         return;
     h->x[10] = (uint64_t)ret.error;
