@@ -103,9 +103,9 @@ int rv_vm_pause(struct rv_vm *vm)
     /* Every hart finishes its slice and parks; a power change (the guest powering off at the
      * same time) ends the wait too. Before rv_vm_run() has started the hart threads this
      * returns at once: they park as soon as they start. */
-    /* The stop request is asked again every 250 ms while a hart is missing: a hart that
-     * has not parked after one request is logged (CI once saw a pause wait for ten minutes
-     * under heavy load, cause not found), so the wait is bounded by the next request. */
+    /* Every place a hart can wait must give way to a pause (sbi.c: remote fences and HSM
+     * suspend once did not, and a pause waited forever). The request is repeated every
+     * 250 ms while a hart is missing, and a hart that stays out is logged each second. */
     pthread_mutex_lock(&vm->power_lock);
     for (unsigned tries = 1; vm->parked < vm->nharts && atomic_load(&vm->power) == VM_RUNNING &&
                              vm->harts_live; tries++) {
