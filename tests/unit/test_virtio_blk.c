@@ -481,7 +481,7 @@ static void test_malformed(void)
     struct vd_seg s[2] = {{hdr, 8, false}, {st, 1, true}};
     vd_submit(&d, 0, s, 2);
     vd_kick(&d, 0);
-    for (int i = 0; i < 5000 && !(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET); i++)
+    for (int i = 0; i < 30000 && !(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET); i++)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     CHECK(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET);
     /* no status byte at all */
@@ -489,7 +489,7 @@ static void test_malformed(void)
     struct vd_seg s2[1] = {{hdr, 16, false}};
     vd_submit(&d, 0, s2, 1);
     vd_kick(&d, 0);
-    for (int i = 0; i < 5000 && !(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET); i++)
+    for (int i = 0; i < 30000 && !(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET); i++)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     CHECK(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET);
     /* after a reset the disk works again */
@@ -519,7 +519,7 @@ static void test_batch(void)
     for (int i = 0; i < N; i++)
         ok += *(uint8_t *)vd_ptr(&d, st[i]) == 0;
     CHECK_EQ(ok, N);
-    for (int i = 0; i < 5000 && !vd_irq_level(&d); i++)
+    for (int i = 0; i < 30000 && !vd_irq_level(&d); i++)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     CHECK(vd_irq_level(&d));
     vd_free(&d);

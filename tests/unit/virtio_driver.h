@@ -301,10 +301,10 @@ static inline bool vd_get_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_
     return true;
 }
 
-/* Waits (up to 5 s, for devices with worker threads) for the next used entry. */
+/* Waits (up to 30 s: a loaded CI machine, devices with worker threads) for the next used entry. */
 static inline bool vd_wait_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_t *len)
 {
-    for (int i = 0; i < 5000; i++) {
+    for (int i = 0; i < 30000; i++) {
         if (vd_get_used(d, q, id, len))
             return true;
         struct timespec ts = {0, 1000000};
