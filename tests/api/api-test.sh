@@ -21,7 +21,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 check() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 ctl() { "$rvisor" ctl "$tmp/api.sock" "$@"; }
 field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -1; }
-instret_sum() { ctl stats | sed -n 's/^ *"instret": \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s}'; }
+instret_sum() { ctl stats | sed -n 's/^ *"instret": \([0-9]*\).*/\1/p' | awk '{s += $1} END {printf "%.0f\n", s}'; }
 finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
 "$fetch" >/dev/null || { echo "FAIL: fetching the Debian guest"; echo "0 passed, 1 failed"; exit 1; }
