@@ -42,30 +42,7 @@ static const char *data_lv[NDATA] = {"lin", "str", "thin"};
 static char dir[64], pvname[NPV][128];
 static uint8_t *model[NDATA], *snap_model; /* lsnap: a snapshot of lin, never changes */
 static uint64_t msize[NDATA];
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static void pattern(uint8_t *buf, uint64_t len, uint64_t seed)
-{
-    uint64_t x = seed | 1;
-    for (uint64_t i = 0; i < len; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        buf[i] = (uint8_t)x;
-    }
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "vol_crash: %s: %s\n", what, rv_error_get());
-    _exit(1);
-}
+#include "vol_test_util.h"
 
 static void say(int fd, const struct msg *m)
 {
