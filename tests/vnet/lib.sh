@@ -2,6 +2,11 @@
 # FIFO we hold open (so the host can answer the guest's `read`), and waiting for console lines.
 # Needs: $rvisor, $guest (kernel + initramfs directory), $tmp.
 
+# Test results: counted in $passed and $failed; check NAME CONDITION evaluates CONDITION.
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+
 # The udhcpc script every guest uses: configures eth0, the default route, and prints
 # "IP=... DNS=..." (rvisor.cmd64 scripts are short: the kernel command line holds 1023 bytes).
 DHCP_SNIPPET='printf '"'"'#!/bin/sh\n[ "$1" = bound ]&&ifconfig $interface $ip netmask $subnet&&{ [ -n "$router" ]&&route add default gw $router;echo "IP=$ip DNS=$dns";:; }\n'"'"'>/tmp/d

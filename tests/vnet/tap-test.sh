@@ -33,9 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
 finish() {
     if [ "$failed" != 0 ]; then
         [ -f "$tmp/T.out" ] && tail -20 "$tmp/T.out"
