@@ -90,6 +90,33 @@ static void perf_map_note(const struct rv_jit *j, const struct jit_block *b, uin
                      (unsigned long long)b->va, (unsigned long long)b->paddr, variant);
     if (n > 0 && (size_t)n < sizeof(line) && write(j->group->perf_map, line, (size_t)n) < 0)
         return; /* a diagnostic aid only */
+    if (j->group->code_dump < 0)
+        return;
+    /* RVISOR_PERF_MAP=code: "rx-address guest-va host-hex guest-hex" lines, so that the
+     * host code of hot blocks can be disassembled (bench/jit-hot.py). */
+    size_t hn = end - code, gn = b->guest ? b->len : 0;
+    size_t cap = 64 + 2 * (hn + gn);
+    char *buf = malloc(cap);
+    if (!buf)
+        return;
+    const uint8_t *host = (const uint8_t *)code - (j->code_rx - j->code_rw);
+    size_t k = (size_t)snprintf(buf, cap, "%lx %llx ", (unsigned long)code,
+                                (unsigned long long)b->va);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < hn; i++) {
+        buf[k++] = hex[host[i] >> 4];
+        buf[k++] = hex[host[i] & 15];
+    }
+    buf[k++] = ' ';
+    for (size_t i = 0; i < gn; i++) {
+        buf[k++] = hex[b->guest[i] >> 4];
+        buf[k++] = hex[b->guest[i] & 15];
+    }
+    buf[k++] = '\n';
+    if (write(j->group->code_dump, buf, k) < 0) {
+        /* a diagnostic aid only */
+    }
+    free(buf);
 }
 
 void jit_note_code(const struct rv_jit *j, const struct jit_block *b, uintptr_t code,
@@ -608,6 +635,14 @@ int rv_jit_group_create(struct rv_bus *bus, struct rv_jit_group **out)
         snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
         g->perf_map = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
+    g->code_dump = -1;
+    if (pm && strcmp(pm, "code") == 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+        g->perf_map = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        snprintf(path, sizeof(path), "/tmp/perf-%d.code", (int)getpid());
+        g->code_dump = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    }
     bus->code_pages = map;
     bus->code_written = code_written;
     bus->code_opaque = g;
@@ -621,6 +656,8 @@ void rv_jit_group_destroy(struct rv_jit_group *g)
         return;
     if (g->perf_map >= 0)
         close(g->perf_map);
+    if (g->code_dump >= 0)
+        close(g->code_dump);
     munmap(g->bus->code_pages, g->npages);
     g->bus->code_pages = NULL;
     g->bus->code_written = NULL;

@@ -172,6 +172,7 @@ struct rv_jit_group {
     size_t npages;
     pthread_mutex_t lock;
     int perf_map;            /* /tmp/perf-PID.map for perf (RVISOR_PERF_MAP=1), or -1 */
+    int code_dump;           /* /tmp/perf-PID.code (RVISOR_PERF_MAP=code), or -1 */
     unsigned count;
     struct rv_jit *members[RV_JIT_MAX_HARTS];
 };

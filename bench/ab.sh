@@ -1,0 +1,79 @@
+#!/bin/bash
+# A/B comparison of two rvisor builds on the guest workloads of bench/guest.sh, for judging a
+# translator change on a busy host: the two builds run one after the other, ROUNDS times
+# (A B A B ...), so that both see the same load; for each workload it prints every round's CPU
+# seconds (user + system of the VM process between the guest's marker lines), the medians
+# and B/A. The JIT statistics of each run (RVISOR_JIT_STATS=1: slow-path loads and stores,
+# dispatcher exits ...) are counts, not times, and do not depend on the load: they are kept in
+# $AB_OUT (default /tmp/rvisor-ab) as A.N.log and B.N.log.
+# Usage: bench/ab.sh BUILD_A BUILD_B [ROUNDS]
+#   env: AB_OPS="gzip xz4" workloads (sha256 gzip xz9 xz4 bzip2 dd; xz4 = xz -9 of 4 MiB),
+#        AB_SMP=1 harts, AB_OUT output directory
+set -eu
+a=$1; b=$2; rounds=${3:-3}
+ops=${AB_OPS:-gzip xz4}
+smp=${AB_SMP:-1}
+out=${AB_OUT:-/tmp/rvisor-ab}
+here=$(cd "$(dirname "$0")" && pwd)
+guest=$("$here/../guest/fetch-debian.sh" --print-dir)
+extras=$("$here/extras.sh")
+mkdir -p "$out"
+rm -f "$out"/*.log "$out"/*.res
+
+script='t(){ read u x </proc/uptime;echo $u;}
+r(){ n=$1;shift;echo BB $n;a=$(t);"$@" >/dev/null;b=$(t);echo BE $n $a $b;}
+mount -t tmpfs -o size=256M tmpfs /tmp
+cat /bench/input >/tmp/f
+head -c 16777216 /tmp/f >/tmp/h
+head -c 4194304 /tmp/f >/tmp/q
+X="/opt/debian/lib/ld-linux-riscv64-lp64d.so.1 --library-path /opt/debian/lib /opt/debian/bin/xz"
+for op in '"$ops"';do case $op in
+sha256) r sha256 sha256sum /tmp/f;;
+gzip) r gzip gzip -c /tmp/f;;
+xz9) r xz9 $X -9 -c /tmp/h;;
+xz4) r xz4 $X -9 -c /tmp/q;;
+bzip2) r bzip2 bzip2 -9 -c /tmp/h;;
+dd) r dd dd if=/dev/zero of=/tmp/z bs=1M count=32 2>/dev/null;rm /tmp/z;;
+esac;done'
+args="console=ttyS0 quiet rvisor.cmd64=$(printf '%s' "$script" | base64 -w0)"
+tck=$(getconf CLK_TCK)
+cpu() { awk -v t="$tck" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
+
+# one BUILD TAG: runs the VM once, appends "op cpu_s" lines to $out/TAG.res
+one() {
+    local build=$1 tag=$2 log="$out/$2.$3.log" pidf="$out/pid"
+    RVISOR_JIT_STATS=1 bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$build/rvisor" run \
+        --smp "$smp" --mem 1G --kernel "$guest/Image" --initrd "$extras/initrd.img" \
+        --append "$args" </dev/null 2>&1 | tee "$log" | {
+        local pid c0=0 line
+        pid=$(cat "$pidf")
+        while IFS= read -r line; do
+            line=${line%$'\r'}
+            case "$line" in
+            "rvisor-guest: userspace up"*) echo "boot $(cpu "$pid")" >>"$out/$tag.res" ;;
+            "BB "*) c0=$(cpu "$pid") ;;
+            "BE "*) set -- $line; echo "$2 $(echo "$(cpu "$pid") - $c0" | bc)" >>"$out/$tag.res" ;;
+            esac
+        done
+    }
+}
+
+for i in $(seq "$rounds"); do
+    one "$a" A "$i"
+    one "$b" B "$i"
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "A: $a"
+echo "B: $b"
+echo "CPU seconds per round (host load: $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-8s %-40s %-40s %7s %7s %7s\n' op "A rounds" "B rounds" "A med" "B med" "B/A"
+for op in boot $ops; do
+    ra=$(awk -v o="$op" '$1 == o { printf "%s ", $2 }' "$out/A.res")
+    rb=$(awk -v o="$op" '$1 == o { printf "%s ", $2 }' "$out/B.res")
+    ma=$(echo "$ra" | tr ' ' '\n' | grep . | median)
+    mb=$(echo "$rb" | tr ' ' '\n' | grep . | median)
+    printf '%-8s %-40s %-40s %7s %7s %7.3f\n' "$op" "$ra" "$rb" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"
+done
+echo "JIT statistics of each run: $out/{A,B}.N.log (last line)"
