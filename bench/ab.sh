@@ -42,13 +42,15 @@ cpu() { awk -v t="$tck" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat"; 
 # one BUILD TAG: runs the VM once, appends "op cpu_s" lines to $out/TAG.res
 one() {
     local build=$1 tag=$2 log="$out/$2.$3.log" pidf="$out/pid"
+    rm -f "$pidf"
     RVISOR_JIT_STATS=1 bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$build/rvisor" run \
         --smp "$smp" --mem 1G --kernel "$guest/Image" --initrd "$extras/initrd.img" \
         --append "$args" </dev/null 2>&1 | tee "$log" | {
-        local pid c0=0 line
-        pid=$(cat "$pidf")
+        local pid="" c0=0 line
         while IFS= read -r line; do
             line=${line%$'\r'}
+            # the VM wrote its pid before its first line of output
+            [ -n "$pid" ] || pid=$(cat "$pidf")
             case "$line" in
             "rvisor-guest: userspace up"*) echo "boot $(cpu "$pid")" >>"$out/$tag.res" ;;
             "BB "*) c0=$(cpu "$pid") ;;
