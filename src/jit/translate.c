@@ -54,12 +54,24 @@ static int rc_find(const struct regcache *rc, unsigned r)
     return -1;
 }
 
+void jit_rc_load(struct tr *t, unsigned host, unsigned r)
+{
+    x86_load(&t->a, host, XR(r), 8, false);
+    t->nloads++;
+}
+
+void jit_rc_store(struct tr *t, unsigned host, unsigned r)
+{
+    x86_store(&t->a, host, XR(r), 8);
+    t->nstores++;
+}
+
 /* Emits the stores of the dirty slots of `rc` (without changing the translator's cache). */
 static void rc_write_back(struct tr *t, const struct regcache *rc)
 {
     for (int i = 0; i < RC_SLOTS; i++)
         if (rc->guest[i] >= 0 && rc->dirty[i])
-            x86_store(&t->a, rc_host[i], XR(rc->guest[i]), 8);
+            jit_rc_store(t, rc_host[i], (unsigned)rc->guest[i]);
 }
 
 /* Emits the loads of every slot of `rc` from the hart. */
@@ -67,7 +79,7 @@ static void rc_reload(struct tr *t, const struct regcache *rc)
 {
     for (int i = 0; i < RC_SLOTS; i++)
         if (rc->guest[i] >= 0)
-            x86_load(&t->a, rc_host[i], XR(rc->guest[i]), 8, false);
+            jit_rc_load(t, rc_host[i], (unsigned)rc->guest[i]);
 }
 
 /* A slot for guest register r, evicting the least recently used one. */
@@ -87,7 +99,7 @@ static int rc_alloc(struct tr *t, unsigned r)
                 (victim < 0 || rc->used[i] < rc->used[victim]))
                 victim = i;
     if (rc->guest[victim] >= 0 && rc->dirty[victim])
-        x86_store(&t->a, rc_host[victim], XR(rc->guest[victim]), 8);
+        jit_rc_store(t, rc_host[victim], (unsigned)rc->guest[victim]);
     rc->guest[victim] = (int8_t)r;
     rc->dirty[victim] = false;
     return victim;
@@ -99,7 +111,7 @@ unsigned jit_rc_get(struct tr *t, unsigned r)
     int i = rc_find(rc, r);
     if (i < 0) {
         i = rc_alloc(t, r);
-        x86_load(&t->a, rc_host[i], XR(r), 8, false);
+        jit_rc_load(t, rc_host[i], r);
     }
     rc->used[i] = ++rc->clock;
     return rc_host[i];
@@ -639,6 +651,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     t->fail = false;
     t->counting = counting;
     t->loop = false;
+    t->nloads = t->nstores = 0;
     rc_init(&t->rc);
     struct x86_asm *a = &t->a;
     uintptr_t entry = x86_here(a);
@@ -709,6 +722,10 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     }
     if (a->overflow || t->fail)
         return 0;
+    if (!counting) {
+        j->stats.rc_loads += t->nloads;
+        j->stats.rc_stores += t->nstores;
+    }
     jit_note_code(j, b, entry, x86_here(a), counting);
     j->code_free = (uint8_t *)(((uintptr_t)a->p + 15) & ~(uintptr_t)15);
     return entry;

@@ -66,6 +66,7 @@ struct tr {
     bool fail;       /* the arena is full */
     bool counting;   /* the counting variant (see translate.c) */
     struct regcache rc;
+    unsigned nloads, nstores; /* jit_rc_load/jit_rc_store calls (RVISOR_JIT_STATS) */
     struct cold cold[MAX_COLD];
     /* loops inside the block (translate_loop.c) */
     uint64_t ipc[JIT_MAX_BLOCK_INSNS];     /* address of each instruction */
@@ -84,6 +85,10 @@ unsigned jit_rc_get(struct tr *t, unsigned r);   /* host register holding x[r], 
 unsigned jit_rc_def(struct tr *t, unsigned rd);  /* host register to write x[rd] to, rd != 0 */
 void jit_rc_flush(struct tr *t);                 /* write all dirty slots back */
 void jit_rc_forget(struct tr *t);                /* empty the cache (after flush and a call) */
+/* host register `host` = x[r] from the hart / x[r] in the hart = `host` (counted for
+ * RVISOR_JIT_STATS) */
+void jit_rc_load(struct tr *t, unsigned host, unsigned r);
+void jit_rc_store(struct tr *t, unsigned host, unsigned r);
 
 /* x[rd] = imm (nothing for rd = 0). Changes the flags for imm = 0. */
 static inline void set_reg_imm(struct tr *t, unsigned rd, uint64_t imm)

@@ -95,10 +95,10 @@ void jit_rc_reconcile(struct tr *t, const struct regcache *rc)
     const struct regcache *c = &t->canon;
     for (int i = 0; i < RC_SLOTS; i++)
         if (rc->guest[i] >= 0 && rc->dirty[i] && c->guest[i] != rc->guest[i])
-            x86_store(&t->a, jit_rc_host[i], XR(rc->guest[i]), 8);
+            jit_rc_store(t, jit_rc_host[i], (unsigned)rc->guest[i]);
     for (int i = 0; i < RC_SLOTS; i++)
         if (c->guest[i] >= 0 && c->guest[i] != rc->guest[i])
-            x86_load(&t->a, jit_rc_host[i], XR(c->guest[i]), 8, false);
+            jit_rc_load(t, jit_rc_host[i], (unsigned)c->guest[i]);
 }
 
 /* The translator's cache becomes the canonical one (at the loop head and join points). */
@@ -142,7 +142,7 @@ void jit_emit_loop_cold(struct tr *t, const struct cold *c)
         x86_alu_ri(a, X86_ADD, true, R13, (int32_t)c->refund);
     for (int i = 0; i < RC_SLOTS; i++)
         if (t->canon.guest[i] >= 0 && t->canon.dirty[i])
-            x86_store(a, jit_rc_host[i], XR(t->canon.guest[i]), 8);
+            jit_rc_store(t, jit_rc_host[i], (unsigned)t->canon.guest[i]);
     x86_mov_ri(a, RAX, t->b->va);
     x86_jmp(a, t->j->exit_at_rax[JIT_EXIT_PC]);
 }
