@@ -20,6 +20,7 @@
  * accesses, interpreted instructions) is followed by an exit if h->events became nonzero,
  * which is where the interpreter would look next. */
 #include <assert.h>
+#include <limits.h>
 #include <stddef.h>
 
 #include "jit/translate.h"
@@ -82,7 +83,60 @@ static void rc_reload(struct tr *t, const struct regcache *rc)
             jit_rc_load(t, rc_host[i], (unsigned)rc->guest[i]);
 }
 
-/* A slot for guest register r, evicting the least recently used one. */
+/* Whether `in` reads x[r], by its decoded fields (more registers than it reads for some
+ * operations, never fewer: eviction only uses it as a hint). */
+static bool insn_reads(const struct rv_insn *in, unsigned r)
+{
+    unsigned op = in->op;
+    if (op == RV_OP_LUI || op == RV_OP_AUIPC || op == RV_OP_JAL)
+        return false;
+    if (in->rs1 == r)
+        return true;
+    bool imm_form = op == RV_OP_JALR || (op >= RV_OP_LB && op <= RV_OP_LWU) ||
+                    (op >= RV_OP_ADDI && op <= RV_OP_SRAI) ||
+                    (op >= RV_OP_ADDIW && op <= RV_OP_SRAIW) ||
+                    (op >= RV_OP_CSRRW && op <= RV_OP_CSRRCI);
+    return !imm_form && in->rs2 == r;
+}
+
+/* Whether `in` certainly writes x[r] (integer operations with a destination). */
+static bool insn_writes(const struct rv_insn *in, unsigned r)
+{
+    unsigned op = in->op;
+    if (in->rd != r || op >= RV_OP_FLW || (op >= RV_OP_BEQ && op <= RV_OP_BGEU) ||
+        (op >= RV_OP_SB && op <= RV_OP_SD) || (op >= RV_OP_FENCE && op <= RV_OP_CBO_ZERO))
+        return false;
+    return true;
+}
+
+/* How far (in instructions) the next read of x[r] after the current instruction is, along
+ * the block's fall-through path; UINT_MAX if the block writes x[r] first or never reads it. */
+static unsigned next_read(const struct tr *t, unsigned r)
+{
+    for (unsigned m = t->k + 1; m < t->n; m++) {
+        if (insn_reads(&t->ins[m], r))
+            return m - t->k;
+        if (insn_writes(&t->ins[m], r))
+            break;
+    }
+    return UINT_MAX;
+}
+
+/* Which of slots i and v (v < 0: none yet) is the better victim: the one read again later
+ * (Belady), then a clean one, then the least recently used. */
+static bool better_victim(const struct tr *t, int i, int v, const unsigned *dist)
+{
+    const struct regcache *rc = &t->rc;
+    if (v < 0 || dist[i] != dist[v])
+        return v < 0 || dist[i] > dist[v];
+    if (rc->dirty[i] != rc->dirty[v])
+        return !rc->dirty[i];
+    return rc->used[i] < rc->used[v];
+}
+
+/* A slot for guest register r: a free one, else the one whose register the block reads again
+ * last, never one the current instruction uses (its host registers are live), and a slot
+ * holding its loop register only if all others are taken. */
 static int rc_alloc(struct tr *t, unsigned r)
 {
     struct regcache *rc = &t->rc;
@@ -92,11 +146,13 @@ static int rc_alloc(struct tr *t, unsigned r)
             victim = i;
             break;
         }
-    /* the least recently used, a slot holding its loop register only if all do */
-    for (int pass = 0; victim < 0 && pass < 2; pass++)
+    unsigned dist[RC_SLOTS];
+    for (int i = 0; victim < 0 && i < RC_SLOTS; i++)
+        dist[i] = next_read(t, (unsigned)rc->guest[i]);
+    for (int pass = 0; victim < 0 && pass < 3; pass++)
         for (int i = 0; i < RC_SLOTS; i++)
-            if ((pass || !jit_rc_pinned(t, i)) &&
-                (victim < 0 || rc->used[i] < rc->used[victim]))
+            if ((pass == 2 || rc->used[i] <= t->insn_clock) &&
+                (pass >= 1 || !jit_rc_pinned(t, i)) && better_victim(t, i, victim, dist))
                 victim = i;
     if (rc->guest[victim] >= 0 && rc->dirty[victim])
         jit_rc_store(t, rc_host[victim], (unsigned)rc->guest[victim]);
@@ -138,7 +194,9 @@ void jit_rc_flush(struct tr *t)
 void jit_rc_forget(struct tr *t)
 {
     jit_rc_flush(t);
+    uint32_t clock = t->rc.clock; /* stays monotonic: rc_alloc compares with insn_clock */
     rc_init(&t->rc);
+    t->rc.clock = clock;
 }
 
 /* --- small pieces --- */
@@ -652,6 +710,8 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     t->counting = counting;
     t->loop = false;
     t->nloads = t->nstores = 0;
+    t->ins = ins;
+    t->insn_clock = 0;
     rc_init(&t->rc);
     struct x86_asm *a = &t->a;
     uintptr_t entry = x86_here(a);
@@ -691,6 +751,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                 jit_rc_canon(t);
                 t->label[k] = x86_here(a);
             }
+            t->insn_clock = t->rc.clock;
             if (classify(in->op) == OP_BRANCH) {
                 if (counting)
                     x86_alu_ri(a, X86_SUB, true, R13, 1); /* the next block checks */

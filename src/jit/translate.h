@@ -66,6 +66,8 @@ struct tr {
     bool fail;       /* the arena is full */
     bool counting;   /* the counting variant (see translate.c) */
     struct regcache rc;
+    uint32_t insn_clock;       /* rc.clock when instruction k began (its slots stay) */
+    const struct rv_insn *ins; /* the block's instructions (eviction looks ahead) */
     unsigned nloads, nstores; /* jit_rc_load/jit_rc_store calls (RVISOR_JIT_STATS) */
     struct cold cold[MAX_COLD];
     /* loops inside the block (translate_loop.c) */
