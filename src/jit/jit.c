@@ -488,9 +488,9 @@ static void irq_check(struct rv_hart *h)
 
 /* A CSR instruction, in the middle of a block: instret is brought up to date for it (the
  * counters and, when time follows instret, the timers read it); the block is left if the
- * instruction changed the address translation the translated code relies on (r14, r15, the
- * page it runs from) or raised an event (csr.c does for every write that may unmask or
- * raise an interrupt). */
+ * instruction changed the address translation the translated code relies on (r14, the fetch
+ * TLB in the trampoline's frame, the page it runs from) or raised an event (csr.c does for
+ * every write that may unmask or raise an interrupt). */
 static struct jit_ret helper_csr(struct rv_jit *j, const struct rv_insn *in, uint32_t site,
                                  uint64_t pc, uint64_t budget_left)
 {

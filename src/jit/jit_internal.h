@@ -103,14 +103,14 @@ struct jit_jcache_entry {
 #define JIT_PENDING_MAX 64
 
 struct rv_jit {
-    /* --- read and written by translated code (r12 points here; keep first, small offsets) --- */
+    /* --- read and written by translated code (through [rsp]; keep first, small offsets) --- */
     uint64_t budget;             /* loop iterations left in the current chunk (r13 inside) */
     int64_t adjust;              /* exit_helper: added to the budget */
     uint32_t reason;             /* exit_helper: enum jit_exit */
     int32_t exc;                 /* JIT_EXIT_EXC: the exception */
     uint32_t exc_raw;            /* the instruction's encoding (trap value if illegal) */
     struct jit_chain *chain_req; /* JIT_EXIT_CHAIN: the jump to link */
-    /* helpers called through [r12 + offset]; `site` is a JIT_SITE(), `pc` the
+    /* helpers called through [j + offset]; `site` is a JIT_SITE(), `pc` the
      * instruction's address */
     struct jit_ret (*helper_load)(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc);
     struct jit_ret (*helper_store)(struct rv_jit *j, uint64_t va, uint32_t site, uint64_t pc,
@@ -157,7 +157,7 @@ struct rv_jit {
 
     struct rv_jit_stats stats;
 
-    /* probed by translated code at r12 + offsetof(struct rv_jit, jcache) */
+    /* probed by translated code at j + offsetof(struct rv_jit, jcache) */
     struct jit_jcache_entry jcache[1u << JIT_JCACHE_BITS];
 };
 

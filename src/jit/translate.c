@@ -2,14 +2,15 @@
  *
  * Register use inside translated code:
  *   rbx  the hart + JIT_HART_BIAS (guest registers are [rbx + 8*i - 128])
- *   r12  the struct rv_jit (helpers, exit information)
  *   r13  loop iterations left in the dispatcher's chunk (the budget)
  *   r14  the data TLB of the current regime, &h->tlb[h->data_mmu_idx][0][0] (the regime only
  *        changes through instructions the interpreter runs, which end blocks)
- *   r15  the fetch TLB of the current regime, &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]
- *   rbp, rdi, r8-r11: guest registers cached within a block (the register cache below); the
- *        hart holds them everywhere else
+ *   rbp, rdi, r8-r12, r15: guest registers cached within a block (the register cache below);
+ *        the hart holds them everywhere else
  *   rax, rcx, rdx, rsi: scratch
+ *   [rsp]     the struct rv_jit (helpers, exit information: loaded where they need it)
+ *   [rsp + 8] the fetch TLB of the current regime, &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]
+ *        (lookups)
  *
  * A block of n instructions checks h->events and the budget on entry (at least n left), then
  * counts all n as retired (budget -= n). An exit after only k of them gives the others back, so
@@ -38,7 +39,7 @@ struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
 
 /* --- the register cache --- */
 
-const uint8_t jit_rc_host[RC_SLOTS] = {RBP, RDI, X86_R8, X86_R9, X86_R10, X86_R11};
+const uint8_t jit_rc_host[RC_SLOTS] = {RBP, RDI, X86_R8, X86_R9, X86_R10, X86_R11, R12, R15};
 #define rc_host jit_rc_host
 
 static void rc_init(struct regcache *rc)
@@ -220,33 +221,35 @@ uint32_t jit_site(const struct tr *t, unsigned size, unsigned len)
 
 /* Jumps to the code for the pc in rax: the jcache entry if it holds that pc and the fetch TLB
  * still maps it the same way (the entry's block is alive and checked since the last FENCE.I:
- * jit.c clears the table otherwise), else helper_lookup(). */
+ * jit.c clears the table otherwise), else helper_lookup(). The register cache is written
+ * back: its registers are free here. */
 static void emit_lookup(struct tr *t)
 {
     struct x86_asm *a = &t->a;
     const int32_t jc = (int32_t)offsetof(struct rv_jit, jcache);
+    x86_load(a, RDI, JIT_PTR, 8, false);
     x86_mov_rr32(a, RCX, RAX);
     x86_alu_ri(a, X86_AND, false, RCX, (int32_t)(((1u << JIT_JCACHE_BITS) - 1) << 1));
     x86_shift_ri(a, X86_SHL, false, RCX, 4); /* ((va >> 1) & mask) * 32 */
-    x86_alu_rm(a, X86_CMP, true, RAX, x86_mem_idx(R12, RCX, 0, jc));
+    x86_alu_rm(a, X86_CMP, true, RAX, x86_mem_idx(RDI, RCX, 0, jc));
     uint8_t *miss1 = x86_jcc_fwd(a, X86_CC_NE);
+    x86_load(a, X86_R8, JIT_FETCH_TLB, 8, false);
     x86_mov_rr32(a, RDX, RAX);
     x86_shift_ri(a, X86_SHR, false, RDX, 12 - 5);
     x86_alu_ri(a, X86_AND, false, RDX, (int32_t)((RV_TLB_SIZE - 1) << 5));
     x86_mov_rr(a, RSI, RAX);
     x86_alu_ri(a, X86_AND, true, RSI, -4096);
-    x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(R15, RDX, 0, 0));
+    x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(X86_R8, RDX, 0, 0));
     uint8_t *miss2 = x86_jcc_fwd(a, X86_CC_NE);
-    x86_load(a, RSI, x86_mem_idx(R15, RDX, 0, 8), 8, false);
-    x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(R12, RCX, 0, jc + 8));
+    x86_load(a, RSI, x86_mem_idx(X86_R8, RDX, 0, 8), 8, false);
+    x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(RDI, RCX, 0, jc + 8));
     uint8_t *miss3 = x86_jcc_fwd(a, X86_CC_NE);
-    x86_jmp_mem(a, x86_mem_idx(R12, RCX, 0, jc + 16));
+    x86_jmp_mem(a, x86_mem_idx(RDI, RCX, 0, jc + 16));
     x86_bind(a, miss1);
     x86_bind(a, miss2);
     x86_bind(a, miss3);
     x86_store(a, RAX, HART(pc), 8);
-    x86_mov_rr(a, RDI, R12);
-    x86_call_mem(a, JITF(helper_lookup));
+    x86_call_mem(a, JITF(RDI, helper_lookup));
     x86_jmp_reg(a, RAX);
 }
 
@@ -381,11 +384,11 @@ static void emit_exec(struct tr *t, const struct rv_insn *in)
     *copy = *in;
     struct x86_asm *a = &t->a;
     jit_rc_forget(t); /* the interpreter reads and writes the hart's registers */
-    x86_mov_rr(a, RDI, R12);
+    x86_load(a, RDI, JIT_PTR, 8, false);
     x86_mov_ri(a, RSI, (uintptr_t)copy);
     x86_mov_ri(a, RDX, jit_site(t, 0, in->len));
     x86_mov_ri(a, RCX, t->pc);
-    x86_call_mem(a, JITF(helper_exec));
+    x86_call_mem(a, JITF(RDI, helper_exec));
     x86_test_rr(a, false, RDX, RDX);
     x86_jcc(a, X86_CC_NE, t->j->exit_helper);
 }
@@ -401,12 +404,12 @@ static void emit_csr(struct tr *t, const struct rv_insn *in)
     *copy = *in;
     struct x86_asm *a = &t->a;
     jit_rc_forget(t);
-    x86_mov_rr(a, RDI, R12);
+    x86_load(a, RDI, JIT_PTR, 8, false);
     x86_mov_ri(a, RSI, (uintptr_t)copy);
     x86_mov_ri(a, RDX, jit_site(t, 0, in->len));
     x86_mov_ri(a, RCX, t->pc);
     x86_mov_rr(a, X86_R8, R13);
-    x86_call_mem(a, JITF(helper_csr));
+    x86_call_mem(a, JITF(RDI, helper_csr));
     x86_test_rr(a, false, RDX, RDX);
     x86_jcc(a, X86_CC_NE, t->j->exit_helper);
 }
@@ -447,11 +450,11 @@ static void emit_cold(struct tr *t, const struct cold *c)
     case COLD_EXEC:
         /* the interpreter runs the instruction from the hart's state (and may leave) */
         rc_write_back(t, &c->pre);
-        x86_mov_rr(a, RDI, R12);
+        x86_load(a, RDI, JIT_PTR, 8, false);
         x86_mov_ri(a, RSI, (uintptr_t)c->insn);
         x86_mov_ri(a, RDX, c->site);
         x86_mov_ri(a, RCX, c->pc);
-        x86_call_mem(a, JITF(helper_exec));
+        x86_call_mem(a, JITF(RDI, helper_exec));
         x86_test_rr(a, false, RDX, RDX);
         x86_jcc(a, X86_CC_NE, t->j->exit_helper);
         rc_reload(t, &c->post);
@@ -464,10 +467,10 @@ static void emit_cold(struct tr *t, const struct cold *c)
         rc_write_back(t, &c->pre);
         if (c->kind == COLD_STORE)
             x86_mov_rr(a, X86_R8, RCX);
-        x86_mov_rr(a, RDI, R12);
+        x86_load(a, RDI, JIT_PTR, 8, false);
         x86_mov_ri(a, RDX, c->site);
         x86_mov_ri(a, RCX, c->pc);
-        x86_call_mem(a, c->kind == COLD_LOAD ? JITF(helper_load) : JITF(helper_store));
+        x86_call_mem(a, c->kind == COLD_LOAD ? JITF(RDI, helper_load) : JITF(RDI, helper_store));
         if (c->kind == COLD_LOAD && c->rd) {
             /* the value is valid unless the load faulted (then rd must stay as it was) */
             x86_alu_ri(a, X86_CMP, false, RDX, JIT_HELPER_EXC);
@@ -608,17 +611,20 @@ void jit_emit_trampoline(struct rv_jit *j)
     static const unsigned saved[] = {RBX, RBP, R12, R13, R14, R15};
     for (unsigned i = 0; i < 6; i++)
         x86_push(&a, saved[i]);
-    x86_alu_ri(&a, X86_SUB, true, RSP, 8); /* calls from translated code see rsp % 16 == 0 */
+    /* the frame: [rsp] = j, [rsp + 8] = fetch_tlb, 8 bytes more for calls from translated
+     * code to see rsp % 16 == 0 */
+    x86_alu_ri(&a, X86_SUB, true, RSP, 24);
+    x86_store(&a, RSI, JIT_PTR, 8);
+    x86_store(&a, X86_R8, JIT_FETCH_TLB, 8);
     x86_lea(&a, RBX, x86_mem(RDI, JIT_HART_BIAS));
-    x86_mov_rr(&a, R12, RSI);
-    x86_load(&a, R13, JITF(budget), 8, false);
+    x86_load(&a, R13, JITF(RSI, budget), 8, false);
     x86_mov_rr(&a, R14, RCX);
-    x86_mov_rr(&a, R15, X86_R8);
     x86_jmp_reg(&a, RDX);
-    /* exit_common: eax = enum jit_exit */
+    /* exit_common: eax = enum jit_exit (the register cache is written back) */
     j->exit_common = x86_here(&a);
-    x86_store(&a, R13, JITF(budget), 8);
-    x86_alu_ri(&a, X86_ADD, true, RSP, 8);
+    x86_load(&a, RCX, JIT_PTR, 8, false);
+    x86_store(&a, R13, JITF(RCX, budget), 8);
+    x86_alu_ri(&a, X86_ADD, true, RSP, 24);
     for (unsigned i = 6; i-- > 0;)
         x86_pop(&a, saved[i]);
     x86_ret(&a);
@@ -634,12 +640,14 @@ void jit_emit_trampoline(struct rv_jit *j)
     }
     /* exit_helper: a helper set h->pc, j->adjust and j->reason */
     j->exit_helper = x86_here(&a);
-    x86_alu_rm(&a, X86_ADD, true, R13, JITF(adjust));
-    x86_load(&a, RAX, JITF(reason), 4, false);
+    x86_load(&a, RCX, JIT_PTR, 8, false);
+    x86_alu_rm(&a, X86_ADD, true, R13, JITF(RCX, adjust));
+    x86_load(&a, RAX, JITF(RCX, reason), 4, false);
     x86_jmp(&a, j->exit_common);
     /* exit_chain: rax = the struct jit_chain of a direct jump not linked yet */
     j->exit_chain = x86_here(&a);
-    x86_store(&a, RAX, JITF(chain_req), 8);
+    x86_load(&a, RCX, JIT_PTR, 8, false);
+    x86_store(&a, RAX, JITF(RCX, chain_req), 8);
     x86_load(&a, RCX, x86_mem(RAX, (int32_t)offsetof(struct jit_chain, target)), 8, false);
     x86_store(&a, RCX, HART(pc), 8);
     x86_mov_ri(&a, RAX, JIT_EXIT_CHAIN);

@@ -12,7 +12,12 @@ enum { RAX = X86_RAX, RCX = X86_RCX, RDX = X86_RDX, RBX = X86_RBX, RSP = X86_RSP
 
 #define XR(r) x86_mem(RBX, 8 * (int32_t)(r) - JIT_HART_BIAS)
 #define HART(f) x86_mem(RBX, JIT_HART_OFF(f))
-#define JITF(f) x86_mem(R12, (int32_t)offsetof(struct rv_jit, f))
+/* The struct rv_jit and the fetch TLB are kept in the trampoline's frame (translate.c):
+ * helpers, exits and lookups load JIT_PTR into a register and reach fields through it with
+ * JITF(reg, f). */
+#define JIT_PTR x86_mem(RSP, 0)
+#define JIT_FETCH_TLB x86_mem(RSP, 8)
+#define JITF(reg, f) x86_mem(reg, (int32_t)offsetof(struct rv_jit, f))
 
 _Static_assert(sizeof(struct rv_tlb_entry) == 32, "TLB entry layout used by translated code");
 _Static_assert(offsetof(struct rv_tlb_entry, tag) == 0, "TLB entry layout");
@@ -21,8 +26,8 @@ _Static_assert(offsetof(struct rv_tlb_entry, addend) == 8, "TLB entry layout");
 
 /* Guest registers cached in host registers within a block. Slots are written back before
  * anything that leaves the block or calls out, and reloaded after calls (the slot registers
- * are caller-saved, except rbp). */
-#define RC_SLOTS 6
+ * are caller-saved, except rbp, r12 and r15). */
+#define RC_SLOTS 8
 struct regcache {
     int8_t guest[RC_SLOTS];  /* guest register in the slot, or -1 */
     bool dirty[RC_SLOTS];    /* the hart's copy is stale */
