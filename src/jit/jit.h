@@ -40,8 +40,9 @@ struct rv_jit_stats {
     uint64_t helper_execs;  /* instructions handed to the interpreter inside blocks */
     uint64_t interp_steps;  /* instructions the dispatcher ran in the interpreter */
     /* loads and stores of guest registers (hart <-> host registers) emitted in the blocks
-     * translated (not their counting variants), main and out-of-line paths */
-    uint64_t rc_loads, rc_stores;
+     * translated (not their counting variants): on their main paths, and in their out-of-line
+     * code (slow paths, side exits, loop back edges) */
+    uint64_t rc_loads, rc_stores, rc_cold_loads, rc_cold_stores;
 };
 
 /* Creates the group for the harts using `bus` and hooks it into the bus. Returns 0, or a

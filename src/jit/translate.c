@@ -59,13 +59,13 @@ static int rc_find(const struct regcache *rc, unsigned r)
 void jit_rc_load(struct tr *t, unsigned host, unsigned r)
 {
     x86_load(&t->a, host, XR(r), 8, false);
-    t->nloads++;
+    t->nloads[t->in_cold]++;
 }
 
 void jit_rc_store(struct tr *t, unsigned host, unsigned r)
 {
     x86_store(&t->a, host, XR(r), 8);
-    t->nstores++;
+    t->nstores[t->in_cold]++;
 }
 
 /* Emits the stores of the dirty slots of `rc` (without changing the translator's cache). */
@@ -717,7 +717,9 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     t->fail = false;
     t->counting = counting;
     t->loop = false;
-    t->nloads = t->nstores = 0;
+    memset(t->nloads, 0, sizeof(t->nloads));
+    memset(t->nstores, 0, sizeof(t->nstores));
+    t->in_cold = false;
     t->ins = ins;
     t->insn_clock = 0;
     rc_init(&t->rc);
@@ -786,14 +788,17 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         }
         else if (b->end == OP_BODY)
             goto_pc(t, pc); /* page end or JIT_MAX_BLOCK_INSNS */
+        t->in_cold = true;
         for (unsigned i = 0; i < t->ncold; i++)
             emit_cold(t, &t->cold[i]);
     }
     if (a->overflow || t->fail)
         return 0;
     if (!counting) {
-        j->stats.rc_loads += t->nloads;
-        j->stats.rc_stores += t->nstores;
+        j->stats.rc_loads += t->nloads[0];
+        j->stats.rc_stores += t->nstores[0];
+        j->stats.rc_cold_loads += t->nloads[1];
+        j->stats.rc_cold_stores += t->nstores[1];
     }
     jit_note_code(j, b, entry, x86_here(a), counting);
     j->code_free = (uint8_t *)(((uintptr_t)a->p + 15) & ~(uintptr_t)15);

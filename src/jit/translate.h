@@ -73,7 +73,9 @@ struct tr {
     struct regcache rc;
     uint32_t insn_clock;       /* rc.clock when instruction k began (its slots stay) */
     const struct rv_insn *ins; /* the block's instructions (eviction looks ahead) */
-    unsigned nloads, nstores; /* jit_rc_load/jit_rc_store calls (RVISOR_JIT_STATS) */
+    bool in_cold;             /* emitting the out-of-line code */
+    unsigned nloads[2], nstores[2]; /* guest register loads/stores emitted, main path and
+                                       out-of-line code (RVISOR_JIT_STATS) */
     struct cold cold[MAX_COLD];
     /* loops inside the block (translate_loop.c) */
     uint64_t ipc[JIT_MAX_BLOCK_INSNS];     /* address of each instruction */
