@@ -123,6 +123,11 @@ static unsigned next_read(const struct tr *t, unsigned r)
     return UINT_MAX;
 }
 
+bool jit_rc_in_hart(const struct tr *t, unsigned r)
+{
+    return rc_find(&t->rc, r) < 0 && next_read(t, r) == UINT_MAX;
+}
+
 /* Which of slots i and v (v < 0: none yet) is the better victim: the one read again later
  * (Belady), then a clean one, then the least recently used. */
 static bool better_victim(const struct tr *t, int i, int v, const unsigned *dist)
@@ -295,10 +300,15 @@ void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm)
         x86_mov_ri(&t->a, RSI, (uint64_t)imm);
         return;
     }
-    if (imm == 0)
+    if (jit_rc_in_hart(t, rs1)) {
+        jit_rc_load(t, RSI, rs1);
+        if (imm)
+            x86_lea(&t->a, RSI, x86_mem(RSI, (int32_t)imm));
+    } else if (imm == 0) {
         x86_mov_rr(&t->a, RSI, jit_rc_get(t, rs1));
-    else
+    } else {
         x86_lea(&t->a, RSI, x86_mem(jit_rc_get(t, rs1), (int32_t)imm));
+    }
 }
 
 /* TLB fast path for a `size`-byte access at rsi: on a hit inside one page, rsi becomes the
@@ -555,7 +565,8 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
     };
     enum x86_cc c = cc[in->op - RV_OP_BEQ];
     if (in->rs1 != 0 && in->rs2 != 0) {
-        x86_alu_rr(a, X86_CMP, true, jit_rc_get(t, in->rs1), jit_rc_get(t, in->rs2));
+        unsigned h1 = jit_rc_get(t, in->rs1);
+        alu_x(t, X86_CMP, true, h1, in->rs2);
     } else if (in->rs1 != 0) {
         unsigned h = jit_rc_get(t, in->rs1);
         x86_test_rr(a, true, h, h);

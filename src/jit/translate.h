@@ -94,6 +94,9 @@ unsigned jit_rc_get(struct tr *t, unsigned r);   /* host register holding x[r], 
 unsigned jit_rc_def(struct tr *t, unsigned rd);  /* host register to write x[rd] to, rd != 0 */
 void jit_rc_flush(struct tr *t);                 /* write all dirty slots back */
 void jit_rc_forget(struct tr *t);                /* empty the cache (after flush and a call) */
+/* Whether x[r] (r != 0) is best read from the hart as a memory operand: not cached (so the
+ * hart's copy is current) and not read again in the block (a slot would not pay). */
+bool jit_rc_in_hart(const struct tr *t, unsigned r);
 /* host register `host` = x[r] from the hart / x[r] in the hart = `host` (counted for
  * RVISOR_JIT_STATS) */
 void jit_rc_load(struct tr *t, unsigned host, unsigned r);
@@ -111,6 +114,8 @@ static inline void load_x(struct tr *t, unsigned reg, unsigned r)
 {
     if (r == 0)
         x86_mov_ri(&t->a, reg, 0);
+    else if (jit_rc_in_hart(t, r))
+        jit_rc_load(t, reg, r);
     else
         x86_mov_rr(&t->a, reg, jit_rc_get(t, r));
 }
@@ -118,10 +123,14 @@ static inline void load_x(struct tr *t, unsigned reg, unsigned r)
 /* host register `reg` = low 32 bits of x[r], zero-extended */
 static inline void load_x32(struct tr *t, unsigned reg, unsigned r)
 {
-    if (r == 0)
+    if (r == 0) {
         x86_mov_ri(&t->a, reg, 0);
-    else
+    } else if (jit_rc_in_hart(t, r)) {
+        x86_load(&t->a, reg, XR(r), 4, false);
+        t->nloads[t->in_cold]++;
+    } else {
         x86_mov_rr32(&t->a, reg, jit_rc_get(t, r));
+    }
 }
 
 /* x[rd] = host register `reg` (nothing for rd = 0) */
@@ -144,10 +153,14 @@ static inline void store_x_w(struct tr *t, unsigned reg, unsigned rd)
 /* host register dst op= x[r] */
 static inline void alu_x(struct tr *t, enum x86_alu op, bool wide, unsigned dst, unsigned r)
 {
-    if (r == 0)
+    if (r == 0) {
         x86_alu_ri(&t->a, op, wide, dst, 0);
-    else
+    } else if (jit_rc_in_hart(t, r)) {
+        x86_alu_rm(&t->a, op, wide, dst, XR(r));
+        t->nloads[t->in_cold]++;
+    } else {
         x86_alu_rr(&t->a, op, wide, dst, jit_rc_get(t, r));
+    }
 }
 
 /* translate.c: out-of-line code reached through the rel32 field `jump` (and c->jump2). */
