@@ -226,6 +226,12 @@ static inline void x86_lea(struct x86_asm *a, unsigned dst, struct x86_mem m)
     x86_op_mem(a, 0, true, 0x8d, dst, m, false);
 }
 
+/* dst32 = the low 32 bits of the address m, zero-extended */
+static inline void x86_lea32(struct x86_asm *a, unsigned dst, struct x86_mem m)
+{
+    x86_op_mem(a, 0, false, 0x8d, dst, m, false);
+}
+
 /* movsx/movzx between registers: dst = extend(low `size` bytes of src). */
 static inline void x86_extend_rr(struct x86_asm *a, unsigned dst, unsigned src, unsigned size,
                                  bool sign)

@@ -35,11 +35,46 @@ static bool commutes(enum x86_alu op)
     return op == X86_ADD || op == X86_AND || op == X86_OR || op == X86_XOR;
 }
 
+/* x[rd] = x[rs] (c.mv and the other moves compilers write as add/or/xor with x0) */
+static void move_reg(struct tr *t, unsigned rd, unsigned rs)
+{
+    if (rs == 0) {
+        set_reg_imm(t, rd, 0);
+    } else if (rd != rs) {
+        unsigned h = jit_rc_get(t, rs);
+        x86_mov_rr(&t->a, jit_rc_def(t, rd), h);
+    }
+}
+
+/* the 64-bit forms with x0 as an operand, without the generic path through rax; false if
+ * neither operand is x0 */
+static bool alu_reg_x0(struct tr *t, enum x86_alu op, const struct rv_insn *in)
+{
+    unsigned rs1 = in->rs1, rs2 = in->rs2;
+    if (rs1 != 0 && rs2 != 0)
+        return false;
+    if (op == X86_AND) {
+        set_reg_imm(t, in->rd, 0);
+    } else if (rs2 == 0) { /* add, sub, or, xor: x[rs1] */
+        move_reg(t, in->rd, rs1);
+    } else if (op != X86_SUB) {
+        move_reg(t, in->rd, rs2);
+    } else { /* neg (rd may be rs2: get it before defining rd) */
+        unsigned h = jit_rc_get(t, rs2), hd = jit_rc_def(t, in->rd);
+        if (hd != h)
+            x86_mov_rr(&t->a, hd, h);
+        x86_f7(&t->a, NEG, true, hd);
+    }
+    return true;
+}
+
 /* x[rd] = x[rs1] op x[rs2], 64 or 32 bits */
 static void alu_reg(struct tr *t, enum x86_alu op, bool wide, const struct rv_insn *in)
 {
     struct x86_asm *a = &t->a;
-    if (wide && in->rs1 != 0 && in->rs2 != 0) {
+    if (wide && alu_reg_x0(t, op, in))
+        return;
+    if (wide) {
         /* two-address form in the host registers of the cache (the two sources are the most
          * recently used slots, so defining rd never evicts them) */
         unsigned h1 = jit_rc_get(t, in->rs1), h2 = jit_rc_get(t, in->rs2);
@@ -55,6 +90,12 @@ static void alu_reg(struct tr *t, enum x86_alu op, bool wide, const struct rv_in
             unsigned hd = jit_rc_def(t, in->rd);
             x86_mov_rr(a, hd, h1);
             x86_alu_rr(a, op, true, hd, h2);
+            return;
+        }
+        if (op == X86_SUB) { /* rd = rs1 - rd: -rd + rs1 */
+            unsigned hd = jit_rc_def(t, in->rd);
+            x86_f7(a, NEG, true, hd);
+            x86_alu_rr(a, X86_ADD, true, hd, h1);
             return;
         }
     }
@@ -73,14 +114,18 @@ static void alu_reg(struct tr *t, enum x86_alu op, bool wide, const struct rv_in
 static void set_cc(struct tr *t, enum x86_cc cc, bool imm, const struct rv_insn *in)
 {
     struct x86_asm *a = &t->a;
-    load_x(t, RAX, in->rs1);
-    x86_mov_ri(a, RCX, 0); /* before the comparison: xor changes the flags */
-    if (imm)
-        x86_alu_ri(a, X86_CMP, true, RAX, (int32_t)in->imm);
+    unsigned h1 = RAX;
+    if (in->rs1)
+        h1 = jit_rc_get(t, in->rs1);
     else
-        alu_x(t, X86_CMP, true, RAX, in->rs2);
+        x86_mov_ri(a, RAX, 0);
+    if (imm)
+        x86_alu_ri(a, X86_CMP, true, h1, (int32_t)in->imm);
+    else
+        alu_x(t, X86_CMP, true, h1, in->rs2);
     x86_setcc(a, cc, RCX);
-    store_x(t, RCX, in->rd);
+    /* defining rd may store an evicted slot back: a mov, which leaves cl alone */
+    x86_extend_rr(a, jit_rc_def(t, in->rd), RCX, 1, false);
 }
 
 static void shift_imm(struct tr *t, enum x86_shift op, bool wide, const struct rv_insn *in)
@@ -107,6 +152,13 @@ static void shift_imm(struct tr *t, enum x86_shift op, bool wide, const struct r
 static void shift_reg(struct tr *t, enum x86_shift op, bool wide, const struct rv_insn *in)
 {
     load_x32(t, RCX, in->rs2);
+    if (wide && in->rs1 != 0) { /* in rd's host register */
+        unsigned h1 = jit_rc_get(t, in->rs1), hd = jit_rc_def(t, in->rd);
+        if (hd != h1)
+            x86_mov_rr(&t->a, hd, h1);
+        x86_shift_cl(&t->a, op, true, hd);
+        return;
+    }
     if (wide) {
         load_x(t, RAX, in->rs1);
         x86_shift_cl(&t->a, op, true, RAX);
@@ -262,10 +314,16 @@ static bool emit(struct tr *t, const struct rv_insn *in)
     case RV_OP_SLT: set_cc(t, X86_CC_L, false, in); return true;
     case RV_OP_SLTU: set_cc(t, X86_CC_B, false, in); return true;
     case RV_OP_ADDIW:
-        load_x32(t, RAX, in->rs1);
-        if (in->imm)
-            x86_alu_ri(a, X86_ADD, false, RAX, (int32_t)in->imm);
-        store_x_w(t, RAX, rd);
+        if (in->rs1 != 0) { /* sext.w is addiw rd, rs1, 0 */
+            unsigned h1 = jit_rc_get(t, in->rs1), hd = jit_rc_def(t, rd);
+            if (in->imm) {
+                x86_lea32(a, hd, x86_mem(h1, (int32_t)in->imm));
+                h1 = hd;
+            }
+            x86_extend_rr(a, hd, h1, 4, true);
+            return true;
+        }
+        set_reg_imm(t, rd, (uint64_t)in->imm); /* a 12-bit immediate: already sign-extended */
         return true;
     case RV_OP_SLLIW: shift_imm(t, X86_SHL, false, in); return true;
     case RV_OP_SRLIW: shift_imm(t, X86_SHR, false, in); return true;
@@ -277,6 +335,19 @@ static bool emit(struct tr *t, const struct rv_insn *in)
     case RV_OP_SRAW: shift_reg(t, X86_SAR, false, in); return true;
 
     case RV_OP_MUL:
+        if (in->rs1 == 0 || in->rs2 == 0) {
+            set_reg_imm(t, rd, 0);
+        } else {
+            unsigned h1 = jit_rc_get(t, in->rs1), h2 = jit_rc_get(t, in->rs2);
+            unsigned hd = jit_rc_def(t, rd);
+            if (hd == h2) {
+                h2 = h1;
+            } else if (hd != h1) {
+                x86_mov_rr(a, hd, h1);
+            }
+            x86_imul_rr(a, true, hd, h2);
+        }
+        return true;
     case RV_OP_MULW:
         load_pair(t, in, in->op == RV_OP_MUL);
         x86_imul_rr(a, in->op == RV_OP_MUL, RAX, RCX);
