@@ -182,7 +182,7 @@ static int cmd_lv_create(const struct vol_args *a)
 static int cmd_lv(const char *cmd, const struct vol_args *a)
 {
     char vg[VOL_NAME_MAX + 1];
-    const char *lv;
+    const char *lv = NULL;
     int rc = need(a, 1, 1);
     if (!rc)
         rc = split_lv(a->pos[0], vg, &lv);

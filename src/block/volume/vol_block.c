@@ -135,8 +135,8 @@ static int area_rw1(struct vol_block *v, const struct vol_area *ar, bool write, 
                     struct iovec *scratch)
 {
     while (len > 0) {
-        struct rv_file *file;
-        uint64_t pv_off, n;
+        struct rv_file *file = NULL; /* set by area_piece() on success (gcc -O3 cannot tell) */
+        uint64_t pv_off = 0, n = 0;
         int rc = area_piece(v, ar, aoff, len, &file, &pv_off, &n);
         if (rc)
             return rc;
@@ -318,8 +318,8 @@ static int area_zero1(struct vol_block *v, const struct vol_area *ar, uint64_t a
                      uint64_t len)
 {
     while (len > 0) {
-        struct rv_file *file;
-        uint64_t pv_off, n;
+        struct rv_file *file = NULL; /* set by area_piece() on success (gcc -O3 cannot tell) */
+        uint64_t pv_off = 0, n = 0;
         int rc = area_piece(v, ar, aoff, len, &file, &pv_off, &n);
         if (rc || (rc = pv_zero(file, pv_off, n)))
             return rc;

@@ -380,7 +380,7 @@ static int parse_lv(json_t *j, struct vol_vg *vg, struct vol_lv *lv)
     if (rc)
         return rc;
     snprintf(what, sizeof(what), "LV %s", lv->name);
-    uint64_t id, ssize;
+    uint64_t id = 0, ssize = 0;
     if ((rc = get_u64(j, "id", UINT32_MAX - 1, &id, what)) ||
         (rc = get_u64(j, "extents", (1ull << 62) / vg->extent_size, &lv->extents, what)) ||
         (rc = get_u64(j, "stripe_size", vg->extent_size, &ssize, what)))
@@ -531,7 +531,7 @@ static int parse_root(json_t *root, struct vol_vg *vg)
     if (json_integer_value(ver) != META_VERSION)
         return rv_error_set(-ENOTSUP, "metadata: version %" JSON_INTEGER_FORMAT " is not "
                             "supported", json_integer_value(ver));
-    uint64_t next;
+    uint64_t next = 0;
     int rc = get_name(root, "name", vg->name, "VG");
     if (!rc && hex_decode(json_string_value(json_object_get(root, "uuid")), vg->uuid))
         rc = rv_error_set(-EINVAL, "metadata: bad VG uuid");
