@@ -119,13 +119,16 @@ static void set_cc(struct tr *t, enum x86_cc cc, bool imm, const struct rv_insn 
         h1 = jit_rc_get(t, in->rs1);
     else
         x86_mov_ri(a, RAX, 0);
+    /* xor before the comparison (it changes the flags): setcc writes only cl, and without
+     * the zeroing idiom it would wait for whatever last wrote rcx */
+    x86_mov_ri(a, RCX, 0);
     if (imm)
         x86_alu_ri(a, X86_CMP, true, h1, (int32_t)in->imm);
     else
         alu_x(t, X86_CMP, true, h1, in->rs2);
     x86_setcc(a, cc, RCX);
-    /* defining rd may store an evicted slot back: a mov, which leaves cl alone */
-    x86_extend_rr(a, jit_rc_def(t, in->rd), RCX, 1, false);
+    /* defining rd may store an evicted slot back: a mov, which leaves rcx alone */
+    x86_mov_rr(a, jit_rc_def(t, in->rd), RCX);
 }
 
 static void shift_imm(struct tr *t, enum x86_shift op, bool wide, const struct rv_insn *in)
