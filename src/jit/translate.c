@@ -777,6 +777,13 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                 if (counting)
                     x86_alu_ri(a, X86_SUB, true, R13, 1); /* the next block checks */
                 emit_branch(t, in);
+            } else if (!counting && k + 1 < n && !t->join[k + 1] &&
+                       jit_emit_alu_pair(t, in, &ins[k + 1])) {
+                /* two instructions as one (nothing can stop between them outside the
+                 * counting variant) */
+                pc += in->len;
+                t->k = ++k;
+                in = &ins[k];
             } else {
                 if (in->op >= RV_OP_CSRRW && in->op <= RV_OP_CSRRCI)
                     emit_csr(t, in);

@@ -192,5 +192,7 @@ void jit_emit_loop_cold(struct tr *t, const struct cold *c);
 /* translate_alu.c: translates `in` if it is one of the operations done natively without
  * memory accesses or exits; false otherwise (the caller hands it to the interpreter). */
 bool jit_emit_alu(struct tr *t, const struct rv_insn *in);
+/* translate_alu.c: two adjacent instructions as one where that is shorter; false if not */
+bool jit_emit_alu_pair(struct tr *t, const struct rv_insn *a, const struct rv_insn *b);
 
 #endif

@@ -512,3 +512,20 @@ bool jit_emit_alu(struct tr *t, const struct rv_insn *in)
     }
     return emit(t, in);
 }
+
+bool jit_emit_alu_pair(struct tr *t, const struct rv_insn *a, const struct rv_insn *b)
+{
+    /* slli rd, rs, 32; srli/srai rd, rd, N (N >= 32): the low 32 bits of rs zero- or
+     * sign-extended, shifted right by N - 32 (zext.w and its shifted forms in RV64 code
+     * without Zba; the intermediate rs << 32 is overwritten by the second) */
+    if (a->op != RV_OP_SLLI || a->imm != 32 || a->rd == 0 || a->rs1 == 0)
+        return false;
+    bool sign = b->op == RV_OP_SRAI;
+    if ((b->op != RV_OP_SRLI && !sign) || b->rd != a->rd || b->rs1 != a->rd || b->imm < 32)
+        return false;
+    unsigned h = jit_rc_get(t, a->rs1), hd = jit_rc_def(t, a->rd);
+    x86_extend_rr(&t->a, hd, h, 4, sign);
+    if (b->imm > 32)
+        x86_shift_ri(&t->a, sign ? X86_SAR : X86_SHR, true, hd, (unsigned)b->imm - 32);
+    return true;
+}

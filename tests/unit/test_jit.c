@@ -263,6 +263,61 @@ static void test_register_pressure(void)
     free(b);
 }
 
+static uint32_t r_type(unsigned f7, unsigned f3, unsigned rd, unsigned rs1, unsigned rs2)
+{
+    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x33;
+}
+static uint32_t shift_i(unsigned f3, unsigned rd, unsigned rs1, unsigned sh)
+{
+    return i_type(0x13, f3, rd, rs1, (int32_t)sh); /* slli 1, srli 5, srai 5 with 0x400 */
+}
+
+/* The ALU idioms the translator emits specially (moves and negations written with x0,
+ * sext.w/addiw, set-on-compare with x0, shifts by a register, mul with rd = a source, and
+ * slli 32 followed by srli/srai 32 or more, which it fuses) in a loop, against the
+ * interpreter under random budgets (which also stop between the two of a fused pair). */
+static void test_alu_idioms(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {
+        shift_i(1, A0, A1, 32), shift_i(5, A0, A0, 32),          /* zext.w a0, a1 */
+        shift_i(1, A2, A3, 32), shift_i(5, A2, A2, 0x400 | 36),  /* sext.w, then >> 4 */
+        shift_i(1, A4, A5, 32), shift_i(5, A4, A4, 40),          /* zext.w, then >> 8 */
+        shift_i(1, S0, S0, 32), shift_i(5, S0, S0, 0x400 | 32),  /* sext.w s0 in place */
+        shift_i(1, T0, T1, 32), shift_i(5, T2, T0, 32),          /* not a pair: rd differs */
+        shift_i(1, T1, A0, 32), shift_i(5, T1, T1, 31),          /* not a pair: 31 */
+        add(T1, ZERO, A0), add(T2, A2, ZERO),                    /* moves */
+        r_type(0x20, 0, A5, ZERO, A5), r_type(0x20, 0, S1, ZERO, A4), /* neg a5, a5; neg s1, a4 */
+        r_type(0x20, 0, A3, A1, A3),                             /* sub a3, a1, a3 */
+        r_type(0x20, 0, GP, A3, ZERO), r_type(7, 7, TP, ZERO, A3), /* sub gp, a3, x0; and x0 */
+        i_type(0x1b, 0, A1, A1, 0), i_type(0x1b, 0, GP, A3, -7), /* sext.w a1; addiw */
+        i_type(0x1b, 0, TP, ZERO, -5),                           /* addiw tp, x0, -5 */
+        r_type(0, 2, TP, A0, A2), r_type(0, 3, T0, ZERO, S1),    /* slt; snez */
+        i_type(0x13, 3, S1, T1, 1), r_type(0, 3, 26, A1, A3),    /* seqz; sltu */
+        r_type(0, 1, A4, A4, A2), r_type(0, 5, 25, A3, T0),      /* sll, srl by a register */
+        r_type(1, 0, A2, A2, A3), r_type(1, 0, A3, A1, A3),      /* mul rd = rs1, rd = rs2 */
+        r_type(1, 0, 24, A0, A0), r_type(1, 0, 23, ZERO, A0),    /* mul squares; by x0 */
+        add(A1, A1, 28), add(A3, A3, T2), add(A5, A5, GP), add(S0, S0, TP), add(A0, A0, S1),
+        add(A2, A2, 24), add(A4, A4, 25), add(T1, T1, 26), add(S1, S1, 23), add(28, 28, A1),
+        addi(27, 27, -1),
+        bne(27, ZERO, -4 * 43),
+        ECALL,
+    };
+    _Static_assert(sizeof(code) / 4 == 45, "the branch goes back 43 instructions");
+    put(RAM_BASE, code, 45);
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    for (unsigned r = 1; r < 32; r++)
+        a->x[r] = b->x[r] = 0x9e3779b97f4a7c15ull * r ^ (0x80000000ull << (r & 3));
+    a->x[27] = b->x[27] = 500;
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    check_lockstep(e.j[0], a, b);
+    CHECK_EQ(a->x[27], 0);
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
 struct irq_arg {
     struct rv_hart *h;
     const _Atomic uint32_t *counter; /* the guest loop's count in RAM */
@@ -345,6 +400,7 @@ int main(void)
     test_budget_exact();
     test_precise_fault();
     test_register_pressure();
+    test_alu_idioms();
     test_interrupt_in_hot_loop();
     test_other_hart_store();
     free(bus.ram);
