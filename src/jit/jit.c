@@ -141,6 +141,36 @@ static void jcache_clear(struct rv_jit *j)
     memset(j->jcache, 0xff, sizeof(j->jcache)); /* va = ~0: never a pc */
 }
 
+/* The jcache entry for (va, the fetch TLB's addend), or NULL. */
+static struct jit_jcache_entry *jcache_find(struct rv_jit *j, uint64_t va, uintptr_t addend)
+{
+    struct jit_jcache_entry *set = &j->jcache[jit_jcache_index(va)];
+    for (unsigned w = 0; w < JIT_JCACHE_WAYS; w++)
+        if (set[w].va == va && set[w].addend == addend)
+            return &set[w];
+    return NULL;
+}
+
+/* Removes the entry of dead block b, if any: it can only be in the set of b->va. */
+static void jcache_drop(struct rv_jit *j, const struct jit_block *b)
+{
+    struct jit_jcache_entry *set = &j->jcache[jit_jcache_index(b->va)];
+    for (unsigned w = 0; w < JIT_JCACHE_WAYS; w++)
+        if (set[w].va == b->va && set[w].code == b->code)
+            memset(&set[w], 0xff, sizeof(set[w]));
+}
+
+/* Enters b's code for pc va in way 0 of its set; the entry there moves to way 1 unless it
+ * is for the same pc (with another mapping: replaced). */
+static void jcache_insert(struct rv_jit *j, uint64_t va, uintptr_t addend,
+                          const struct jit_block *b)
+{
+    struct jit_jcache_entry *set = &j->jcache[jit_jcache_index(va)];
+    if (set[0].va != va)
+        set[1] = set[0];
+    set[0] = (struct jit_jcache_entry){.va = va, .addend = addend, .code = b->code};
+}
+
 /* --- code pages (bus->code_pages) --- */
 
 static uint8_t *code_byte(struct rv_jit *j, uint64_t ppage)
@@ -233,8 +263,8 @@ static void invalidate_page(struct rv_jit *j, uint64_t ppage)
             bp = &(*bp)->hnext;
         *bp = b->hnext;
         b->dead = true;
+        jcache_drop(j, b);
     }
-    jcache_clear(j);
     j->stats.invalidations++;
 }
 
@@ -366,7 +396,6 @@ static struct jit_block *lookup_block(struct rv_jit *j)
         if (rv_mmu_fill(h, va, RV_ACCESS_EXEC, &e) != RV_EXC_NONE || (e->tag & RV_TLB_IO))
             return NULL;
     }
-    struct jit_jcache_entry *c = &j->jcache[jit_jcache_index(va)];
     uint64_t paddr = e->paddr | (va & 0xfff);
     struct jit_block *b = block_find(j, va, paddr);
     if (b && b->page->epoch != j->epoch && !verify_page(j, b->page))
@@ -381,11 +410,8 @@ static struct jit_block *lookup_block(struct rv_jit *j)
         if (!b)
             flush_all(j);
     }
-    if (b && b->ninsns) {
-        c->va = va;
-        c->addend = e->addend;
-        c->code = b->code;
-    }
+    if (b && b->ninsns && !jcache_find(j, va, e->addend))
+        jcache_insert(j, va, e->addend, b);
     return b;
 }
 
@@ -396,18 +422,25 @@ static uintptr_t helper_lookup(struct rv_jit *j)
     struct rv_hart *h = j->hart;
     j->stats.lookups++;
     uint64_t va = h->pc;
+    uint64_t vpage = va & ~0xfffull;
     struct rv_tlb_entry *e = rv_tlb_entry(h, h->fetch_mmu_idx, RV_ACCESS_EXEC, va);
-    if (e->tag != (va & ~0xfffull))
-        return j->exit_pc;
-    struct jit_jcache_entry *c = &j->jcache[jit_jcache_index(va)];
-    if (c->va == va && c->addend == e->addend)
+    if (e->tag != vpage) {
+        /* A fetch TLB miss (after SFENCE.VMA, a satp write, a new page): filled here as
+         * the dispatcher's lookup_block() would at this instruction boundary, unless an
+         * event is pending (the dispatcher then handles it first: an interrupt's trap
+         * comes before this fetch's page walk). */
+        if (e->tag == (vpage | RV_TLB_IO) ||
+            atomic_load_explicit(&h->events, memory_order_relaxed) ||
+            rv_mmu_fill(h, va, RV_ACCESS_EXEC, &e) != RV_EXC_NONE || e->tag != vpage)
+            return j->exit_pc;
+    }
+    struct jit_jcache_entry *c = jcache_find(j, va, e->addend);
+    if (c)
         return c->code;
     struct jit_block *b = block_find(j, va, e->paddr | (va & 0xfff));
     if (!b || b->page->epoch != j->epoch)
         return j->exit_pc;
-    c->va = va;
-    c->addend = e->addend;
-    c->code = b->code;
+    jcache_insert(j, va, e->addend, b);
     return b->code;
 }
 
@@ -681,9 +714,11 @@ int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out
 {
     if (g->count >= RV_JIT_MAX_HARTS)
         return rv_error_set(-EINVAL, "at most %d harts per translator group", RV_JIT_MAX_HARTS);
-    struct rv_jit *j = calloc(1, sizeof(*j));
+    /* aligned: a jcache set is one host cache line */
+    struct rv_jit *j = aligned_alloc(_Alignof(struct rv_jit), sizeof(*j));
     if (!j)
         return rv_error_set(-ENOMEM, "out of memory");
+    memset(j, 0, sizeof(*j));
     j->hart = h;
     j->group = g;
     j->code_size = CODE_SIZE;

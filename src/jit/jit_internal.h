@@ -88,8 +88,12 @@ struct jit_chain {
 };
 
 /* Virtual-pc cache in front of the block hash, for the lookups translated code makes at
- * cross-page and indirect jumps. An entry is valid while the fetch TLB still maps va with the
- * same addend; it is cleared whenever blocks die or the epoch changes. */
+ * cross-page and indirect jumps (function returns above all). An entry is valid while the
+ * fetch TLB still maps va with the same addend (so a satp write or SFENCE.VMA needs nothing
+ * here); a block's entry is dropped when the block dies, the whole table is cleared when the
+ * epoch changes or the cache is flushed. Two-way set associative: a set is one 64-byte host
+ * cache line, way 0 holds the most recently inserted pc (with a direct-mapped table, 60% of
+ * the boot's jcache misses were conflicts: kernel and user code sharing slots). */
 struct jit_jcache_entry {
     uint64_t va;
     uintptr_t addend;
@@ -99,7 +103,8 @@ struct jit_jcache_entry {
 
 #define JIT_BLOCK_HASH_BITS 16
 #define JIT_PAGE_HASH_BITS 12
-#define JIT_JCACHE_BITS 14
+#define JIT_JCACHE_BITS 13 /* sets of JIT_JCACHE_WAYS entries */
+#define JIT_JCACHE_WAYS 2
 #define JIT_PENDING_MAX 64
 
 struct rv_jit {
@@ -158,13 +163,13 @@ struct rv_jit {
     struct rv_jit_stats stats;
 
     /* probed by translated code at j + offsetof(struct rv_jit, jcache) */
-    struct jit_jcache_entry jcache[1u << JIT_JCACHE_BITS];
+    _Alignas(64) struct jit_jcache_entry jcache[JIT_JCACHE_WAYS << JIT_JCACHE_BITS];
 };
 
-/* The jcache slot of a virtual pc. */
+/* The first entry of the jcache set of a virtual pc. */
 static inline unsigned jit_jcache_index(uint64_t va)
 {
-    return (unsigned)(va >> 1) & ((1u << JIT_JCACHE_BITS) - 1);
+    return ((unsigned)(va >> 1) & ((1u << JIT_JCACHE_BITS) - 1)) * JIT_JCACHE_WAYS;
 }
 
 struct rv_jit_group {

@@ -224,20 +224,27 @@ uint32_t jit_site(const struct tr *t, unsigned size, unsigned len)
     return JIT_SITE(size, len, adj_exc, adj_after);
 }
 
-/* Jumps to the code for the pc in rax: the jcache entry if it holds that pc and the fetch TLB
- * still maps it the same way (the entry's block is alive and checked since the last FENCE.I:
- * jit.c clears the table otherwise), else helper_lookup(). The register cache is written
- * back: its registers are free here. */
+/* Jumps to the code for the pc in rax: the jcache entry (either way of its set) if it holds
+ * that pc and the fetch TLB still maps it the same way (the entry's block is alive and checked
+ * since the last FENCE.I: jit.c drops it otherwise), else helper_lookup(). The register cache
+ * is written back: its registers are free here. */
 static void emit_lookup(struct tr *t)
 {
     struct x86_asm *a = &t->a;
     const int32_t jc = (int32_t)offsetof(struct rv_jit, jcache);
+    const int32_t way = (int32_t)sizeof(struct jit_jcache_entry);
+    _Static_assert(sizeof(struct jit_jcache_entry) == 32 && JIT_JCACHE_WAYS == 2,
+                   "the set index below is ((va >> 1) & mask) * 64");
     x86_load(a, RDI, JIT_PTR, 8, false);
     x86_mov_rr32(a, RCX, RAX);
     x86_alu_ri(a, X86_AND, false, RCX, (int32_t)(((1u << JIT_JCACHE_BITS) - 1) << 1));
-    x86_shift_ri(a, X86_SHL, false, RCX, 4); /* ((va >> 1) & mask) * 32 */
+    x86_shift_ri(a, X86_SHL, false, RCX, 5);
     x86_alu_rm(a, X86_CMP, true, RAX, x86_mem_idx(RDI, RCX, 0, jc));
+    uint8_t *way0 = x86_jcc_fwd(a, X86_CC_E);
+    x86_alu_rm(a, X86_CMP, true, RAX, x86_mem_idx(RDI, RCX, 0, jc + way));
     uint8_t *miss1 = x86_jcc_fwd(a, X86_CC_NE);
+    x86_alu_ri(a, X86_ADD, false, RCX, way);
+    x86_bind(a, way0);
     x86_load(a, X86_R8, JIT_FETCH_TLB, 8, false);
     x86_mov_rr32(a, RDX, RAX);
     x86_shift_ri(a, X86_SHR, false, RDX, 12 - 5);

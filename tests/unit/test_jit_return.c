@@ -1,0 +1,328 @@
+/* Binary translator (src/jit): function returns and other indirect jumps, which go through the
+ * jump cache (and helper_lookup on a miss), when what the return address points to changes
+ * between the call and the return: the caller's code is rewritten by the callee (a tracked
+ * store and FENCE.I), the callee's code is rewritten by the caller, the caller's page is
+ * mapped elsewhere by a satp write or by a page-table store and SFENCE.VMA. Each program runs
+ * on the translator and on the interpreter in the same slices of budget; the states must be
+ * equal after every slice, and the sums the guest computes must be the ones of the code that
+ * was current at each return. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/csr.h"
+#include "cpu/hart.h"
+#include "cpu/mmu.h"
+#include "jit/jit.h"
+#include "test.h"
+
+#define RAM_BASE 0x80000000ull
+#define RAM_SIZE (1u << 20)
+
+enum { ZERO, RA, SP, GP, TP, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5 };
+enum { S2 = 18, S3, S4, S5, S6, S7, S8 };
+
+static uint32_t i_type(unsigned op, unsigned f3, unsigned rd, unsigned rs1, int32_t imm)
+{
+    return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
+}
+static uint32_t s_type(unsigned f3, unsigned rs2, unsigned rs1, int32_t imm)
+{
+    uint32_t u = (uint32_t)imm;
+    return (u >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (u & 0x1f) << 7 | 0x23;
+}
+static uint32_t r_type(unsigned f7, unsigned f3, unsigned rd, unsigned rs1, unsigned rs2)
+{
+    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x33;
+}
+static uint32_t addi(unsigned rd, unsigned rs1, int32_t imm)
+{
+    return i_type(0x13, 0, rd, rs1, imm);
+}
+static uint32_t ld(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x03, 3, rd, rs1, imm); }
+static uint32_t jalr(unsigned rd, unsigned rs1, int32_t imm)
+{
+    return i_type(0x67, 0, rd, rs1, imm);
+}
+static uint32_t csrrw(unsigned rd, unsigned csr, unsigned rs1)
+{
+    return i_type(0x73, 1, rd, rs1, (int32_t)csr);
+}
+static uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(2, rs2, rs1, imm); }
+static uint32_t sd(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(3, rs2, rs1, imm); }
+static uint32_t add(unsigned rd, unsigned rs1, unsigned rs2) { return r_type(0, 0, rd, rs1, rs2); }
+static uint32_t sub(unsigned rd, unsigned rs1, unsigned rs2)
+{
+    return r_type(0x20, 0, rd, rs1, rs2);
+}
+static uint32_t xor_(unsigned rd, unsigned rs1, unsigned rs2)
+{
+    return r_type(0, 4, rd, rs1, rs2);
+}
+static uint32_t jal(unsigned rd, int32_t off)
+{
+    uint32_t u = (uint32_t)off;
+    return (u >> 20 & 1) << 31 | (u >> 1 & 0x3ff) << 21 | (u >> 11 & 1) << 20 |
+           (u >> 12 & 0xff) << 12 | rd << 7 | 0x6f;
+}
+static uint32_t bne(unsigned rs1, unsigned rs2, int32_t off)
+{
+    uint32_t u = (uint32_t)off;
+    return (u >> 12 & 1) << 31 | (u >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | 1 << 12 |
+           (u >> 1 & 0xf) << 8 | (u >> 11 & 1) << 7 | 0x63;
+}
+#define FENCE_I 0x0000100fu
+#define ECALL 0x00000073u
+#define SFENCE_VMA_ALL 0x12000073u
+#define CSR_SATP_NUM 0x180
+
+#define CALLS 40 /* calls of each program: the loop counter s1 goes CALLS .. 1 */
+
+/* The translated hart's machine and the interpreted hart's: the same program in each RAM. */
+static struct rv_bus bus, bus_int;
+
+static void put(uint64_t pa, const uint32_t *insns, unsigned n)
+{
+    memcpy(bus.ram + (pa - RAM_BASE), insns, 4 * n);
+}
+
+static struct rv_hart *new_hart(struct rv_bus *b)
+{
+    struct rv_hart *h = calloc(1, sizeof(*h));
+    rv_hart_reset(h, 0, b, RAM_BASE);
+    h->monitor_is_m = true; /* traps into M (the final ecall) become exits */
+    return h;
+}
+
+static bool same_state(const struct rv_hart *a, const struct rv_hart *b)
+{
+    return a->pc == b->pc && a->instret == b->instret && !memcmp(a->x, b->x, sizeof(a->x)) &&
+           a->priv == b->priv && a->satp == b->satp && a->exit_cause == b->exit_cause &&
+           a->exit_epc == b->exit_epc;
+}
+
+/* Runs the program in RAM on a translated hart and on an interpreted one (with a copy of the
+ * RAM), both set up by `setup` and given the same slices of budget, until the final ecall
+ * (exit `how`). Returns the sum in s0, or ~0 if the states ever differ after a slice
+ * or the program does not end as expected; *st gets the translator's statistics. */
+static uint64_t run_both(void (*setup)(struct rv_hart *), uint64_t slice, enum rv_exit how,
+                         struct rv_jit_stats *st)
+{
+    memcpy(bus_int.ram, bus.ram, RAM_SIZE);
+    struct rv_hart *a = new_hart(&bus), *b = new_hart(&bus_int);
+    setup(a);
+    setup(b);
+    struct rv_jit_group *g;
+    struct rv_jit *j;
+    CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
+    CHECK_EQ(rv_jit_create(g, a, &j), 0);
+    enum rv_exit ea = RV_EXIT_BUDGET, eb = RV_EXIT_BUDGET;
+    bool same = true;
+    for (unsigned round = 0; round < 100000 && same && ea == RV_EXIT_BUDGET; round++) {
+        ea = rv_jit_run(j, slice);
+        eb = rv_hart_run(b, slice);
+        same = ea == eb && same_state(a, b);
+        if (!same)
+            fprintf(stderr, "slice %llu round %u: jit exit %d pc %llx instret %llu s0 %llx, "
+                    "interpreter exit %d pc %llx instret %llu s0 %llx\n",
+                    (unsigned long long)slice, round, (int)ea, (unsigned long long)a->pc,
+                    (unsigned long long)a->instret, (unsigned long long)a->x[S0], (int)eb,
+                    (unsigned long long)b->pc, (unsigned long long)b->instret,
+                    (unsigned long long)b->x[S0]);
+    }
+    CHECK(same);
+    CHECK_EQ(ea, how);
+    uint64_t result = same && ea == how ? a->x[S0] : ~0ull;
+    rv_jit_get_stats(j, st);
+    rv_jit_destroy(j);
+    rv_jit_group_destroy(g);
+    free(a);
+    free(b);
+    return result;
+}
+
+/* s0 after the CALLS calls: the returns alternately add and subtract a0, starting with an
+ * add; a0 is s1, plus `odd_extra` at every second call. */
+static uint64_t expected_sum(uint64_t odd_extra)
+{
+    uint64_t s = 0;
+    for (unsigned k = CALLS, i = 0; k >= 1; k--, i++)
+        s = (i & 1) ? s - (k + odd_extra) : s + k;
+    return s;
+}
+
+/* --- self-modifying code, in M-mode (physical addresses) --- */
+
+#define SMC_MAIN (RAM_BASE + 0x10000)
+#define SMC_F (RAM_BASE + 0x11000)
+
+static void smc_setup(struct rv_hart *h)
+{
+    h->pc = SMC_MAIN;
+    h->x[S3] = add(S0, S0, A0); /* what the callee writes at the return address next */
+    h->x[S4] = sub(S0, S0, A0);
+    h->x[S5] = SMC_MAIN;
+    h->x[S6] = addi(A0, S1, 0); /* what the caller writes at the callee's entry next */
+    h->x[S7] = addi(A0, S1, 1000);
+    h->x[S8] = SMC_F;
+}
+
+/* The callee rewrites the instruction at its return address (add <-> sub) before returning;
+ * the caller rewrites the callee's first instruction before each call (a0 = s1 or s1 + 1000).
+ * The stores are tracked (the pages hold translations): each drops the page's blocks and
+ * their jump-cache entries at once. */
+static void test_return_after_code_rewritten(void)
+{
+    const uint32_t main_code[] = {
+        addi(S1, ZERO, CALLS),                                 /* 00 */
+        sw(S6, S8, 0),                                         /* 04: f's first instruction */
+        xor_(S6, S6, S7), xor_(S7, S6, S7), xor_(S6, S6, S7),  /* 08: swap s6, s7 */
+        FENCE_I,                                               /* 14 */
+        jal(RA, (int32_t)(SMC_F - (SMC_MAIN + 0x18))),         /* 18: call f */
+        add(S0, S0, A0),                                       /* 1c: rewritten by f */
+        addi(S1, S1, -1),                                      /* 20 */
+        bne(S1, ZERO, 0x04 - 0x24),                            /* 24 */
+        ECALL,                                                 /* 28 */
+    };
+    const uint32_t f[] = {
+        addi(A0, S1, 0),                                       /* 00: rewritten by main */
+        sw(S3, S5, 0x1c),                                      /* 04: the return address */
+        xor_(S3, S3, S4), xor_(S4, S3, S4), xor_(S3, S3, S4),  /* 08: swap s3, s4 */
+        FENCE_I,                                               /* 14 */
+        jalr(ZERO, RA, 0),                                     /* 18: return */
+    };
+    static const uint64_t slices[] = {1000000, 7, 64};
+    for (unsigned i = 0; i < 3; i++) {
+        memset(bus.ram, 0, RAM_SIZE);
+        put(SMC_MAIN, main_code, sizeof(main_code) / 4);
+        put(SMC_F, f, sizeof(f) / 4);
+        struct rv_jit_stats st;
+        CHECK_EQ(run_both(smc_setup, slices[i], RV_EXIT_MTRAP, &st), expected_sum(1000));
+        CHECK(st.invalidations >= 2 * CALLS - 1);
+    }
+}
+
+/* --- remapping, in S-mode with Sv39 --- */
+
+/* Virtual pages: the caller at VA_MAIN, the callee at VA_F, the leaf page table at VA_L0.
+ * The caller's page is either CODE_1 or CODE_2, which differ only at the return address. */
+#define VA_MAIN 0x10000ull
+#define VA_F 0x11000ull
+#define VA_L0 0x12000ull
+#define CODE_1 (RAM_BASE + 0x10000)
+#define CODE_2 (RAM_BASE + 0x12000)
+#define CODE_F (RAM_BASE + 0x11000)
+#define ROOT(n) (RAM_BASE + 0x20000 + 0x3000 * (n)) /* root, L1, L0 of address space n */
+#define LEAF_RWX (RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_X | RV_PTE_A | RV_PTE_D)
+
+static uint64_t pte(uint64_t pa, uint64_t flags)
+{
+    return (pa >> 12) << 10 | flags;
+}
+
+static void set_pte(uint64_t table, unsigned index, uint64_t value)
+{
+    memcpy(bus.ram + (table - RAM_BASE) + 8 * index, &value, 8);
+}
+
+/* Address space n maps VA_MAIN to CODE_1 + 0x2000 * n. */
+static void build_space(unsigned n)
+{
+    uint64_t root = ROOT(n), l1 = root + 0x1000, l0 = root + 0x2000;
+    set_pte(root, 0, pte(l1, RV_PTE_V));
+    set_pte(l1, 0, pte(l0, RV_PTE_V));
+    set_pte(l0, VA_MAIN >> 12, pte(n ? CODE_2 : CODE_1, LEAF_RWX));
+    set_pte(l0, VA_F >> 12, pte(CODE_F, LEAF_RWX));
+    set_pte(l0, VA_L0 >> 12, pte(l0, LEAF_RWX));
+}
+
+static uint64_t satp_of(unsigned n)
+{
+    return (uint64_t)SATP_MODE_SV39 << SATP_MODE_SHIFT | (uint64_t)(n + 1) << SATP_ASID_SHIFT |
+           ROOT(n) >> 12;
+}
+
+static void s_mode_setup(struct rv_hart *h)
+{
+    h->priv = RV_PRIV_S;
+    h->satp = satp_of(0);
+    rv_hart_update_mmu_idx(h);
+    rv_tlb_flush_all(h);
+    h->pc = VA_MAIN;
+    h->x[S2] = satp_of(1); /* the callee swaps it with satp */
+    h->x[S3] = VA_L0 + 8 * (VA_MAIN >> 12); /* the caller's PTE in space 0, mapped */
+    h->x[S4] = pte(CODE_1, 0) ^ pte(CODE_2, 0);
+}
+
+/* The caller, in CODE_1 and CODE_2: the first call switches to CODE_2 (add), the next back
+ * to CODE_1 (sub) ... */
+static void load_caller(const uint32_t *f, unsigned n)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t main_code[] = {
+        addi(S1, ZERO, CALLS),                          /* 00 */
+        jal(RA, (int32_t)(VA_F - (VA_MAIN + 0x4))),     /* 04: call f */
+        sub(S0, S0, A0),                                /* 08: add in CODE_2 */
+        addi(S1, S1, -1),                               /* 0c */
+        bne(S1, ZERO, 0x04 - 0x10),                     /* 10 */
+        ECALL,                                          /* 14 */
+    };
+    put(CODE_1, main_code, sizeof(main_code) / 4);
+    put(CODE_2, main_code, sizeof(main_code) / 4);
+    const uint32_t other = add(S0, S0, A0);
+    put(CODE_2 + 8, &other, 1);
+    put(CODE_F, f, n);
+    build_space(0);
+    build_space(1);
+}
+
+/* Runs the S-mode program with slices of budget of each length in `slices`. */
+static void run_s_mode(const uint32_t *f, unsigned n)
+{
+    static const uint64_t slices[] = {1000000, 5, 3};
+    for (unsigned i = 0; i < 3; i++) {
+        load_caller(f, n);
+        struct rv_jit_stats st;
+        CHECK_EQ(run_both(s_mode_setup, slices[i], RV_EXIT_ECALL, &st), expected_sum(0));
+    }
+}
+
+/* The callee switches to the other address space (csrrw satp, then SFENCE.VMA) and returns
+ * to the same virtual address, which now holds the other caller page. */
+static void test_return_after_satp_change(void)
+{
+    const uint32_t f[] = {
+        addi(A0, S1, 0),                                /* 00 */
+        csrrw(S2, CSR_SATP_NUM, S2),                    /* 04: swap satp and s2 */
+        SFENCE_VMA_ALL,                                 /* 08 */
+        jalr(ZERO, RA, 0),                              /* 0c: return */
+    };
+    run_s_mode(f, sizeof(f) / 4);
+}
+
+/* The callee rewrites the caller's PTE (CODE_1 <-> CODE_2) and executes SFENCE.VMA before
+ * returning: same satp, new mapping. */
+static void test_return_after_pte_change(void)
+{
+    const uint32_t f[] = {
+        addi(A0, S1, 0),                                /* 00 */
+        ld(T0, S3, 0),                                  /* 04 */
+        xor_(T0, T0, S4),                               /* 08 */
+        sd(T0, S3, 0),                                  /* 0c */
+        SFENCE_VMA_ALL,                                 /* 10 */
+        jalr(ZERO, RA, 0),                              /* 14: return */
+    };
+    run_s_mode(f, sizeof(f) / 4);
+}
+
+int main(void)
+{
+    bus = (struct rv_bus){.ram = calloc(1, RAM_SIZE), .ram_base = RAM_BASE, .ram_size = RAM_SIZE};
+    bus_int = bus;
+    bus_int.ram = calloc(1, RAM_SIZE);
+    test_return_after_code_rewritten();
+    test_return_after_satp_change();
+    test_return_after_pte_change();
+    free(bus.ram);
+    free(bus_int.ram);
+    TEST_MAIN_END();
+}
