@@ -593,6 +593,14 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
                 continue;
             }
             uintptr_t code = b->code;
+            if (b->ninsns > chunk && h->time_read && budget) {
+                /* With a real clock no instruction count says when the timers are looked
+                 * at: the chunk ends here, a few instructions early, and what is left of it
+                 * goes to the next one (rather than leaving a block early, then running
+                 * counting variants up to the exact count, three exits on average). */
+                budget += chunk;
+                break;
+            }
             if (b->ninsns > chunk) {
                 /* The chunk ends inside this block: its counting variant stops there. */
                 if (!b->counting && (space_low(j) || !jit_translate_counting(j, b))) {

@@ -59,7 +59,8 @@ void rv_jit_destroy(struct rv_jit *j);
 
 /* rv_hart_run() for the translator's hart. One difference: with a real-time clock
  * (h->time_read), pending timers are looked at every 65536 rather than every RV_RUN_CHUNK loop
- * iterations, which keeps the interrupt latency about the interpreter's. */
+ * iterations (a chunk may end up to a block's length early: the rest goes to the next one),
+ * which keeps the interrupt latency about the interpreter's. */
 enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget);
 
 /* Drops every translation of this hart. Needed when guest memory was rewritten behind the

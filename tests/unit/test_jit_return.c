@@ -5,7 +5,8 @@
  * mapped elsewhere by a satp write or by a page-table store and SFENCE.VMA. Each program runs
  * on the translator and on the interpreter in the same slices of budget; the states must be
  * equal after every slice, and the sums the guest computes must be the ones of the code that
- * was current at each return. */
+ * was current at each return. Last, a call loop with a real clock, whose chunk ends the
+ * translator handles differently, in slices of a little over two chunks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -314,6 +315,45 @@ static void test_return_after_pte_change(void)
     run_s_mode(f, sizeof(f) / 4);
 }
 
+/* --- a real clock --- */
+
+static uint64_t clock_zero(void *opaque)
+{
+    (void)opaque;
+    return 0; /* no timer ever fires */
+}
+
+static void real_clock_setup(struct rv_hart *h)
+{
+    h->time_read = clock_zero;
+    h->pc = SMC_MAIN;
+    h->x[S1] = 30000;
+}
+
+/* With a real clock the translator may end its internal chunks (after which it looks at the
+ * timers) a few instructions early, where a block does not fit; runs still retire exactly
+ * their budget. 30000 calls and returns, in slices around two chunks (2 * 65536) long. */
+static void test_real_clock_budget_exact(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t main_code[] = {
+        jal(RA, (int32_t)(SMC_F - SMC_MAIN)),                  /* 00: call f */
+        add(S0, S0, A0),                                       /* 04 */
+        addi(S1, S1, -1),                                      /* 08 */
+        bne(S1, ZERO, -0x0c),                                  /* 0c */
+        ECALL,                                                 /* 10 */
+    };
+    /* 7 instructions a call: chunk ends fall inside blocks */
+    const uint32_t f[] = {addi(A0, S1, 3), xor_(A0, A0, S0), jalr(ZERO, RA, 0)};
+    put(SMC_MAIN, main_code, sizeof(main_code) / 4);
+    put(SMC_F, f, sizeof(f) / 4);
+    static const uint64_t extra[] = {0, 1, 2, 3, 5, 7, 13, 63, 65535};
+    for (unsigned i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        struct rv_jit_stats st;
+        CHECK(run_both(real_clock_setup, 2 * 65536 + extra[i], RV_EXIT_MTRAP, &st) != ~0ull);
+    }
+}
+
 int main(void)
 {
     bus = (struct rv_bus){.ram = calloc(1, RAM_SIZE), .ram_base = RAM_BASE, .ram_size = RAM_SIZE};
@@ -322,6 +362,7 @@ int main(void)
     test_return_after_code_rewritten();
     test_return_after_satp_change();
     test_return_after_pte_change();
+    test_real_clock_budget_exact();
     free(bus.ram);
     free(bus_int.ram);
     TEST_MAIN_END();
