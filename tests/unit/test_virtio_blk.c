@@ -28,6 +28,8 @@ struct rv_block {
     pthread_mutex_t gate_lock;      /* holding readv inside the backend */
     pthread_cond_t gate_cond;
     bool gate_closed, in_read;
+    const bool *watch;              /* read when the gate lets a read go on ... */
+    bool watch_at_release;          /* ... into here */
 };
 
 static struct {
@@ -95,6 +97,8 @@ int rv_block_readv(struct rv_block *b, uint64_t offset, const struct iovec *iov,
     while (b->gate_closed)
         pthread_cond_wait(&b->gate_cond, &b->gate_lock);
     b->in_read = false;
+    if (b->watch)
+        b->watch_at_release = __atomic_load_n(b->watch, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&b->gate_lock);
     uint64_t len = 0;
     for (int i = 0; i < iovcnt; i++)
@@ -352,7 +356,7 @@ static void test_read_write(void)
     CHECK_EQ(run(&d, T_OUT, 3, buf, 1024, false, &used), 0);
     CHECK_EQ(used, 1);
     CHECK(!memcmp(disk->data + 3 * 512, p, 1024));
-    CHECK(vd_irq_level(&d));
+    CHECK(vd_wait_irq(&d)); /* the device pushes, then interrupts: the entry may come first */
     vd_ack(&d);
     /* read back into three uneven segments, through an indirect table */
     uint64_t a = vd_alloc(&d, 100, 1), b2 = vd_alloc(&d, 700, 1), c = vd_alloc(&d, 224, 1);
@@ -481,17 +485,13 @@ static void test_malformed(void)
     struct vd_seg s[2] = {{hdr, 8, false}, {st, 1, true}};
     vd_submit(&d, 0, s, 2);
     vd_kick(&d, 0);
-    for (int i = 0; i < 30000 && !(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET); i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    CHECK(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET);
+    CHECK(vd_wait_status(&d, VS_NEEDS_RESET));
     /* no status byte at all */
     CHECK(ready(&d));
     struct vd_seg s2[1] = {{hdr, 16, false}};
     vd_submit(&d, 0, s2, 1);
     vd_kick(&d, 0);
-    for (int i = 0; i < 30000 && !(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET); i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    CHECK(vd_rd32(&d, VR_STATUS) & VS_NEEDS_RESET);
+    CHECK(vd_wait_status(&d, VS_NEEDS_RESET));
     /* after a reset the disk works again */
     CHECK(ready(&d));
     uint64_t buf = vd_alloc(&d, 512, 512);
@@ -519,22 +519,36 @@ static void test_batch(void)
     for (int i = 0; i < N; i++)
         ok += *(uint8_t *)vd_ptr(&d, st[i]) == 0;
     CHECK_EQ(ok, N);
-    for (int i = 0; i < 30000 && !vd_irq_level(&d); i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    CHECK(vd_irq_level(&d));
+    CHECK(vd_wait_irq(&d));
     vd_free(&d);
 }
 
+/* Resets and re-initializes the device from another thread, first taking the locks a reset
+ * runs under (device lock, then transport lock) and saying so: from then on the worker cannot
+ * push anything before the new rings are live, so a request it had in flight can only be
+ * dropped or (wrongly) pushed into the new rings. */
 struct resetter {
     struct vdrv *d;
-    bool done;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool locked, done, ready;
 };
 
 static void *do_reset(void *arg)
 {
     struct resetter *r = arg;
+    pthread_mutex_t *transport = rv_virtio_lock(r->d->r->dev);
+    pthread_mutex_lock(&r->d->dev_lock);
+    pthread_mutex_lock(transport);
+    pthread_mutex_lock(&r->lock);
+    r->locked = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
     vd_wr32(r->d, VR_STATUS, 0);
     __atomic_store_n(&r->done, true, __ATOMIC_SEQ_CST);
+    r->ready = ready(r->d);
+    pthread_mutex_unlock(transport);
+    pthread_mutex_unlock(&r->d->dev_lock);
     return NULL;
 }
 
@@ -556,20 +570,34 @@ static void test_reset_in_flight(void)
     submit(&d, T_IN, 0, buf, 512, true);
     vd_kick(&d, 0);
     wait_in_read(disk);
-    struct resetter r = {&d, false};
+    uint16_t *old_used = vd_used16(&d, 0);
+    struct resetter r = {.d = &d};
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    disk->watch = &r.done;
     pthread_t t;
     pthread_create(&t, NULL, do_reset, &r);
-    nanosleep(&(struct timespec){0, 20000000}, NULL);
-    CHECK(!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST)); /* still waiting for the I/O */
+    pthread_mutex_lock(&r.lock);
+    while (!r.locked)
+        pthread_cond_wait(&r.cond, &r.lock);
+    pthread_mutex_unlock(&r.lock);
     gate(disk, false);
     pthread_join(t, NULL);
-    CHECK_EQ(vd_rd32(&d, VR_STATUS), 0);
-    uint16_t used_idx = __atomic_load_n(&vd_used16(&d, 0)[1], __ATOMIC_SEQ_CST);
-    CHECK_EQ(used_idx, 0);
-    /* the disk works after the reset; the dropped request never shows up */
-    CHECK(ready(&d));
-    CHECK_EQ(run(&d, T_IN, 0, buf, 512, true, NULL), 0);
+    disk->watch = NULL;
+    pthread_cond_destroy(&r.cond);
+    pthread_mutex_destroy(&r.lock);
+    CHECK(!disk->watch_at_release); /* the reset returned only after the I/O had ended */
+    CHECK(r.ready);
+    CHECK_EQ(__atomic_load_n(&old_used[1], __ATOMIC_SEQ_CST), 0);
+    /* The worker handles the dropped request before this one: the first and only entry in the
+     * new ring is the flush (1 byte written), not the read (513). */
+    uint32_t used = 0;
+    CHECK_EQ(run(&d, T_FLUSH, 0, 0, 0, false, &used), 0);
+    CHECK_EQ(used, 1);
     uint32_t id, len;
+    CHECK(!vd_get_used(&d, 0, &id, &len));
+    /* the disk works after the reset */
+    CHECK_EQ(run(&d, T_IN, 0, buf, 512, true, NULL), 0);
     CHECK(!vd_get_used(&d, 0, &id, &len));
     vd_free(&d);
 }
@@ -630,11 +658,12 @@ static void test_pause_save_load(void)
     pthread_mutex_lock(&d3.dev_lock);
     CHECK_EQ(d3.r->ops->load(d3.r->dev, &r), 0);
     pthread_mutex_unlock(&d3.dev_lock);
-    CHECK(vd_wait_used(&d, 0, &id, &len));
+    memcpy(d3.q, d.q, sizeof(d3.q)); /* the driver side goes on with the same rings */
+    CHECK(vd_wait_used(&d3, 0, &id, &len));
     CHECK_EQ(*(uint8_t *)vd_ptr(&d, st), 0);
     CHECK(!memcmp(vd_ptr(&d, buf), "restored", 8));
     vd_free(&d3); /* unmaps the shared RAM */
-    pthread_mutex_destroy(&d.dev_lock);
+    vd_free_locks(&d);
     rv_state_writer_free(&w);
 }
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -58,6 +59,12 @@ struct vdrv {
     pthread_mutex_t dev_lock;
     struct rv_region *r;
     unsigned irq_level, irq_raises; /* written by the irq callback (any thread), atomics */
+    /* Every call of the irq callback is an event the waits below wake up for (under irq_lock):
+     * the device raises its line after every change a test waits for (used entries with the
+     * driver asking for interrupts, DEVICE_NEEDS_RESET). */
+    pthread_mutex_t irq_lock;
+    pthread_cond_t irq_cond;
+    unsigned irq_events;
     uint64_t heap;                  /* bump allocator in guest RAM */
     struct vd_queue q[RV_VIRTIO_MAX_QUEUES];
 };
@@ -69,6 +76,10 @@ static inline void vd_irq_set(void *ctrl, unsigned source, bool level)
     unsigned old = __atomic_exchange_n(&d->irq_level, level ? 1u : 0u, __ATOMIC_SEQ_CST);
     if (level && !old)
         __atomic_add_fetch(&d->irq_raises, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&d->irq_lock);
+    d->irq_events++;
+    pthread_cond_broadcast(&d->irq_cond);
+    pthread_mutex_unlock(&d->irq_lock);
 }
 
 static inline unsigned vd_irq_level(struct vdrv *d)
@@ -79,6 +90,54 @@ static inline unsigned vd_irq_level(struct vdrv *d)
 static inline unsigned vd_irq_raises(struct vdrv *d)
 {
     return __atomic_load_n(&d->irq_raises, __ATOMIC_SEQ_CST);
+}
+
+/* How long a wait may take before it is reported as a failure: never the normal path, only a
+ * guard against a hang on a heavily loaded machine. */
+#define VD_DEADLINE_S 60
+
+static inline struct timespec vd_deadline(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += VD_DEADLINE_S;
+    return ts;
+}
+
+static inline unsigned vd_irq_events(struct vdrv *d)
+{
+    pthread_mutex_lock(&d->irq_lock);
+    unsigned n = d->irq_events;
+    pthread_mutex_unlock(&d->irq_lock);
+    return n;
+}
+
+/* Waits for an irq callback after the one *seen counted; updates *seen. False at `deadline`.
+ * Callers read *seen before they look at the device, so no event in between is missed. */
+static inline bool vd_wait_event(struct vdrv *d, unsigned *seen, const struct timespec *deadline)
+{
+    int rc = 0;
+    pthread_mutex_lock(&d->irq_lock);
+    while (d->irq_events == *seen && rc == 0)
+        rc = pthread_cond_timedwait(&d->irq_cond, &d->irq_lock, deadline);
+    bool got = d->irq_events != *seen;
+    *seen = d->irq_events;
+    pthread_mutex_unlock(&d->irq_lock);
+    return got;
+}
+
+/* Waits until the interrupt line is high. */
+static inline bool vd_wait_irq(struct vdrv *d)
+{
+    struct timespec deadline = vd_deadline();
+    unsigned seen = vd_irq_events(d);
+    while (!vd_irq_level(d)) {
+        if (!vd_wait_event(d, &seen, &deadline)) {
+            fprintf(stderr, "virtio driver: no interrupt after %d s\n", VD_DEADLINE_S);
+            return false;
+        }
+    }
+    return true;
 }
 
 static inline struct rv_irq vd_rv_irq(struct vdrv *d)
@@ -102,6 +161,12 @@ static inline bool vd_init(struct vdrv *d)
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&d->dev_lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    pthread_mutex_init(&d->irq_lock, NULL);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->irq_cond, &cattr);
+    pthread_condattr_destroy(&cattr);
     d->heap = VD_RAM_BASE + 0x1000;
     return true;
 }
@@ -113,12 +178,19 @@ static inline bool vd_attach(struct vdrv *d)
     return d->r != NULL;
 }
 
+static inline void vd_free_locks(struct vdrv *d)
+{
+    pthread_mutex_destroy(&d->dev_lock);
+    pthread_cond_destroy(&d->irq_cond);
+    pthread_mutex_destroy(&d->irq_lock);
+}
+
 static inline void vd_free(struct vdrv *d)
 {
     if (d->r && d->r->ops->destroy)
         d->r->ops->destroy(d->r->dev);
     munmap(d->bus.ram, VD_RAM_SIZE);
-    pthread_mutex_destroy(&d->dev_lock);
+    vd_free_locks(d);
 }
 
 static inline void *vd_ptr(struct vdrv *d, uint64_t gpa)
@@ -301,16 +373,44 @@ static inline bool vd_get_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_
     return true;
 }
 
-/* Waits (up to 30 s: a loaded CI machine, devices with worker threads) for the next used entry. */
+/* Waits for the next used entry the way a driver sleeps (2.7.10): it asks for an interrupt
+ * at that entry (used_event, read by devices with VIRTIO_F_EVENT_IDX; without it interrupts
+ * are on unless the test set VIRTQ_AVAIL_F_NO_INTERRUPT), looks again, then sleeps until the
+ * next interrupt. */
 static inline bool vd_wait_used(struct vdrv *d, unsigned q, uint32_t *id, uint32_t *len)
 {
-    for (int i = 0; i < 30000; i++) {
+    struct vd_queue *v = &d->q[q];
+    struct timespec deadline = vd_deadline();
+    unsigned seen = vd_irq_events(d);
+    for (;;) {
         if (vd_get_used(d, q, id, len))
             return true;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        __atomic_store_n(&vd_avail(d, q)[2 + v->num], v->last_used, __ATOMIC_RELEASE);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* used_event before the used index */
+        if (vd_get_used(d, q, id, len))
+            return true;
+        if (!vd_wait_event(d, &seen, &deadline)) {
+            fprintf(stderr, "virtio driver: queue %u: no used entry %u after %d s (status %#x)\n",
+                    q, (unsigned)v->last_used, VD_DEADLINE_S, (unsigned)vd_rd32(d, VR_STATUS));
+            return false;
+        }
     }
-    return false;
+}
+
+/* Waits until every bit of `bits` is set in the status register (DEVICE_NEEDS_RESET comes
+ * with a configuration change interrupt once DRIVER_OK is set, 2.1.2). */
+static inline bool vd_wait_status(struct vdrv *d, uint32_t bits)
+{
+    struct timespec deadline = vd_deadline();
+    unsigned seen = vd_irq_events(d);
+    while ((vd_rd32(d, VR_STATUS) & bits) != bits) {
+        if (!vd_wait_event(d, &seen, &deadline)) {
+            fprintf(stderr, "virtio driver: status %#x lacks %#x after %d s\n",
+                    (unsigned)vd_rd32(d, VR_STATUS), (unsigned)bits, VD_DEADLINE_S);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Acknowledges all interrupt reasons; returns them. */
