@@ -84,9 +84,7 @@ static void rc_reload(struct tr *t, const struct regcache *rc)
             jit_rc_load(t, rc_host[i], (unsigned)rc->guest[i]);
 }
 
-/* Whether `in` reads x[r], by its decoded fields (more registers than it reads for some
- * operations, never fewer: eviction only uses it as a hint). */
-static bool insn_reads(const struct rv_insn *in, unsigned r)
+bool jit_insn_reads(const struct rv_insn *in, unsigned r)
 {
     unsigned op = in->op;
     if (op == RV_OP_LUI || op == RV_OP_AUIPC || op == RV_OP_JAL)
@@ -100,8 +98,7 @@ static bool insn_reads(const struct rv_insn *in, unsigned r)
     return !imm_form && in->rs2 == r;
 }
 
-/* Whether `in` certainly writes x[r] (integer operations with a destination). */
-static bool insn_writes(const struct rv_insn *in, unsigned r)
+bool jit_insn_writes(const struct rv_insn *in, unsigned r)
 {
     unsigned op = in->op;
     if (in->rd != r || op >= RV_OP_FLW || (op >= RV_OP_BEQ && op <= RV_OP_BGEU) ||
@@ -115,9 +112,9 @@ static bool insn_writes(const struct rv_insn *in, unsigned r)
 static unsigned next_read(const struct tr *t, unsigned r)
 {
     for (unsigned m = t->k + 1; m < t->n; m++) {
-        if (insn_reads(&t->ins[m], r))
+        if (jit_insn_reads(&t->ins[m], r))
             return m - t->k;
-        if (insn_writes(&t->ins[m], r))
+        if (jit_insn_writes(&t->ins[m], r))
             break;
     }
     return UINT_MAX;

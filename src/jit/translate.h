@@ -163,6 +163,12 @@ static inline void alu_x(struct tr *t, enum x86_alu op, bool wide, unsigned dst,
     }
 }
 
+/* translate.c: whether `in` reads x[r], by its decoded fields (more registers than it reads
+ * for some operations, never fewer), and whether it certainly writes x[r] (integer operations
+ * with a destination). Hints for the register cache's choices only. */
+bool jit_insn_reads(const struct rv_insn *in, unsigned r);
+bool jit_insn_writes(const struct rv_insn *in, unsigned r);
+
 /* translate.c: out-of-line code reached through the rel32 field `jump` (and c->jump2). */
 struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump);
 /* translate.c: the exit information of the instruction being translated for the helpers

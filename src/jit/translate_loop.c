@@ -22,13 +22,15 @@
 
 #include "jit/translate.h"
 
-/* The registers (x1..x31) an instruction reads or writes, as far as the decoder's fields say
- * (FP registers alias them: more registers than needed, never fewer). */
+/* Counts the registers (x1..x31) an instruction reads or writes (not the immediate bits in
+ * the rs2 field of I-type or the rd field of S- and B-type encodings), and marks the ones it
+ * may write, as far as the decoder's fields say (FP registers alias them, and rd is marked
+ * for stores and branches too: more registers written than needed, never fewer). */
 static void count_uses(const struct rv_insn *in, unsigned use[32], bool written[32])
 {
-    use[in->rs1]++;
-    use[in->rs2]++;
-    use[in->rd]++;
+    for (unsigned r = 1; r < 32; r++)
+        if (jit_insn_reads(in, r) || jit_insn_writes(in, r))
+            use[r]++;
     written[in->rd] = true;
 }
 
