@@ -21,7 +21,6 @@
  * accesses, interpreted instructions) is followed by an exit if h->events became nonzero,
  * which is where the interpreter would look next. */
 #include <assert.h>
-#include <limits.h>
 #include <stddef.h>
 
 #include "jit/translate.h"
@@ -35,171 +34,6 @@ struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
     struct cold *c = &t->cold[t->ncold++];
     *c = (struct cold){.kind = kind, .jump = jump, .pc = t->pc, .pre = t->rc, .post = t->rc};
     return c;
-}
-
-/* --- the register cache --- */
-
-const uint8_t jit_rc_host[RC_SLOTS] = {RBP, RDI, X86_R8, X86_R9, X86_R10, X86_R11, R12, R15};
-#define rc_host jit_rc_host
-
-static void rc_init(struct regcache *rc)
-{
-    memset(rc, 0, sizeof(*rc));
-    memset(rc->guest, -1, sizeof(rc->guest));
-}
-
-static int rc_find(const struct regcache *rc, unsigned r)
-{
-    for (int i = 0; i < RC_SLOTS; i++)
-        if (rc->guest[i] == (int8_t)r)
-            return i;
-    return -1;
-}
-
-void jit_rc_load(struct tr *t, unsigned host, unsigned r)
-{
-    x86_load(&t->a, host, XR(r), 8, false);
-    t->nloads[t->in_cold]++;
-}
-
-void jit_rc_store(struct tr *t, unsigned host, unsigned r)
-{
-    x86_store(&t->a, host, XR(r), 8);
-    t->nstores[t->in_cold]++;
-}
-
-/* Emits the stores of the dirty slots of `rc` (without changing the translator's cache). */
-static void rc_write_back(struct tr *t, const struct regcache *rc)
-{
-    for (int i = 0; i < RC_SLOTS; i++)
-        if (rc->guest[i] >= 0 && rc->dirty[i])
-            jit_rc_store(t, rc_host[i], (unsigned)rc->guest[i]);
-}
-
-/* Emits the loads of every slot of `rc` from the hart. */
-static void rc_reload(struct tr *t, const struct regcache *rc)
-{
-    for (int i = 0; i < RC_SLOTS; i++)
-        if (rc->guest[i] >= 0)
-            jit_rc_load(t, rc_host[i], (unsigned)rc->guest[i]);
-}
-
-bool jit_insn_reads(const struct rv_insn *in, unsigned r)
-{
-    unsigned op = in->op;
-    if (op == RV_OP_LUI || op == RV_OP_AUIPC || op == RV_OP_JAL)
-        return false;
-    if (in->rs1 == r)
-        return true;
-    bool imm_form = op == RV_OP_JALR || (op >= RV_OP_LB && op <= RV_OP_LWU) ||
-                    (op >= RV_OP_ADDI && op <= RV_OP_SRAI) ||
-                    (op >= RV_OP_ADDIW && op <= RV_OP_SRAIW) ||
-                    (op >= RV_OP_CSRRW && op <= RV_OP_CSRRCI);
-    return !imm_form && in->rs2 == r;
-}
-
-bool jit_insn_writes(const struct rv_insn *in, unsigned r)
-{
-    unsigned op = in->op;
-    if (in->rd != r || op >= RV_OP_FLW || (op >= RV_OP_BEQ && op <= RV_OP_BGEU) ||
-        (op >= RV_OP_SB && op <= RV_OP_SD) || (op >= RV_OP_FENCE && op <= RV_OP_CBO_ZERO))
-        return false;
-    return true;
-}
-
-/* How far (in instructions) the next read of x[r] after the current instruction is, along
- * the block's fall-through path; UINT_MAX if the block writes x[r] first or never reads it. */
-static unsigned next_read(const struct tr *t, unsigned r)
-{
-    for (unsigned m = t->k + 1; m < t->n; m++) {
-        if (jit_insn_reads(&t->ins[m], r))
-            return m - t->k;
-        if (jit_insn_writes(&t->ins[m], r))
-            break;
-    }
-    return UINT_MAX;
-}
-
-bool jit_rc_in_hart(const struct tr *t, unsigned r)
-{
-    return rc_find(&t->rc, r) < 0 && next_read(t, r) == UINT_MAX;
-}
-
-/* Which of slots i and v (v < 0: none yet) is the better victim: the one read again later
- * (Belady), then a clean one, then the least recently used. */
-static bool better_victim(const struct tr *t, int i, int v, const unsigned *dist)
-{
-    const struct regcache *rc = &t->rc;
-    if (v < 0 || dist[i] != dist[v])
-        return v < 0 || dist[i] > dist[v];
-    if (rc->dirty[i] != rc->dirty[v])
-        return !rc->dirty[i];
-    return rc->used[i] < rc->used[v];
-}
-
-/* A slot for guest register r: a free one, else the one whose register the block reads again
- * last, never one the current instruction uses (its host registers are live), and a slot
- * holding its loop register only if all others are taken. */
-static int rc_alloc(struct tr *t, unsigned r)
-{
-    struct regcache *rc = &t->rc;
-    int victim = -1;
-    for (int i = 0; i < RC_SLOTS; i++)
-        if (rc->guest[i] < 0) {
-            victim = i;
-            break;
-        }
-    unsigned dist[RC_SLOTS];
-    for (int i = 0; victim < 0 && i < RC_SLOTS; i++)
-        dist[i] = next_read(t, (unsigned)rc->guest[i]);
-    for (int pass = 0; victim < 0 && pass < 3; pass++)
-        for (int i = 0; i < RC_SLOTS; i++)
-            if ((pass == 2 || rc->used[i] <= t->insn_clock) &&
-                (pass >= 1 || !jit_rc_pinned(t, i)) && better_victim(t, i, victim, dist))
-                victim = i;
-    if (rc->guest[victim] >= 0 && rc->dirty[victim])
-        jit_rc_store(t, rc_host[victim], (unsigned)rc->guest[victim]);
-    rc->guest[victim] = (int8_t)r;
-    rc->dirty[victim] = false;
-    return victim;
-}
-
-unsigned jit_rc_get(struct tr *t, unsigned r)
-{
-    struct regcache *rc = &t->rc;
-    int i = rc_find(rc, r);
-    if (i < 0) {
-        i = rc_alloc(t, r);
-        jit_rc_load(t, rc_host[i], r);
-    }
-    rc->used[i] = ++rc->clock;
-    return rc_host[i];
-}
-
-unsigned jit_rc_def(struct tr *t, unsigned rd)
-{
-    struct regcache *rc = &t->rc;
-    int i = rc_find(rc, rd);
-    if (i < 0)
-        i = rc_alloc(t, rd);
-    rc->dirty[i] = true;
-    rc->used[i] = ++rc->clock;
-    return rc_host[i];
-}
-
-void jit_rc_flush(struct tr *t)
-{
-    rc_write_back(t, &t->rc);
-    for (int i = 0; i < RC_SLOTS; i++)
-        t->rc.dirty[i] = false;
-}
-
-void jit_rc_forget(struct tr *t)
-{
-    jit_rc_flush(t);
-    uint32_t clock = t->rc.clock; /* stays monotonic: rc_alloc compares with insn_clock */
-    rc_init(&t->rc);
-    t->rc.clock = clock;
 }
 
 /* --- small pieces --- */
@@ -437,7 +271,7 @@ static void emit_cold(struct tr *t, const struct cold *c)
     case COLD_ENTRY:
         if (c->refund)
             x86_alu_ri(a, X86_ADD, true, R13, (int32_t)c->refund);
-        rc_write_back(t, &c->pre);
+        jit_rc_write_back(t, &c->pre);
         exit_to(t, c->pc, JIT_EXIT_PC);
         return;
     case COLD_LOOKUP:
@@ -447,10 +281,10 @@ static void emit_cold(struct tr *t, const struct cold *c)
     case COLD_TAKEN:
         /* a branch taken in the middle of the block: the instructions after it were counted
          * on entry but not run */
-        rc_write_back(t, &c->pre);
+        jit_rc_write_back(t, &c->pre);
         if (c->refund)
             x86_alu_ri(a, X86_ADD, true, R13, (int32_t)c->refund);
-        rc_init(&t->rc);
+        jit_rc_init(&t->rc);
         goto_pc(t, c->pc);
         return;
     case COLD_CHAIN:
@@ -463,7 +297,7 @@ static void emit_cold(struct tr *t, const struct cold *c)
         return;
     case COLD_EXEC:
         /* the interpreter runs the instruction from the hart's state (and may leave) */
-        rc_write_back(t, &c->pre);
+        jit_rc_write_back(t, &c->pre);
         x86_load(a, RDI, JIT_PTR, 8, false);
         x86_mov_ri(a, RSI, (uintptr_t)c->insn);
         x86_mov_ri(a, RDX, c->site);
@@ -471,14 +305,14 @@ static void emit_cold(struct tr *t, const struct cold *c)
         x86_call_mem(a, JITF(RDI, helper_exec));
         x86_test_rr(a, false, RDX, RDX);
         x86_jcc(a, X86_CC_NE, t->j->exit_helper);
-        rc_reload(t, &c->post);
+        jit_rc_reload(t, &c->post);
         x86_jmp(a, c->resume);
         return;
     case COLD_LOAD:
     case COLD_STORE:
         /* rsi = va (and rcx = the value to store) as the main path left them; the helper
          * may leave the block, and clobbers the cache's registers */
-        rc_write_back(t, &c->pre);
+        jit_rc_write_back(t, &c->pre);
         if (c->kind == COLD_STORE)
             x86_mov_rr(a, X86_R8, RCX);
         x86_load(a, RDI, JIT_PTR, 8, false);
@@ -495,7 +329,7 @@ static void emit_cold(struct tr *t, const struct cold *c)
         }
         x86_test_rr(a, false, RDX, RDX);
         x86_jcc(a, X86_CC_NE, t->j->exit_helper);
-        rc_reload(t, &c->post);
+        jit_rc_reload(t, &c->post);
         x86_jmp(a, c->resume);
         return;
     }
@@ -737,7 +571,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     t->in_cold = false;
     t->ins = ins;
     t->insn_clock = 0;
-    rc_init(&t->rc);
+    jit_rc_init(&t->rc);
     struct x86_asm *a = &t->a;
     uintptr_t entry = x86_here(a);
     enum jit_exit interp_exit = b->end_fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP;

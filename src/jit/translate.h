@@ -86,10 +86,15 @@ struct tr {
     uintptr_t label[JIT_MAX_BLOCK_INSNS];  /* code of join points */
 };
 
-/* translate.c: the host registers of the register cache's slots. */
+/* translate_rc.c: the host registers of the register cache's slots. */
 extern const uint8_t jit_rc_host[RC_SLOTS];
 
-/* translate.c: the register cache. */
+/* translate_rc.c: the register cache. */
+void jit_rc_init(struct regcache *rc);           /* empty, clock 0 */
+/* the stores of the dirty slots of `rc` / the loads of all its slots from the hart (code only:
+ * the translator's cache stays as it is) */
+void jit_rc_write_back(struct tr *t, const struct regcache *rc);
+void jit_rc_reload(struct tr *t, const struct regcache *rc);
 unsigned jit_rc_get(struct tr *t, unsigned r);   /* host register holding x[r], r != 0 */
 unsigned jit_rc_def(struct tr *t, unsigned rd);  /* host register to write x[rd] to, rd != 0 */
 void jit_rc_flush(struct tr *t);                 /* write all dirty slots back */
@@ -163,7 +168,7 @@ static inline void alu_x(struct tr *t, enum x86_alu op, bool wide, unsigned dst,
     }
 }
 
-/* translate.c: whether `in` reads x[r], by its decoded fields (more registers than it reads
+/* translate_rc.c: whether `in` reads x[r], by its decoded fields (more registers than it reads
  * for some operations, never fewer), and whether it certainly writes x[r] (integer operations
  * with a destination). Hints for the register cache's choices only. */
 bool jit_insn_reads(const struct rv_insn *in, unsigned r);
