@@ -10,36 +10,19 @@
 # create nothing. Ends with "N passed, N failed".
 # Usage: sandbox-mgr-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
 set -u
-rvisor=$(realpath "$1")
-fetch=$2
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
-passed=0
-failed=0
-tmp=$(mktemp -d /tmp/rvisor-jail.XXXXXX)
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_init /tmp/rvisor-jail.XXXXXX "$@"
+kill_signal=KILL
 state=$tmp/state
 export RVISOR_MANAGER=$state/manager.sock RVISOR_VOL_DEVICES=$tmp/vols/devices
 mgr_pid=
-pids=""
-cleanup() {
+cleanup_more() {
     [ -n "$mgr_pid" ] && kill -9 "$mgr_pid" 2>/dev/null
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
     for f in "$state"/vms/*/pid.json; do
         [ -f "$f" ] && kill -9 "$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$f")" 2>/dev/null
     done
-    rm -rf "$tmp" /tmp/rvisor-jail-escape-$$*
+    rm -rf /tmp/rvisor-jail-escape-$$*
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
-field() { python3 -c 'import json,sys
-try:
-    d=json.load(sys.stdin)
-    for k in sys.argv[1].split("."): d=d[k]
-except Exception: d=""
-print(str(d).lower() if isinstance(d, bool) else d)' "$1"; }
 wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds
     local n=$(($1 * 5)); shift
     while ! "$@" && [ $n -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
@@ -53,7 +36,7 @@ all_threads() { # every thread of PID shows KEY:\tVALUE in its status
 }
 empty_root() { [ "$(cd "/proc/$1/root" && find . | tr '\n' ' ')" = ". " ]; }
 own_ns() { [ "$(readlink "/proc/$1/ns/$2")" != "$(readlink "/proc/self/ns/$2")" ]; }
-pid_of() { "$rvisor" info "$1" | field pid; }
+pid_of() { "$rvisor" info "$1" | json_field pid; }
 cmd64() { printf '%s' "$1" | base64 -w0; }
 root=no; [ "$(id -u)" = 0 ] && root=yes
 
@@ -71,7 +54,7 @@ outside() {
     fi
 }
 
-"$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_fetch_guest
 mkdir -p "$tmp/vols"
 cd "$tmp/vols" && truncate -s 64M pv0.img && "$rvisor" vol pv-create pv0.img >/dev/null &&
     "$rvisor" vol vg-create vg0 pv0.img --extent-size 1M >/dev/null &&
@@ -99,9 +82,9 @@ p1=$(pid_of jail1); p2=$(pid_of jail2)
 outside jail1 "$p1" pidns
 outside jail2 "$p2" pidns
 st=$("$rvisor" vm jail1 status)
-n=$(echo "$st" | field sandbox.syscalls)
+n=$(echo "$st" | json_field sandbox.syscalls)
 echo "jail1: $n system calls on the allowlist"
-check "status: seccomp on, $n system calls (40..90)" sh -c "[ '$(echo "$st" | field sandbox.seccomp)' = true ] && [ '$n' -ge 40 ] && [ '$n' -le 90 ]"
+check "status: seccomp on, $n system calls (40..90)" sh -c "[ '$(echo "$st" | json_field sandbox.seccomp)' = true ] && [ '$n' -ge 40 ] && [ '$n' -le 90 ]"
 [ $root = yes ] && check "status: mount and network namespaces reported" sh -c "echo '$st' | grep -q '\"net_ns\": true' && echo '$st' | grep -q '\"mount_ns\": true'"
 
 # --- volumes: writes, and an online grow (metadata reloaded through the directory fds) ---
@@ -111,10 +94,10 @@ check "jail2: the volume grew online (24M = 49152 sectors)" wait_for 120 grep -q
 check "jail2: no sandbox complaint in its log" sh -c "! grep -qi 'cannot reload\|operation not permitted' '$d2/run.log'"
 
 # --- snapshot through the manager, paths confined to the VM's folder ----------------------
-check "pause jail1" test "$("$rvisor" vm jail1 pause | field state)" = paused
+check "pause jail1" test "$("$rvisor" vm jail1 pause | json_field state)" = paused
 check "snapshot into the VM's folder (relative path)" sh -c "'$rvisor' vm jail1 snapshot path=snap.rvs >'$tmp/snap.json'"
 check "snapshot file and disk overlay written" test -s "$d1/snap.rvs" -a -s "$d1/snap.rvs.disk0.qcow2"
-check "the reply names the absolute path" test "$(field path <"$tmp/snap.json")" = "$d1/snap.rvs"
+check "the reply names the absolute path" test "$(json_field path <"$tmp/snap.json")" = "$d1/snap.rvs"
 esc=/tmp/rvisor-jail-escape-$$
 "$rvisor" vm jail1 snapshot path=../../../escape.rvs >/dev/null 2>"$tmp/e1"; rc=$?
 check "'..' refused (status $rc): $(cat "$tmp/e1")" sh -c "[ $rc != 0 ] && grep -q \"'..' is not allowed\" '$tmp/e1'"
@@ -124,7 +107,7 @@ mkdir -p "$esc.d"; ln -s "$esc.d" "$d1/out"
 "$rvisor" vm jail1 snapshot path=out/escape.rvs >/dev/null 2>"$tmp/e3"; rc=$?
 check "symbolic link out of the folder refused (status $rc): $(cat "$tmp/e3")" test $rc != 0
 check "nothing written outside the folder" sh -c "[ -z \"\$(ls -A '$esc.d')\" ] && [ ! -e '$esc.rvs' ] && [ ! -e '$esc.rvs.tmp' ] && [ ! -e '$state/escape.rvs' ] && [ ! -e '$tmp/escape.rvs' ]"
-check "resume jail1" test "$("$rvisor" vm jail1 resume | field state)" = running
+check "resume jail1" test "$("$rvisor" vm jail1 resume | json_field state)" = running
 t=$(count "$d1/console.log" '^tick ')
 check "jail1 runs on after the snapshot" wait_for 60 more "$d1/console.log" '^tick ' $((t + 3))
 

@@ -13,26 +13,9 @@
 # Ends with "N passed, N failed".
 # Usage: sandbox-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
 set -u
-rvisor=$(realpath "$1")
-fetch=$2
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
-passed=0
-failed=0
-tmp=$(mktemp -d)
-pids=""
-cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
-field() { python3 -c 'import json,sys
-try:
-    d=json.load(sys.stdin)
-    for k in sys.argv[1].split("."): d=d[k]
-except Exception: d=""
-print(str(d).lower() if isinstance(d, bool) else d)' "$1"; }
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_init "" "$@"
+kill_signal=KILL
 wait_for() { # wait_for FILE PATTERN [COUNT]: up to 15 minutes (the machine may be loaded)
     local i=0
     while [ "$(cat "$1" 2>/dev/null | grep -c "$2")" -lt "${3:-1}" ] && [ $i -lt 4500 ]; do
@@ -46,7 +29,7 @@ all_threads() {
     for t in /proc/$1/task/*; do grep -q "^$2:[[:space:]]*$3\$" "$t/status" || return 1; done
 }
 
-"$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_fetch_guest
 root=no; [ "$(id -u)" = 0 ] && root=yes
 
 # --- boot 1 --------------------------------------------------------------------------------
@@ -82,10 +65,10 @@ ctl() { "$rvisor" ctl "$tmp/api.sock" "$@"; }
 st=$(ctl status)
 check "Seccomp: 2 on every thread" all_threads $pid Seccomp 2
 check "NoNewPrivs: 1 on every thread" all_threads $pid NoNewPrivs 1
-check "status: seccomp allowlist reported" test "$(echo "$st" | field sandbox.seccomp)" = true
-n=$(echo "$st" | field sandbox.syscalls)
+check "status: seccomp allowlist reported" test "$(echo "$st" | json_field sandbox.seccomp)" = true
+n=$(echo "$st" | json_field sandbox.syscalls)
 check "status: $n system calls allowed (40..100)" test "$n" -ge 40 -a "$n" -le 100
-check "status: monitor memory reported" test "$(echo "$st" | field memory.monitor_rss_kib)" -gt 0
+check "status: monitor memory reported" test "$(echo "$st" | json_field memory.monitor_rss_kib)" -gt 0
 check "status: io limits reported" sh -c "echo '$st' | grep -q 'disk1 iops=200, disk1 bw=4M, net0 rate=2M'"
 if [ $root = yes ]; then
     check "no capabilities on any thread" all_threads $pid CapEff 0000000000000000
@@ -96,7 +79,7 @@ if [ $root = yes ]; then
     check "host network namespace kept (user networking)" test "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)"
     cg=$(grep -o 'rvisor/vm-[0-9]*' /proc/$pid/cgroup | head -1)
     check "in its own cgroup ($cg)" test "$cg" = "rvisor/vm-$pid"
-    cgdir=$(echo "$st" | field sandbox.cpu_limit | cut -d' ' -f3 | tr -d :)
+    cgdir=$(echo "$st" | json_field sandbox.cpu_limit | cut -d' ' -f3 | tr -d :)
     q=$(cat "$cgdir/cpu.cfs_quota_us" 2>/dev/null || cut -d' ' -f1 "$cgdir/cpu.max" 2>/dev/null)
     check "cpu quota 150% written ($q)" test "$q" = 150000
 fi
@@ -104,15 +87,15 @@ check "guest: disk write, flush, discard on qcow2" grep -q DISCARD-OK "$tmp/cons
 check "guest: reads on both disks (one rate-limited)" sh -c "grep -q VDA-OK '$tmp/console' && grep -q VDB-OK '$tmp/console'"
 check "guest: fetched the host's file through slirp" grep -q "SUM $sum" "$tmp/console"
 check "host reaches the guest through hostfwd" sh -c "python3 -c 'import urllib.request,sys; sys.exit(urllib.request.urlopen(\"http://127.0.0.1:$fwd/index.html\", timeout=60).read() != b\"hi\\n\")'"
-check "pause" test "$(ctl pause | field state)" = paused
-check "resume" test "$(ctl resume | field state)" = running
+check "pause" test "$(ctl pause | json_field state)" = paused
+check "resume" test "$(ctl resume | json_field state)" = running
 check "stats" sh -c "'$rvisor' ctl '$tmp/api.sock' stats | grep -q instret"
 check "balloon" sh -c "'$rvisor' ctl '$tmp/api.sock' balloon target_mib=200 >/dev/null"
-check "reset (VM reboot)" test "$(ctl reset | field state)" != stopped
+check "reset (VM reboot)" test "$(ctl reset | json_field state)" != stopped
 wait_for "$tmp/console" READY 2
 check "the guest boots again after reset, disks and net work" test "$(grep -c "SUM $sum" "$tmp/console")" = 2
 check "poweroff presses the power button (the guest shuts down by itself)" \
-    test "$(ctl poweroff | field state)" = running
+    test "$(ctl poweroff | json_field state)" = running
 wait $pid; rc=$?
 check "exit status 0 after the guest's poweroff (got $rc)" test $rc = 0
 check "the guest ran its shutdown" grep -q "rvisor-guest: powering off" "$tmp/console"
@@ -142,7 +125,7 @@ check "kernel panic detected under the sandbox: exit 126 (got $rc)" test $rc = 1
 pid=$!; pids="$pids $pid"
 i=0; while [ ! -S "$tmp/api3.sock" ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i + 1)); done
 check "--no-sandbox: Seccomp: 0" grep -q "^Seccomp:[[:space:]]*0" /proc/$pid/status
-check "--no-sandbox: status says so" test "$("$rvisor" ctl "$tmp/api3.sock" status | field sandbox.seccomp)" = false
+check "--no-sandbox: status says so" test "$("$rvisor" ctl "$tmp/api3.sock" status | json_field sandbox.seccomp)" = false
 "$rvisor" ctl "$tmp/api3.sock" kill >/dev/null
 wait $pid
 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --console none \

@@ -20,34 +20,13 @@ if [ -z "${VNET_DNS_NS:-}" ]; then
     fi
     VNET_DNS_NS=1 exec unshare -m -n --propagation private bash "$0" "$@"
 fi
-rvisor=$1
-fetch=${2:-}
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d /tmp/rvdns.XXXXXX)
-export RVISOR_STATE_DIR=$tmp/state
-passed=0
-failed=0
-pids=''
 . "$here/lib.sh"
-cleanup() {
-    for p in $pids ${pid_G:-}; do kill "$p" 2>/dev/null; done
-    "$rvisor" net delete d >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-finish() {
-    if [ "$failed" != 0 ]; then
-        [ -f "$tmp/G.out" ] && tail -30 "$tmp/G.out"
-        [ -f "$tmp/queries" ] && { echo "--- queries ---"; cat "$tmp/queries"; }
-        [ -f "$RVISOR_STATE_DIR/net/d/switch.log" ] && tail -10 "$RVISOR_STATE_DIR/net/d/switch.log"
-    fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" = 0 ]
-    exit $?
-}
-[ -z "$fetch" ] || "$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_init /tmp/rvdns.XXXXXX "$@"
+export RVISOR_STATE_DIR=$tmp/state
+networks=d
+diag_files=$tmp/queries
+testlib_fetch_guest
 
 ns=127.53.0.1
 printf '# the vnet DNS test (private mount namespace)\nnameserver %s\n' "$ns" >"$tmp/resolv.conf"

@@ -1,11 +1,49 @@
 # Helpers for the virtual-network tests and benchmarks: VMs whose console input comes from a
 # FIFO we hold open (so the host can answer the guest's `read`), and waiting for console lines.
-# Needs: $rvisor, $guest (kernel + initramfs directory), $tmp.
+# Results, $tmp, $rvisor and $guest come from tests/lib/testlib.sh (testlib_init). The script
+# lists the networks it creates in $networks: at exit the VMs vm_start started are killed and
+# those networks deleted; when a check failed, `finish` shows the end of every console
+# ($tmp/*.out), of the files in $diag_files and of the networks' switch logs.
 
-# Test results: counted in $passed and $failed; check NAME CONDITION evaluates CONDITION.
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
+vms=''
+networks=''
+diag_files=''
+
+cleanup_more() {
+    local v p n
+    for v in $vms; do
+        eval "p=\${pid_$v:-}"
+        [ -n "$p" ] && kill "$p" 2>/dev/null
+    done
+    for n in $networks; do "$rvisor" net delete "$n" >/dev/null 2>&1; done
+}
+
+diagnose() {
+    local f n
+    for f in "$tmp"/*.out $diag_files; do
+        [ -f "$f" ] && { echo "--- ${f##*/} ---"; tail -25 "$f"; }
+    done
+    for n in $networks; do
+        f=$RVISOR_STATE_DIR/net/$n/switch.log
+        [ -f "$f" ] && { echo "--- switch $n ---"; tail -20 "$f"; }
+    done
+}
+
+# serve_http DIR ADDRESS: serves DIR over HTTP on ADDRESS, a free port (in $http_port), in the
+# background until the test ends.
+serve_http() {
+    python3 -c 'import http.server, os, sys
+os.chdir(sys.argv[1])
+class Q(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer((sys.argv[2], 0), Q)
+open(sys.argv[3] + ".n", "w").write(str(s.server_address[1])); os.rename(sys.argv[3] + ".n", sys.argv[3])
+s.serve_forever()' "$1" "$2" "$tmp/port" &
+    pids="$pids $!"
+    for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+    http_port=$(cat "$tmp/port")
+}
 
 # The udhcpc script every guest uses: configures eth0, the default route, and prints
 # "IP=... DNS=..." (rvisor.cmd64 scripts are short: the kernel command line holds 1023 bytes).
@@ -19,6 +57,7 @@ echo MAC=$(cat /sys/class/net/eth0/address)'
 # guest turns echo off, says READY, and runs what it reads up to a line "EOF" (vm_load).
 vm_start() {
     name=$1 fd=$2
+    vms="$vms $name"
     eval "script_$name=\$3"
     shift 3
     nets=''

@@ -11,33 +11,13 @@
 # the VMs join again. Ends with "N passed, N failed".
 # Usage: restart-test.sh RVISOR [FETCH_SCRIPT [GUEST_DIR]]
 set -u
-rvisor=$1
-fetch=${2:-}
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d /tmp/rvrst.XXXXXX)
-export RVISOR_STATE_DIR=$tmp/state
-passed=0
-failed=0
 . "$here/lib.sh"
-cleanup() {
-    for p in ${pid_A:-} ${pid_B:-}; do kill "$p" 2>/dev/null; done
-    "$rvisor" net delete r >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-finish() {
-    if [ "$failed" != 0 ]; then
-        for v in A B; do [ -f "$tmp/$v.out" ] && { echo "--- $v ---"; tail -25 "$tmp/$v.out"; }; done
-        [ -f "$dir/switch.log" ] && { echo "--- switch ---"; tail -20 "$dir/switch.log"; }
-    fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" = 0 ]
-    exit $?
-}
+testlib_init /tmp/rvrst.XXXXXX "$@"
+export RVISOR_STATE_DIR=$tmp/state
+networks=r
 dir=$RVISOR_STATE_DIR/net/r
-[ -z "$fetch" ] || "$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_fetch_guest
 [ -f "$guest/Image" ] && [ -f "$guest/initrd.img" ] || { fail "no Debian guest in $guest (guest/fetch-debian.sh)"; finish; }
 
 # kill_switch: ends the switch process as a crash would (SIGKILL: no clean-up at all).

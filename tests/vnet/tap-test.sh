@@ -16,33 +16,12 @@ if [ -z "${VNET_TAP_NS:-}" ]; then
     fi
     VNET_TAP_NS=1 exec unshare -n bash "$0" "$@"
 fi
-rvisor=$1
-fetch=${2:-}
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d /tmp/rvtap.XXXXXX)
-export RVISOR_STATE_DIR=$tmp/state
-passed=0
-failed=0
-pids=''
 . "$here/lib.sh"
-cleanup() {
-    for p in $pids ${pid_T:-}; do kill "$p" 2>/dev/null; done
-    "$rvisor" net delete t >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-finish() {
-    if [ "$failed" != 0 ]; then
-        [ -f "$tmp/T.out" ] && tail -20 "$tmp/T.out"
-        [ -f "$RVISOR_STATE_DIR/net/t/switch.log" ] && tail -10 "$RVISOR_STATE_DIR/net/t/switch.log"
-    fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" = 0 ]
-    exit $?
-}
-[ -z "$fetch" ] || "$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_init /tmp/rvtap.XXXXXX "$@"
+export RVISOR_STATE_DIR=$tmp/state
+networks=t
+testlib_fetch_guest
 
 ip link set lo up && ip tuntap add dev rvtap1 mode tap && ip addr add 10.78.0.1/24 dev rvtap1 &&
     ip link set rvtap1 up
@@ -57,21 +36,12 @@ check "a bad tap name is refused" '[ $rc = 125 ] && grep -q "bad tap" "$tmp/err"
 
 mkdir "$tmp/www" && head -c 400000 /dev/urandom >"$tmp/www/blob"
 want=$(sha256sum "$tmp/www/blob" | cut -d' ' -f1)
-python3 -c 'import http.server, os, sys
-os.chdir(sys.argv[1])
-class Q(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("10.78.0.1", 0), Q)
-open(sys.argv[2] + ".n", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".n", sys.argv[2])
-s.serve_forever()' "$tmp/www" "$tmp/port" &
-pids="$pids $!"
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-port=$(cat "$tmp/port")
+serve_http "$tmp/www" 10.78.0.1
 
 cat >"$tmp/T.sh" <<EOF
 $DHCP_SNIPPET
 route -n|grep -q '^0.0.0.0 *10.78.0.1 '&&echo ROUTER-OK
-wget -q -O /tmp/b http://10.78.0.1:$port/blob;sha256sum /tmp/b
+wget -q -O /tmp/b http://10.78.0.1:$http_port/blob;sha256sum /tmp/b
 mkdir /w;echo hello-over-tap>/w/i;httpd -p 80 -h /w;echo FETCHED;read g
 EOF
 vm_start T 3 "$tmp/T.sh" switch:t

@@ -18,39 +18,12 @@
 #   - `rvisor net capture` files are valid pcap and show the DHCP exchange of A and B.
 # Ends with "N passed, N failed". Usage: vnet-test.sh RVISOR [FETCH_SCRIPT [GUEST_DIR]]
 set -u
-rvisor=$1
-fetch=${2:-}
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d /tmp/rvnet.XXXXXX)
-export RVISOR_STATE_DIR=$tmp/state
-passed=0
-failed=0
-pids=''
 . "$here/lib.sh"
-
-cleanup() {
-    for p in $pids ${pid_A:-} ${pid_B:-} ${pid_C:-} ${pid_D:-}; do kill "$p" 2>/dev/null; done
-    "$rvisor" net delete red >/dev/null 2>&1
-    "$rvisor" net delete blue >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-finish() {
-    if [ "$failed" != 0 ]; then
-        for v in A B C D E; do
-            [ -f "$tmp/$v.out" ] && { echo "--- $v ---"; tail -25 "$tmp/$v.out"; }
-        done
-        for n in red blue; do
-            [ -f "$RVISOR_STATE_DIR/net/$n/switch.log" ] && { echo "--- switch $n ---"; tail -20 "$RVISOR_STATE_DIR/net/$n/switch.log"; }
-        done
-    fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" = 0 ]
-    exit $?
-}
-[ -z "$fetch" ] || "$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_init /tmp/rvnet.XXXXXX "$@"
+export RVISOR_STATE_DIR=$tmp/state
+networks='red blue'
+testlib_fetch_guest
 [ -f "$guest/Image" ] && [ -f "$guest/initrd.img" ] || { fail "no Debian guest in $guest (guest/fetch-debian.sh)"; finish; }
 
 # --- networks ---
@@ -84,16 +57,7 @@ pids="$cap_red $cap_blue $cap_five"
 # --- a host service on 127.0.0.1 for the NAT uplink ---
 mkdir "$tmp/www" && head -c 500000 /dev/urandom >"$tmp/www/blob"
 host_sum=$(sha256sum "$tmp/www/blob" | cut -d' ' -f1)
-python3 -c 'import http.server, os, sys
-os.chdir(sys.argv[1])
-class Q(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Q)
-open(sys.argv[2] + ".n", "w").write(str(s.server_address[1])); os.rename(sys.argv[2] + ".n", sys.argv[2])
-s.serve_forever()' "$tmp/www" "$tmp/port" &
-pids="$pids $!"
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-http_port=$(cat "$tmp/port")
+serve_http "$tmp/www" 127.0.0.1
 
 port() { # port NET MAC KEY: a counter of the port with that MAC
     python3 -c 'import json, sys
