@@ -10,47 +10,11 @@
 #include "cpu/csr.h"
 #include "cpu/hart.h"
 #include "jit/jit.h"
+#include "rv_encode.h"
 #include "test.h"
 
 #define RAM_BASE 0x80000000ull
 #define RAM_SIZE (1u << 20)
-
-enum { ZERO, RA, SP, GP, TP, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5 };
-
-static uint32_t i_type(unsigned op, unsigned f3, unsigned rd, unsigned rs1, int32_t imm)
-{
-    return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-static uint32_t addi(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x13, 0, rd, rs1, imm); }
-static uint32_t ld(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x03, 3, rd, rs1, imm); }
-static uint32_t jalr(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x67, 0, rd, rs1, imm); }
-static uint32_t add(unsigned rd, unsigned rs1, unsigned rs2)
-{
-    return rs2 << 20 | rs1 << 15 | rd << 7 | 0x33;
-}
-static uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm)
-{
-    uint32_t u = (uint32_t)imm;
-    return (u >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | 2 << 12 | (u & 0x1f) << 7 | 0x23;
-}
-static uint32_t jal(unsigned rd, int32_t off)
-{
-    uint32_t u = (uint32_t)off;
-    return (u >> 20 & 1) << 31 | (u >> 1 & 0x3ff) << 21 | (u >> 11 & 1) << 20 |
-           (u >> 12 & 0xff) << 12 | rd << 7 | 0x6f;
-}
-static uint32_t bne(unsigned rs1, unsigned rs2, int32_t off)
-{
-    uint32_t u = (uint32_t)off;
-    return (u >> 12 & 1) << 31 | (u >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | 1 << 12 |
-           (u >> 1 & 0xf) << 8 | (u >> 11 & 1) << 7 | 0x63;
-}
-static uint32_t beq(unsigned rs1, unsigned rs2, int32_t off)
-{
-    return bne(rs1, rs2, off) & ~(7u << 12);
-}
-#define FENCE_I 0x0000100fu
-#define ECALL 0x00000073u
 
 static struct rv_bus bus;
 
@@ -261,15 +225,6 @@ static void test_register_pressure(void)
     jit_env_free(&e);
     free(a);
     free(b);
-}
-
-static uint32_t r_type(unsigned f7, unsigned f3, unsigned rd, unsigned rs1, unsigned rs2)
-{
-    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x33;
-}
-static uint32_t shift_i(unsigned f3, unsigned rd, unsigned rs1, unsigned sh)
-{
-    return i_type(0x13, f3, rd, rs1, (int32_t)sh); /* slli 1, srli 5, srai 5 with 0x400 */
 }
 
 /* The ALU idioms the translator emits specially (moves and negations written with x0,
