@@ -20,24 +20,8 @@ extras=$("$here/extras.sh")
 mkdir -p "$out"
 rm -f "$out"/*.log "$out"/*.res
 
-script='t(){ read u x </proc/uptime;echo $u;}
-r(){ n=$1;shift;echo BB $n;a=$(t);"$@" >/dev/null;b=$(t);echo BE $n $a $b;}
-mount -t tmpfs -o size=256M tmpfs /tmp
-cat /bench/input >/tmp/f
-head -c 16777216 /tmp/f >/tmp/h
-head -c 4194304 /tmp/f >/tmp/q
-X="/opt/debian/lib/ld-linux-riscv64-lp64d.so.1 --library-path /opt/debian/lib /opt/debian/bin/xz"
-for op in '"$ops"';do case $op in
-sha256) r sha256 sha256sum /tmp/f;;
-gzip) r gzip gzip -c /tmp/f;;
-xz9) r xz9 $X -9 -c /tmp/h;;
-xz4) r xz4 $X -9 -c /tmp/q;;
-bzip2) r bzip2 bzip2 -9 -c /tmp/h;;
-dd) r dd dd if=/dev/zero of=/tmp/z bs=1M count=32 2>/dev/null;rm /tmp/z;;
-esac;done'
-args="console=ttyS0 quiet rvisor.cmd64=$(printf '%s' "$script" | base64 -w0)"
-tck=$(getconf CLK_TCK)
-cpu() { awk -v t="$tck" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
+. "$here/guest-workloads.sh"
+args=$(bench_kernel_args "$ops")
 
 # one BUILD TAG: runs the VM once, appends "op cpu_s" lines to $out/TAG.res
 one() {

@@ -34,31 +34,15 @@ ops=${BENCH_OPS:-sha256 gzip xz9 bzip2 dd}
 
 echo "host: $(nproc) CPUs; uptime:$(uptime)"
 
-# The guest script; prints "BB name" before and "BE name t0 t1" (guest /proc/uptime) after.
-script='t(){ read u x </proc/uptime;echo $u;}
-r(){ n=$1;shift;echo BB $n;a=$(t);"$@" >/dev/null;b=$(t);echo BE $n $a $b;}
-mount -t tmpfs -o size=256M tmpfs /tmp
-cat /bench/input >/tmp/f
-head -c 16777216 /tmp/f >/tmp/h
-X="/opt/debian/lib/ld-linux-riscv64-lp64d.so.1 --library-path /opt/debian/lib /opt/debian/bin/xz"
-for op in '"$ops"';do case $op in
-sha256) r sha256 sha256sum /tmp/f;;
-gzip) r gzip gzip -c /tmp/f;;
-xz9) r xz9 $X -9 -c /tmp/h;;
-bzip2) r bzip2 bzip2 -9 -c /tmp/h;;
-dd) r dd dd if=/dev/zero of=/tmp/z bs=1M count=32 2>/dev/null;rm /tmp/z;;
-esac;done'
-A="console=ttyS0 quiet rvisor.cmd64=$(printf '%s' "$script" | base64 -w0)"
+. "$here/guest-workloads.sh"
+A=$(bench_kernel_args "$ops")
 
 instret() { # sum of instret over harts, or empty
     "$build/rvisor" ctl "$1" stats 2>/dev/null |
         awk '/"instret"/ { gsub(/[^0-9]/, ""); s += $0; n++ } END { if (n) printf "%.0f\n", s }'
 }
 
-tck=$(getconf CLK_TCK)
-cpu() { # CPU seconds (user + system, all threads) used so far by process $1
-    awk -v t="$tck" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo -
-}
+tck=$bench_tck
 
 # vm TAG SOCK CMD...: runs the VM, writes $tmp/TAG.res lines "op guest_s host_s insns cpu_s":
 # seconds in the guest, on the host between the marker lines, guest instructions (rvisor),
