@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Pause/resume while the harts fence each other: a 2-hart Debian guest forks processes in a
 # loop (every exit shoots down TLBs on the other hart through SBI RFENCE) and the API pauses
 # and resumes it 150 times. Every pause must come back paused (a hart waiting in a remote fence
@@ -6,29 +6,21 @@
 # keep working afterwards. Ends with "N passed, N failed".
 # Usage: pause-stress.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
 set -u
-rvisor=$1
-fetch=$2
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
-passed=0
-failed=0
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_init "" "$@"
 ctl() { timeout 60 "$rvisor" ctl "$tmp/api.sock" "$@"; }
 state() { ctl "$@" | sed -n 's/^ *"state": "\([a-z]*\)".*/\1/p'; }
 
-"$fetch" >/dev/null || { echo "FAIL: fetching the Debian guest"; echo "0 passed, 1 failed"; exit 1; }
+testlib_fetch_guest
 cmd='n=0;while :;do /bin/true;n=$((n+1));[ $((n%200)) = 0 ]&&echo FORKS $n;done'
 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --smp 2 --mem 192M \
     --append "console=ttyS0 quiet rvisor.cmd64=$(printf %s "$cmd" | base64 -w0)" \
     --console "file:$tmp/console" --api-socket "$tmp/api.sock" </dev/null >"$tmp/out" 2>&1 &
 pid=$!
+pids=$pid
 i=0
 while ! grep -q "FORKS 200" "$tmp/console" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.5; i=$((i + 1)); done
-if grep -q "FORKS 200" "$tmp/console"; then pass "the guest forks"; else fail "the guest forks"; fi
+check "the guest forks" grep -q "FORKS 200" "$tmp/console"
 
 bad=0
 for k in $(seq 150); do
@@ -45,6 +37,5 @@ grep -E "pause:|Oops|BUG|panic" "$tmp/out" "$tmp/console" | head -5
 if grep -qE "Oops|BUG:|panic" "$tmp/console"; then fail "no kernel error"; else pass "no kernel error"; fi
 [ "$(state kill)" = stopped ] && pass "kill" || fail "kill"
 wait "$pid"
-pid=
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+pids=
+finish
