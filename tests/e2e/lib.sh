@@ -51,6 +51,21 @@ check() { # check NAME COMMAND...: PASS if the command succeeds
     shift
     if "$@"; then pass "$name"; else fail "$name"; fi
 }
+# wait_socket PATH [TENTHS]: until PATH is a socket (a VM's API is up), at most TENTHS tenths of
+# a second (300)
+wait_socket() {
+    local i=0
+    while [ ! -S "$1" ] && [ $i -lt "${2:-300}" ]; do sleep 0.1; i=$((i + 1)); done
+    [ -S "$1" ]
+}
+# bg_run LOG ARGS...: rvisor in the background, its pid in $bg_pid and in e2e_pids (killed at exit)
+bg_run() {
+    local log=$1
+    shift
+    "$rvisor" "$@" </dev/null >"$log" 2>&1 &
+    bg_pid=$!
+    e2e_pids="$e2e_pids $bg_pid"
+}
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" = 0 ]

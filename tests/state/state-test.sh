@@ -28,11 +28,6 @@ wait_count() {
     while [ "$(last_count "$1")" -lt "$2" ] && [ $i -lt $lim ]; do sleep 0.1; i=$((i + 1)); done
     [ "$(last_count "$1")" -ge "$2" ]
 }
-wait_socket() {
-    local i=0
-    while [ ! -S "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    [ -S "$1" ]
-}
 # The counts of the console files, in order, go up by exactly one each time.
 no_gap() {
     cat "$@" | tr -d '\r' | sed -n 's/^count \([0-9]*\)$/\1/p' |
@@ -41,13 +36,6 @@ no_gap() {
 running() { "$rvisor" ctl "$1" status 2>/dev/null | grep -q '"running"'; }
 grep_file() { grep -q "$2" "$1"; }
 ctl() { "$rvisor" ctl "$@"; }
-bg_run() { # bg_run LOG ARGS...: rvisor in the background, pid in $bg_pid
-    local log=$1
-    shift
-    "$rvisor" "$@" </dev/null >"$log" 2>&1 &
-    bg_pid=$!
-    e2e_pids="$e2e_pids $bg_pid"
-}
 boot_args() {
     echo --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 256M $bios
 }

@@ -21,18 +21,6 @@ wait_ticks() { # wait_ticks FILE N: until the console shows N tick lines
     while [ "$(ticks "$1" | wc -l)" -lt "$2" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
     [ "$(ticks "$1" | wc -l)" -ge "$2" ]
 }
-wait_socket() {
-    local i=0
-    while [ ! -S "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    [ -S "$1" ]
-}
-bg_run() { # bg_run LOG ARGS...: rvisor in the background, pid in $bg_pid
-    local log=$1
-    shift
-    "$rvisor" "$@" </dev/null >"$log" 2>&1 &
-    bg_pid=$!
-    e2e_pids="$e2e_pids $bg_pid"
-}
 
 # Every half second: a fresh random UUID and how many VM forks the kernel has logged.
 script='d=/sys/bus/platform/drivers/vmgenid

@@ -51,25 +51,13 @@ wait_reads() { # wait_reads FILE N PID: until the console shows N read lines (PI
         sleep 0.2; i=$((i + 1)); done
     [ "$(reads "$1" | wc -l)" -ge "$2" ]
 }
-wait_socket() {
-    local i=0
-    while [ ! -S "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-    [ -S "$1" ]
-}
-bg_run() { # bg_run LOG ARGS...: rvisor in the background, pid in $bg_pid
-    local log=$1
-    shift
-    "$rvisor" "$@" </dev/null >"$log" 2>&1 &
-    bg_pid=$!
-    e2e_pids="$e2e_pids $bg_pid"
-}
 first_num() { sed -n 's/^[^0-9]*\([0-9]*\).*/\1/p' | head -1; } # the number at the start
 
 bg_run a.out run ${RVISOR_RUN_ARGS:-} $bios --kernel "$guest/Image" --initrd "$guest/initrd.img" \
     --mem 192M --disk vol:vg0/data --disk vol:vg0/tdata --disk vol:vg1/lin \
     --append "$(e2e_append "$script")" --console file:a.con --api-socket a.sock
 a_pid=$bg_pid
-if wait_socket a.sock && wait_reads a.con 3 $a_pid; then
+if wait_socket a.sock 600 && wait_reads a.con 3 $a_pid; then
     pass "the guest counts on vol:vg0/data and vol:vg0/tdata ($(reads a.con | tail -1))"
 else
     fail "guest counting"; cat a.out; tail -5 a.con; finish
