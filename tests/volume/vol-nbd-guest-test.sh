@@ -30,11 +30,12 @@ qemu-img convert -n -f raw -O raw orig.data "nbd://127.0.0.1:$port/vg0/exp" &&
     pass "random bytes written to the LV (qemu-img over NBD)" || fail "qemu-img convert to NBD"
 
 # In the guest: the user network's static address, nbd-client (it daemonizes; the device is
-# ready when /sys/block/nbd0/pid exists), the checksum, a MiB written at 4 MiB (fsync), read back
-# after dropping the page cache, disconnect.
+# ready when /sys/block/nbd0/size is not 0 -- Linux's nbd_start_device creates the pid file
+# first and sets the capacity after it, so waiting for pid alone once read a size of 0), the
+# checksum, a MiB written at 4 MiB (fsync), read back after dropping the page cache, disconnect.
 script='ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up
 nbd-client -N vg0/exp 10.0.2.2 PORT /dev/nbd0 || echo E2E nbd-client failed
-i=0; while [ ! -e /sys/block/nbd0/pid ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+i=0; while [ "$(cat /sys/block/nbd0/size)" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 echo E2E size $(cat /sys/block/nbd0/size)
 echo E2E sha $(sha256sum </dev/nbd0)
 yes rvisor-nbd-guest | head -c 1048576 >/w
