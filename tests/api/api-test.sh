@@ -1,54 +1,43 @@
-#!/bin/sh
+#!/bin/bash
 # Control API end to end: boots the Debian guest (2 harts, sleeping) with --api-socket, then
 # checks status, pause/resume (a paused VM retires no instructions), stats, balloon errors,
 # reset, the table of bad requests (bad-requests.py) and kill. Ends with "N passed, N failed".
 # Usage: api-test.sh RVISOR FETCH_SCRIPT PYTHON [GUEST_DIR]
 set -u
-rvisor=$1
-fetch=$2
-python=$3
-guest=${4:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
+python=${3:-python3}
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_usage="RVISOR FETCH_SCRIPT PYTHON [GUEST_DIR]"
+testlib_init "" "${@:1:2}" ${4:+"$4"}
 here=$(cd "$(dirname "$0")" && pwd)
-passed=0
-failed=0
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 ctl() { "$rvisor" ctl "$tmp/api.sock" "$@"; }
-field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -1; }
 instret_sum() { ctl stats | sed -n 's/^ *"instret": \([0-9]*\).*/\1/p' | awk '{s += $1} END {printf "%.0f\n", s}'; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
-"$fetch" >/dev/null || { echo "FAIL: fetching the Debian guest"; echo "0 passed, 1 failed"; exit 1; }
+testlib_fetch_guest
 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --smp 2 --mem 256M \
     --append "console=ttyS0 rvisor.cmd=sleep%20600" --console "file:$tmp/console" \
     --api-socket "$tmp/api.sock" </dev/null >"$tmp/out" 2>&1 &
 pid=$!
+pids=$pid
 i=0
 while [ ! -S "$tmp/api.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "socket created with mode 0600" test "$(stat -c %a "$tmp/api.sock" 2>/dev/null)" = 600
 
 st=$(ctl status)
-check "status: running" test "$(echo "$st" | field state)" = running
-check "status: 2 vCPUs, 256 MiB" test "$(echo "$st" | field vcpus)/$(echo "$st" | field memory_mib)" = 2/256
+check "status: running" test "$(echo "$st" | json_field state)" = running
+check "status: 2 vCPUs, 256 MiB" test "$(echo "$st" | json_field vcpus)/$(echo "$st" | json_field memory_mib)" = 2/256
 
 # Wait until the guest is up (its init has started the sleep), so that reset is observable.
 i=0
 while ! grep -q "rvisor-guest" "$tmp/console" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.5; i=$((i + 1)); done
 
-check "pause" test "$(ctl pause | field state)" = paused
+check "pause" test "$(ctl pause | json_field state)" = paused
 a=$(instret_sum); sleep 1; b=$(instret_sum)
 check "paused harts retire nothing ($a = $b)" test "$a" = "$b" -a "$a" -gt 0
-check "status: paused" test "$(ctl status | field state)" = paused
+check "status: paused" test "$(ctl status | json_field state)" = paused
 ctl pause 2>"$tmp/err"; rc=$?
 check "pause while paused: invalid-state" grep -q "invalid-state" "$tmp/err"
 check "pause while paused: exit status 1" test $rc = 1
-check "resume" test "$(ctl resume | field state)" = running
+check "resume" test "$(ctl resume | json_field state)" = running
 sleep 0.5
 c=$(instret_sum)
 check "resumed harts run again ($c > $b)" test "$c" -gt "$b"
@@ -66,17 +55,17 @@ check "ctl validates arguments locally (exit 2)" test $rc = 2
 "$python" "$here/bad-requests.py" "$tmp/api.sock" >"$tmp/bad" 2>&1; rc=$?
 cat "$tmp/bad"
 check "bad-request table" test $rc = 0
-check "still running after the bad requests" test "$(ctl status | field state)" = running
+check "still running after the bad requests" test "$(ctl status | json_field state)" = running
 
-check "reset" test "$(ctl reset | field state)" != stopped
+check "reset" test "$(ctl reset | json_field state)" != stopped
 i=0
 while [ "$(grep -c 'Linux version' "$tmp/console")" -lt 2 ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
 check "the guest boots again after reset" test "$(grep -c 'Linux version' "$tmp/console")" = 2
-check "running after reset" test "$(ctl status | field state)" = running
+check "running after reset" test "$(ctl status | json_field state)" = running
 
-check "kill" test "$(ctl kill | field state)" = stopped
+check "kill" test "$(ctl kill | json_field state)" = stopped
 wait "$pid"; rc=$?
-pid=
+pids=
 check "rvisor exits with 127 after kill (got $rc)" test $rc = 127
 check "socket removed" test ! -e "$tmp/api.sock"
 ctl status 2>/dev/null; rc=$?

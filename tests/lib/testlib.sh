@@ -6,10 +6,11 @@
 #   testlib_init /tmp/rvxyz.XXXXXX "$@"     (or "" for mktemp's own template)
 #
 # sets rvisor (absolute), fetch and guest from the arguments RVISOR [FETCH_SCRIPT [GUEST_DIR]]
-# (GUEST_DIR defaults to the cached Debian guest), makes $tmp, and at exit kills every process
-# in $pids (with $kill_signal, TERM by default), runs the script's `cleanup_more` if it has one
-# and removes $tmp. `finish` runs the script's `diagnose` (if any) when a check failed, prints
-# the closing line and exits with the result.
+# (GUEST_DIR defaults to the cached Debian guest; a script with other arguments names them all
+# in $testlib_usage, for the usage message, and passes just these three), makes $tmp, and at
+# exit kills every process in $pids (with $kill_signal, TERM by default), runs the script's
+# `cleanup_more` if it has one and removes $tmp. `finish` runs the script's `diagnose` (if
+# any) when a check failed, prints the closing line and exits with the result.
 
 passed=0
 failed=0
@@ -53,7 +54,7 @@ testlib_cleanup() {
 testlib_init() {
     local template=$1
     shift
-    [ $# -ge 1 ] || { echo "usage: $0 RVISOR [FETCH_SCRIPT [GUEST_DIR]]" >&2; exit 2; }
+    [ $# -ge 1 ] || { echo "usage: $0 ${testlib_usage:-RVISOR [FETCH_SCRIPT [GUEST_DIR]]}" >&2; exit 2; }
     rvisor=$(realpath "$1")
     fetch=${2:-}
     guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
