@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The API's poweroff, the ACPI-like request: it presses the board's power button (virtio-input,
 # KEY_POWER) and the Debian guest shuts down by itself.
 #  1. The test initramfs's handler (the default rvisor.powerbutton=poweroff): `rvisor ctl
@@ -17,25 +17,13 @@
 #     SIGKILL ends it).
 # Usage: poweroff-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]. Ends with "N passed, N failed".
 set -u
-rvisor=$1
-fetch=$2
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
-passed=0
-failed=0
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
-field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -1; }
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_init "" "$@"
+kill_signal=KILL
 
 # Generous limits (the machine may be loaded): 10 minutes for a boot, 5 for a shutdown.
 # boot VM APPEND [OPTIONS...]: starts a VM with its API at $tmp/VM.sock, console in
-# $tmp/VM.console; sets $vm (ctl and the waits use it) and $pid.
+# $tmp/VM.console; sets $vm (ctl and the waits use it), $pid and $pids.
 boot() {
     vm=$1 append=$2
     shift 2
@@ -43,6 +31,7 @@ boot() {
         --append "console=ttyS0 quiet $append" --console "file:$tmp/$vm.console" \
         --api-socket "$tmp/$vm.sock" "$@" </dev/null >"$tmp/$vm.out" 2>&1 &
     pid=$!
+    pids=$pid
     i=0
     while [ ! -S "$tmp/$vm.sock" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 }
@@ -50,10 +39,10 @@ ctl() { "$rvisor" ctl "$tmp/$vm.sock" "$@"; }
 # wait_button VALUE: until status says power_button VALUE
 wait_button() {
     i=0
-    while [ "$(ctl status 2>/dev/null | field power_button)" != "$1" ] && [ $i -lt 3000 ]; do
+    while [ "$(ctl status 2>/dev/null | json_field power_button)" != "$1" ] && [ $i -lt 3000 ]; do
         sleep 0.2; i=$((i + 1))
     done
-    test "$(ctl status 2>/dev/null | field power_button)" = "$1"
+    test "$(ctl status 2>/dev/null | json_field power_button)" = "$1"
 }
 wait_console() {
     i=0
@@ -71,10 +60,10 @@ wait_exit() {
     else
         wait "$pid"; rc=$?
     fi
-    pid=
+    pids=
 }
 
-"$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_fetch_guest
 
 # --- 1. the guest's handler shuts it down ------------------------------------------------------
 boot handler "rvisor.cmd=echo%20guest-up;sleep%20600"
@@ -82,7 +71,7 @@ check "status before the guest's driver is up: no-driver or ready" \
     sh -c "'$rvisor' ctl '$tmp/handler.sock' status | grep -q '\"power_button\": \"\\(no-driver\\|ready\\)\"'"
 check "the guest binds the power button (status ready)" wait_button ready
 check "the guest's command runs (its init reads the button)" wait_console guest-up
-check "ctl poweroff: accepted, the VM still runs" test "$(ctl poweroff | field state)" = running
+check "ctl poweroff: accepted, the VM still runs" test "$(ctl poweroff | json_field state)" = running
 wait_exit
 check "rvisor exits 0 through the guest's syscon power-off (got $rc)" test "$rc" = 0
 check "console: the handler saw KEY_POWER" grep -q "rvisor-guest: power button pressed" "$tmp/handler.console"
@@ -96,7 +85,7 @@ reader='exec 3</dev/input/event0; echo reader-ready; for i in 1 2 3 4; do set --
 boot nohandler "rvisor.powerbutton=off rvisor.modules=virtio_mmio,virtio_input,evdev rvisor.cmd64=$(printf '%s' "$reader" | base64 -w0)"
 check "no handler: driver bound" wait_button ready
 check "no handler: the guest's reader is ready" wait_console reader-ready
-check "no handler: poweroff accepted" test "$(ctl poweroff | field state)" = running
+check "no handler: poweroff accepted" test "$(ctl poweroff | json_field state)" = running
 wait_exit
 check "no handler: the guest ends with its own status 7 (got $rc)" test "$rc" = 7
 grep '^event' "$tmp/nohandler.console" | tr -d '\r' >"$tmp/events"
@@ -108,11 +97,11 @@ check "no handler: no shutdown" sh -c "! grep -q 'powering off' '$tmp/nohandler.
 # --- 3. no driver: refused, the VM runs on; force stops it ------------------------------------
 boot nodriver "rvisor.powerbutton=off rvisor.cmd=echo%20guest-up;sleep%20600"
 check "no driver: the guest is up" wait_console guest-up
-check "no driver: status no-driver" test "$(ctl status | field power_button)" = no-driver
+check "no driver: status no-driver" test "$(ctl status | json_field power_button)" = no-driver
 ctl poweroff >/dev/null 2>"$tmp/err"; crc=$?
 check "no driver: poweroff refused (exit 1, unsupported)" sh -c "test $crc = 1 && grep -q unsupported '$tmp/err'"
-check "no driver: still running" test "$(ctl status | field state)" = running
-check "no driver: poweroff force=true stops it" test "$(ctl poweroff force=true | field state)" = stopped
+check "no driver: still running" test "$(ctl status | json_field state)" = running
+check "no driver: poweroff force=true stops it" test "$(ctl poweroff force=true | json_field state)" = stopped
 wait_exit
 check "no driver: exit 0 after the forced poweroff (got $rc)" test "$rc" = 0
 
@@ -124,10 +113,10 @@ check "device tree: virtio_mmio@10009000 with interrupt 9" \
 check "device tree: no node with --no-power-button" \
     sh -c "dtc -I dtb -O dts '$tmp/without.dtb' 2>/dev/null | grep -q 'serial@10000000' && ! dtc -I dtb -O dts '$tmp/without.dtb' 2>/dev/null | grep -q 10009000"
 boot absent "rvisor.cmd=sleep%20600" --no-power-button
-check "no button: status absent" test "$(ctl status | field power_button)" = absent
+check "no button: status absent" test "$(ctl status | json_field power_button)" = absent
 ctl poweroff >/dev/null 2>"$tmp/err"
 check "no button: poweroff unsupported" grep -q "unsupported.*no power button" "$tmp/err"
-check "no button: kill" test "$(ctl kill | field state)" = stopped
+check "no button: kill" test "$(ctl kill | json_field state)" = stopped
 wait_exit
 check "no button: exit 127 after kill (got $rc)" test "$rc" = 127
 
@@ -135,15 +124,16 @@ check "no button: exit 127 after kill (got $rc)" test "$rc" = 127
 boot snap "rvisor.cmd=echo%20guest-up;sleep%20600"
 check "snapshot: the guest binds the button" wait_button ready
 check "snapshot: the guest's command runs" wait_console guest-up
-check "snapshot: pause" test "$(ctl pause | field state)" = paused
-check "snapshot: poweroff while paused is accepted" test "$(ctl poweroff | field state)" = paused
+check "snapshot: pause" test "$(ctl pause | json_field state)" = paused
+check "snapshot: poweroff while paused is accepted" test "$(ctl poweroff | json_field state)" = paused
 check "snapshot: written" sh -c "'$rvisor' snapshot '$tmp/snap.sock' '$tmp/snap.rvs' >/dev/null"
-check "snapshot: kill the original" test "$(ctl kill | field state)" = stopped
+check "snapshot: kill the original" test "$(ctl kill | json_field state)" = stopped
 wait_exit
 check "snapshot: the original never shut down" sh -c "! grep -q 'power button pressed' '$tmp/snap.console'"
 "$rvisor" restore "$tmp/snap.rvs" --console "file:$tmp/restored.console" </dev/null \
     >"$tmp/restored.out" 2>&1 &
 pid=$!
+pids=$pid
 wait_exit
 check "snapshot: the restored VM exits 0 through the guest's power-off (got $rc)" test "$rc" = 0
 check "snapshot: the restored guest saw the press and shut down" \
@@ -155,6 +145,7 @@ vm=mon
 "$rvisor" run --kernel "$guest/Image" --initrd "$guest/initrd.img" --mem 256M --escapes \
     --append "console=ttyS0 quiet" <"$tmp/in" >"$tmp/mon.console" 2>&1 &
 pid=$!
+pids=$pid
 exec 4>"$tmp/in"
 check "monitor: the guest's shell prompts" wait_console 'rvisor-guest:~#'
 printf 'echo shell-$((6*7))\r' >&4
