@@ -1,43 +1,36 @@
-#!/bin/sh
+#!/bin/bash
 # Boot tests: Debian's riscv64 kernel with the busybox initramfs on rvisor, in both firmware
 # modes, plus the command line's handling of bad input. Ends with "N passed, N failed".
 # Usage: boot-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]
 # RVISOR_RUN_ARGS: options added to every `rvisor run` (e.g. --accel interp).
 set -u
-rvisor=$1
-fetch=$2
-guest=${3:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; [ -f "$tmp/out" ] && tail -20 "$tmp/out"; }
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_init "" "$@"
+# fail_run NAME: a failure, shown with the end of the last run's output
+fail_run() { fail "$1"; [ -f "$tmp/out" ] && tail -20 "$tmp/out"; }
 
 # expect NAME STATUS PATTERN... -- ARGS: runs rvisor with ARGS, checks the exit status and that
 # every pattern (grep -E) appears in the output.
 expect() {
-    name=$1 want=$2
+    local name=$1 want=$2 pats="" got
     shift 2
-    pats=""
     while [ "$1" != "--" ]; do pats="$pats
 $1"; shift; done
     shift
     timeout 600 "$rvisor" run ${RVISOR_RUN_ARGS:-} "$@" </dev/null >"$tmp/out" 2>&1
     got=$?
     if [ "$got" != "$want" ]; then
-        fail "$name: exit status $got, expected $want"
+        fail_run "$name: exit status $got, expected $want"
         return
     fi
     echo "$pats" | while IFS= read -r p; do
         [ -z "$p" ] && continue
         grep -Eq -- "$p" "$tmp/out" || { echo "missing: $p"; exit 1; }
-    done || { fail "$name: output"; return; }
+    done || { fail_run "$name: output"; return; }
     pass "$name"
 }
 
-"$fetch" >/dev/null || { echo "FAIL: fetching the Debian guest"; echo "0 passed, 1 failed"; exit 1; }
+testlib_fetch_guest
 K="--kernel $guest/Image --initrd $guest/initrd.img"
 cmd() { printf 'console=ttyS0 quiet rvisor.cmd=%s' "$1"; }
 
@@ -54,7 +47,7 @@ host_then=$(date +%s)
 if [ -n "$guest_now" ] && [ "$guest_now" -ge $((host_now - 5)) ] && [ "$guest_now" -le $((host_then + 5)) ]; then
     pass "guest date follows the host clock ($guest_now in [$host_now, $host_then])"
 else
-    fail "guest date '$guest_now' not within [$host_now, $host_then] (+-5 s)"
+    fail_run "guest date '$guest_now' not within [$host_now, $host_then] (+-5 s)"
 fi
 
 # 2. The guest's exit status reaches the host (syscon finisher).
@@ -95,8 +88,6 @@ if "$rvisor" run $K --dump-dtb "$tmp/virt.dtb" && dtc -I dtb -O dts -o "$tmp/vir
     grep -q 'riscv,isa-extensions = .*zicond' "$tmp/virt.dts" && grep -q 'ns16550a' "$tmp/virt.dts"; then
     pass "--dump-dtb output decompiles with dtc"
 else
-    fail "--dump-dtb"
+    fail_run "--dump-dtb"
 fi
-
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish
