@@ -78,3 +78,21 @@ try:
 except Exception: d=""
 print(str(d).lower() if isinstance(d, bool) else d)' "$1"
 }
+
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds, for at most about
+# SECONDS; returns COMMAND's last status.
+wait_for() {
+    local n=$(($1 * 5))
+    shift
+    while ! "$@" && [ $n -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
+    "$@"
+}
+
+# kill_manager_vms STATE: SIGKILLs the VM processes an `rvisor serve --state-dir STATE` started
+# (their STATE/vms/*/pid.json), for a clean-up that must not leave them behind the manager.
+kill_manager_vms() {
+    local f
+    for f in "$1"/vms/*/pid.json; do
+        [ -f "$f" ] && kill -9 "$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$f")" 2>/dev/null
+    done
+}

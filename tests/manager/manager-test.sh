@@ -8,55 +8,33 @@
 # Ends with "N passed, N failed".
 # Usage: manager-test.sh RVISOR FETCH_SCRIPT PYTHON [GUEST_DIR]
 set -u
-rvisor=$1
-fetch=$2
-python=$3
-guest=${4:-${RVISOR_CACHE:-$HOME/.cache/rvisor}/debian}
+python=${3:-python3}
+. "$(dirname "$0")/../lib/testlib.sh"
+testlib_usage="RVISOR FETCH_SCRIPT PYTHON [GUEST_DIR]"
+testlib_init /tmp/rvisor-mgr.XXXXXX "${@:1:2}" ${4:+"$4"}
+kill_signal=KILL
 here=$(cd "$(dirname "$0")" && pwd)
-passed=0
-failed=0
-tmp=$(mktemp -d /tmp/rvisor-mgr.XXXXXX)
 state=$tmp/state
 export RVISOR_MANAGER=$state/manager.sock
-mgr_pid=
+cleanup_more() { kill_manager_vms "$state"; }
 
-cleanup() {
-    [ -n "$mgr_pid" ] && kill -9 "$mgr_pid" 2>/dev/null
-    for f in "$state"/vms/*/pid.json; do
-        [ -f "$f" ] && kill -9 "$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$f")" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
-field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -1; }
 state_of() { "$rvisor" list | awk -v n="$1" '$1 == n {print $2}'; }
-pid_of() { "$rvisor" info "$1" | field pid; }
+pid_of() { "$rvisor" info "$1" | json_field pid; }
 log_of() { echo "$state/vms/$1/console.log"; }
 ticks() { local n; n=$(grep -c '^tick ' "$(log_of "$1")" 2>/dev/null); echo "${n:-0}"; }
 last_tick() { grep '^tick ' "$(log_of "$1")" 2>/dev/null | tail -1 | tr -d '\r' | cut -d' ' -f2; }
-# wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds
-wait_for() {
-    local n=$(($1 * 5)); shift
-    while ! "$@" && [ $n -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
-    "$@"
-}
 more_ticks() { [ "$(ticks "$1")" -ge "$2" ]; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 start_manager() {
     "$rvisor" serve --state-dir "$state" 2>>"$tmp/manager.log" &
     mgr_pid=$!
+    pids=$mgr_pid
     wait_for 20 sh -c "'$rvisor' list >/dev/null 2>&1"
 }
 # gone PID: the process ended (a zombie counts: an orphaned VM's reaper may be slow or absent)
 gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
-"$fetch" >/dev/null || { fail "fetching the Debian guest"; finish; }
+testlib_fetch_guest
 start_manager
 check "manager socket created with mode 0600" test "$(stat -c %a "$RVISOR_MANAGER" 2>/dev/null)" = 600
 
@@ -88,7 +66,7 @@ check "each VM is its own session (setsid)" \
 check "list: three running" test "$("$rvisor" list | grep -c ' running ')" = 3
 
 # Pause vm2: its counter stops, the others go on.
-check "pause vm2 through the manager" test "$("$rvisor" vm vm2 pause | field state)" = paused
+check "pause vm2 through the manager" test "$("$rvisor" vm vm2 pause | json_field state)" = paused
 check "list shows vm2 paused" is_state vm2 paused
 sleep 0.5
 a1=$(ticks vm1); a2=$(ticks vm2); a3=$(ticks vm3); t2=$(last_tick vm2)
@@ -98,7 +76,7 @@ check "paused vm2 prints nothing ($a2 -> $b2 ticks)" test "$a2" = "$b2"
 check "vm1 keeps ticking while vm2 is paused ($a1 -> $b1)" test "$b1" -gt "$a1"
 check "vm3 keeps ticking while vm2 is paused ($a3 -> $b3)" test "$b3" -gt "$a3"
 check "resume vm2 directly on its own API socket" \
-    test "$("$rvisor" ctl "$state/vms/vm2/api.sock" resume | field state)" = running
+    test "$("$rvisor" ctl "$state/vms/vm2/api.sock" resume | json_field state)" = running
 check "vm2 ticks again after resume" wait_for 30 more_ticks vm2 $((b2 + 3))
 check "vm2's guest clock went on ($t2 -> $(last_tick vm2))" \
     awk -v a="$t2" -v b="$(last_tick vm2)" 'BEGIN { exit !(b > a) }'
@@ -155,10 +133,10 @@ check "restarted manager lists vm1 running with the same pid" \
 check "vm2 re-adopted" is_state vm2 running
 check "vm3 still failed after the restart" is_state vm3 failed
 check "re-adoption logged" grep -q "vm1 re-adopted, pid $pid1" "$tmp/manager.log"
-check "pause vm1 after the restart" test "$("$rvisor" vm vm1 pause | field state)" = paused
+check "pause vm1 after the restart" test "$("$rvisor" vm vm1 pause | json_field state)" = paused
 sleep 0.5; d1=$(ticks vm1); sleep 2
 check "re-adopted vm1 stops ticking when paused" test "$(ticks vm1)" = "$d1"
-check "resume vm1 after the restart" test "$("$rvisor" vm vm1 resume | field state)" = running
+check "resume vm1 after the restart" test "$("$rvisor" vm vm1 resume | json_field state)" = running
 check "vm1 ticks again" wait_for 30 more_ticks vm1 $((d1 + 3))
 check "stop vm1 (its power button, through its API)" test "$("$rvisor" stop vm1)" = "vm1: stopped"
 check "vm1's process is gone" gone "$pid1"
@@ -199,7 +177,7 @@ check "state folder has no VM left" test -z "$(ls "$state/vms")"
 check "list is empty" test "$("$rvisor" list | wc -l)" = 1
 
 kill -TERM "$mgr_pid"; wait "$mgr_pid"; rc=$?
-mgr_pid=
+pids=
 check "manager ends on SIGTERM with status 0" test $rc = 0
 check "manager socket removed" test ! -e "$RVISOR_MANAGER"
 "$rvisor" list 2>/dev/null; rc=$?
