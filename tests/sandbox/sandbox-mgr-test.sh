@@ -15,18 +15,9 @@ testlib_init /tmp/rvisor-jail.XXXXXX "$@"
 kill_signal=KILL
 state=$tmp/state
 export RVISOR_MANAGER=$state/manager.sock RVISOR_VOL_DEVICES=$tmp/vols/devices
-mgr_pid=
 cleanup_more() {
-    [ -n "$mgr_pid" ] && kill -9 "$mgr_pid" 2>/dev/null
-    for f in "$state"/vms/*/pid.json; do
-        [ -f "$f" ] && kill -9 "$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$f")" 2>/dev/null
-    done
+    kill_manager_vms "$state"
     rm -rf /tmp/rvisor-jail-escape-$$*
-}
-wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds
-    local n=$(($1 * 5)); shift
-    while ! "$@" && [ $n -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
-    "$@"
 }
 count() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
 more() { [ "$(count "$1" "$2")" -ge "$3" ]; }
@@ -62,7 +53,7 @@ cd "$tmp/vols" && truncate -s 64M pv0.img && "$rvisor" vol pv-create pv0.img >/d
 cd "$tmp" || exit 1
 "$rvisor" img create -f qcow2 "$tmp/disk.qcow2" 64M >/dev/null
 "$rvisor" serve --state-dir "$state" 2>>"$tmp/manager.log" &
-mgr_pid=$!
+pids="$pids $!"
 wait_for 20 sh -c "'$rvisor' list >/dev/null 2>&1" || { fail "manager start"; finish; }
 
 mods="rvisor.modules=virtio_mmio,virtio_blk"
