@@ -317,6 +317,13 @@ static inline void x86_test_rr(struct x86_asm *a, bool w, unsigned r1, unsigned 
     x86_op_rr(a, 0, w, 0x85, r2, r1, false);
 }
 
+/* test al, imm8 */
+static inline void x86_test_al(struct x86_asm *a, uint8_t imm)
+{
+    x86_u8(a, 0xa8);
+    x86_u8(a, imm);
+}
+
 static inline void x86_cqo(struct x86_asm *a)
 {
     x86_u8(a, 0x48);

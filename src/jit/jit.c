@@ -786,7 +786,7 @@ static void print_stats(const struct rv_jit *j)
             "jit hart %u: blocks %llu (%llu insns) flushes %llu invalidations %llu; exits pc %llu "
             "chain %llu interp %llu fence.i %llu exc %llu; lookups %llu; slow loads %llu "
             "stores %llu; helper execs %llu; interpreter steps %llu; register loads %llu stores %llu "
-            "emitted (out of line: %llu, %llu)\n",
+            "emitted (out of line: %llu, %llu); grouped accesses %llu, unchecked %llu\n",
             j->index, (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
             (unsigned long long)s->flushes, (unsigned long long)s->invalidations,
             (unsigned long long)s->exits[JIT_EXIT_PC], (unsigned long long)s->exits[JIT_EXIT_CHAIN],
@@ -796,7 +796,8 @@ static void print_stats(const struct rv_jit *j)
             (unsigned long long)s->slow_stores, (unsigned long long)s->helper_execs,
             (unsigned long long)s->interp_steps, (unsigned long long)s->rc_loads,
             (unsigned long long)s->rc_stores, (unsigned long long)s->rc_cold_loads,
-            (unsigned long long)s->rc_cold_stores);
+            (unsigned long long)s->rc_cold_stores, (unsigned long long)s->mem_grouped,
+            (unsigned long long)s->group_cold);
 }
 
 void rv_jit_destroy(struct rv_jit *j)

@@ -43,6 +43,9 @@ struct rv_jit_stats {
      * translated (not their counting variants): on their main paths, and in their out-of-line
      * code (slow paths, side exits, loop back edges) */
     uint64_t rc_loads, rc_stores, rc_cold_loads, rc_cold_stores;
+    /* accesses translated as members of a base group (translate_mem.c), and how often one
+     * found no addend from its leader and checked the TLB itself */
+    uint64_t mem_grouped, group_cold;
 };
 
 /* Creates the group for the harts using `bus` and hooks it into the bus. Returns 0, or a

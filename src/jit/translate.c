@@ -11,6 +11,7 @@
  *   [rsp]     the struct rv_jit (helpers, exit information: loaded where they need it)
  *   [rsp + 8] the fetch TLB of the current regime, &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]
  *        (lookups)
+ *   [rsp + 24 ...] the slots of base groups (translate_mem.c)
  *
  * A block of n instructions checks h->events and the budget on entry (at least n left), then
  * counts all n as retired (budget -= n). An exit after only k of them gives the others back, so
@@ -129,97 +130,6 @@ static void goto_pc(struct tr *t, uint64_t target)
     goto_pc_if(t, -1, target);
 }
 
-/* --- memory --- */
-
-/* rsi = x[rs1] + imm */
-void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm)
-{
-    if (rs1 == 0) {
-        x86_mov_ri(&t->a, RSI, (uint64_t)imm);
-        return;
-    }
-    if (jit_rc_in_hart(t, rs1)) {
-        jit_rc_load(t, RSI, rs1);
-        if (imm)
-            x86_lea(&t->a, RSI, x86_mem(RSI, (int32_t)imm));
-    } else if (imm == 0) {
-        x86_mov_rr(&t->a, RSI, jit_rc_get(t, rs1));
-    } else {
-        x86_lea(&t->a, RSI, x86_mem(jit_rc_get(t, rs1), (int32_t)imm));
-    }
-}
-
-/* TLB fast path for a `size`-byte access at rsi: on a hit inside one page, rsi becomes the
- * host address. Returns the rel32 field of the jump taken otherwise. Clobbers rax, rdx. */
-uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write)
-{
-    struct x86_asm *a = &t->a;
-    int32_t base = write ? TLB_WRITE_OFF : 0;
-    x86_mov_rr32(a, RAX, RSI);
-    x86_shift_ri(a, X86_SHR, false, RAX, 12 - 5);
-    x86_alu_ri(a, X86_AND, false, RAX, (int32_t)((RV_TLB_SIZE - 1) << 5));
-    /* The page of the last byte must be the entry's tag: a miss, an I/O or code page, or an
-     * access crossing the page all fail the comparison. */
-    if (size > 1)
-        x86_lea(a, RDX, x86_mem(RSI, (int32_t)size - 1));
-    else
-        x86_mov_rr(a, RDX, RSI);
-    x86_alu_ri(a, X86_AND, true, RDX, -4096);
-    x86_alu_rm(a, X86_CMP, true, RDX, x86_mem_idx(R14, RAX, 0, base));
-    uint8_t *miss = x86_jcc_fwd(a, X86_CC_NE);
-    x86_alu_rm(a, X86_ADD, true, RSI, x86_mem_idx(R14, RAX, 0, base + 8));
-    return miss;
-}
-
-static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
-{
-    jit_emit_va(t, in->rs1, in->imm);
-    struct regcache pre = t->rc;
-    uint8_t *miss = jit_emit_tlb(t, size, false);
-    /* straight into rd's host register (a miss leaves through the cold path before it) */
-    x86_load(&t->a, in->rd ? jit_rc_def(t, in->rd) : RAX, x86_mem(RSI, 0), size, sign);
-    struct cold *c = jit_add_cold(t, COLD_LOAD, miss);
-    c->pre = pre;
-    c->post = t->rc;
-    c->resume = x86_here(&t->a);
-    c->site = jit_site(t, size, in->len);
-    c->size = size;
-    c->sign = sign;
-    c->rd = in->rd;
-}
-
-static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
-{
-    load_x(t, RCX, in->rs2);
-    jit_emit_va(t, in->rs1, in->imm);
-    uint8_t *miss = jit_emit_tlb(t, size, true);
-    x86_store(&t->a, RCX, x86_mem(RSI, 0), size);
-    struct cold *c = jit_add_cold(t, COLD_STORE, miss);
-    c->pre = c->post = t->rc;
-    c->resume = x86_here(&t->a);
-    c->site = jit_site(t, size, in->len);
-}
-
-static bool emit_mem(struct tr *t, const struct rv_insn *in)
-{
-    if (jit_emit_atomic(t, in))
-        return true;
-    switch (in->op) {
-    case RV_OP_LB: emit_load(t, in, 1, true); return true;
-    case RV_OP_LH: emit_load(t, in, 2, true); return true;
-    case RV_OP_LW: emit_load(t, in, 4, true); return true;
-    case RV_OP_LD: emit_load(t, in, 8, false); return true;
-    case RV_OP_LBU: emit_load(t, in, 1, false); return true;
-    case RV_OP_LHU: emit_load(t, in, 2, false); return true;
-    case RV_OP_LWU: emit_load(t, in, 4, false); return true;
-    case RV_OP_SB: emit_store(t, in, 1); return true;
-    case RV_OP_SH: emit_store(t, in, 2); return true;
-    case RV_OP_SW: emit_store(t, in, 4); return true;
-    case RV_OP_SD: emit_store(t, in, 8); return true;
-    default: return false;
-    }
-}
-
 /* Any instruction that neither ends the block nor is translated natively: the interpreter
  * executes it (rv_hart_exec) from inside the block. */
 static void emit_exec(struct tr *t, const struct rv_insn *in)
@@ -310,27 +220,9 @@ static void emit_cold(struct tr *t, const struct cold *c)
         return;
     case COLD_LOAD:
     case COLD_STORE:
-        /* rsi = va (and rcx = the value to store) as the main path left them; the helper
-         * may leave the block, and clobbers the cache's registers */
-        jit_rc_write_back(t, &c->pre);
-        if (c->kind == COLD_STORE)
-            x86_mov_rr(a, X86_R8, RCX);
-        x86_load(a, RDI, JIT_PTR, 8, false);
-        x86_mov_ri(a, RDX, c->site);
-        x86_mov_ri(a, RCX, c->pc);
-        x86_call_mem(a, c->kind == COLD_LOAD ? JITF(RDI, helper_load) : JITF(RDI, helper_store));
-        if (c->kind == COLD_LOAD && c->rd) {
-            /* the value is valid unless the load faulted (then rd must stay as it was) */
-            x86_alu_ri(a, X86_CMP, false, RDX, JIT_HELPER_EXC);
-            x86_jcc(a, X86_CC_E, t->j->exit_helper);
-            if (c->size < 8)
-                x86_extend_rr(a, RAX, RAX, c->size, c->sign);
-            x86_store(a, RAX, XR(c->rd), 8);
-        }
-        x86_test_rr(a, false, RDX, RDX);
-        x86_jcc(a, X86_CC_NE, t->j->exit_helper);
-        jit_rc_reload(t, &c->post);
-        x86_jmp(a, c->resume);
+    case COLD_LEADER:
+    case COLD_MEMBER:
+        jit_emit_mem_cold(t, c);
         return;
     }
 }
@@ -460,9 +352,9 @@ void jit_emit_trampoline(struct rv_jit *j)
     static const unsigned saved[] = {RBX, RBP, R12, R13, R14, R15};
     for (unsigned i = 0; i < 6; i++)
         x86_push(&a, saved[i]);
-    /* the frame: [rsp] = j, [rsp + 8] = fetch_tlb, 8 bytes more for calls from translated
-     * code to see rsp % 16 == 0 */
-    x86_alu_ri(&a, X86_SUB, true, RSP, 24);
+    /* the frame: [rsp] = j, [rsp + 8] = fetch_tlb, 8 bytes for calls from translated code to
+     * see rsp % 16 == 0, then the base groups' slots */
+    x86_alu_ri(&a, X86_SUB, true, RSP, JIT_FRAME);
     x86_store(&a, RSI, JIT_PTR, 8);
     x86_store(&a, X86_R8, JIT_FETCH_TLB, 8);
     x86_lea(&a, RBX, x86_mem(RDI, JIT_HART_BIAS));
@@ -473,7 +365,7 @@ void jit_emit_trampoline(struct rv_jit *j)
     j->exit_common = x86_here(&a);
     x86_load(&a, RCX, JIT_PTR, 8, false);
     x86_store(&a, R13, JITF(RCX, budget), 8);
-    x86_alu_ri(&a, X86_ADD, true, RSP, 24);
+    x86_alu_ri(&a, X86_ADD, true, RSP, JIT_FRAME);
     for (unsigned i = 6; i-- > 0;)
         x86_pop(&a, saved[i]);
     x86_ret(&a);
@@ -593,6 +485,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
             pc += ins[k].len;
         }
         jit_loop_plan(t, ins);
+        jit_mem_plan(t, ins);
         if (t->loop) {
             struct regcache empty = t->rc;
             jit_rc_reconcile(t, &empty); /* the loop's registers */
@@ -625,7 +518,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
             } else {
                 if (in->op >= RV_OP_CSRRW && in->op <= RV_OP_CSRRCI)
                     emit_csr(t, in);
-                else if (!emit_mem(t, in) && !jit_emit_alu(t, in))
+                else if (!jit_emit_mem(t, in) && !jit_emit_alu(t, in))
                     emit_exec(t, in);
                 if (counting) {
                     x86_alu_ri(a, X86_SUB, true, R13, 1);

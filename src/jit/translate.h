@@ -17,6 +17,10 @@ enum { RAX = X86_RAX, RCX = X86_RCX, RDX = X86_RDX, RBX = X86_RBX, RSP = X86_RSP
  * JITF(reg, f). */
 #define JIT_PTR x86_mem(RSP, 0)
 #define JIT_FETCH_TLB x86_mem(RSP, 8)
+/* frame slots of base groups (translate_mem.c): the TLB addend a group's leader found, or 1 */
+#define JIT_GROUP_SLOTS 8
+#define JIT_GROUP_SLOT(i) x86_mem(RSP, 24 + 8 * (int32_t)(i))
+#define JIT_FRAME (24 + 8 * JIT_GROUP_SLOTS) /* keeps rsp % 16 == 0 after six pushes */
 #define JITF(reg, f) x86_mem(reg, (int32_t)offsetof(struct rv_jit, f))
 
 _Static_assert(sizeof(struct rv_tlb_entry) == 32, "TLB entry layout used by translated code");
@@ -37,7 +41,7 @@ struct regcache {
 
 /* Out-of-line code, emitted after the block's main path. */
 enum cold_kind { COLD_ENTRY, COLD_LOAD, COLD_STORE, COLD_CHAIN, COLD_LOOKUP, COLD_TAKEN,
-                 COLD_EXEC, COLD_LOOP, COLD_JOIN };
+                 COLD_EXEC, COLD_LOOP, COLD_JOIN, COLD_LEADER, COLD_MEMBER };
 
 struct cold {
     enum cold_kind kind;
@@ -52,6 +56,11 @@ struct cold {
                                    arena) */
     unsigned size, rd;       /* LOAD; JOIN: rd = the instruction jumped to */
     bool sign;
+    bool write;              /* STORE, LEADER, MEMBER: a store (rcx = the value) */
+    uintptr_t access;        /* LOAD, STORE, LEADER: the access on the main path (rsi = host address) */
+    unsigned slot;           /* LEADER: its group's frame slot */
+    unsigned base, host;     /* MEMBER: host registers of the base and of the loaded value */
+    int32_t imm;             /* MEMBER: the offset */
     struct jit_chain *chain; /* CHAIN */
     struct regcache pre;     /* the cache where the main path jumps here (ENTRY, LOAD, STORE,
                                 EXEC) */
@@ -84,7 +93,14 @@ struct tr {
     uintptr_t loop_head;                   /* the first instruction's code, after the entry */
     bool join[JIT_MAX_BLOCK_INSNS];        /* a forward branch of the block lands here */
     uintptr_t label[JIT_MAX_BLOCK_INSNS];  /* code of join points */
+    /* accesses sharing a TLB check (translate_mem.c) */
+    uint8_t mrole[JIT_MAX_BLOCK_INSNS];    /* MEM_PLAIN, MEM_LEADER or MEM_MEMBER */
+    uint8_t mslot[JIT_MAX_BLOCK_INSNS];    /* LEADER, MEMBER: the group's frame slot */
+    uint8_t mgroup[JIT_MAX_BLOCK_INSNS];   /* LEADER: the group (while planning) */
+    int16_t mlo[JIT_MAX_BLOCK_INSNS], mhi[JIT_MAX_BLOCK_INSNS]; /* LEADER: the group's first
+                                             and last byte relative to the leader's address */
 };
+enum { MEM_PLAIN, MEM_LEADER, MEM_MEMBER };
 
 /* translate_rc.c: the host registers of the register cache's slots. */
 extern const uint8_t jit_rc_host[RC_SLOTS];
@@ -179,9 +195,15 @@ struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump);
 /* translate.c: the exit information of the instruction being translated for the helpers
  * (JIT_SITE). */
 uint32_t jit_site(const struct tr *t, unsigned size, unsigned len);
-/* translate.c: rsi = x[rs1] + imm. */
+/* translate_mem.c: rsi = x[rs1] + imm. */
 void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm);
-/* translate.c: TLB fast path for a `size`-byte access at rsi (rsi becomes the host address on
+/* translate_mem.c: plans the block's base groups (t->n, t->join set); translates `in` if it is
+ * a load, store or atomic done natively (false otherwise); emits COLD_LOAD, COLD_STORE,
+ * COLD_LEADER and COLD_MEMBER. */
+void jit_mem_plan(struct tr *t, const struct rv_insn *ins);
+bool jit_emit_mem(struct tr *t, const struct rv_insn *in);
+void jit_emit_mem_cold(struct tr *t, const struct cold *c);
+/* translate_mem.c: TLB fast path for a `size`-byte access at rsi (rsi becomes the host address on
  * a hit inside one page); returns the rel32 field of the jump taken otherwise. Clobbers rax,
  * rdx. */
 uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write);

@@ -9,7 +9,9 @@
 
 #include "cpu/csr.h"
 #include "cpu/hart.h"
+#include "cpu/decode.h"
 #include "jit/jit.h"
+#include "jit/translate.h"
 #include "rv_encode.h"
 #include "test.h"
 
@@ -174,6 +176,10 @@ static void check_lockstep(struct rv_jit *j, struct rv_hart *a, struct rv_hart *
                     "instret %llu\n", run, (unsigned long long)budget,
                     (unsigned long long)a->pc, (unsigned long long)a->instret,
                     (unsigned long long)b->pc, (unsigned long long)b->instret);
+        for (unsigned r = 0; !same && r < 32; r++)
+            if (a->x[r] != b->x[r])
+                fprintf(stderr, "  x%u: jit %llx, interpreter %llx\n", r,
+                        (unsigned long long)a->x[r], (unsigned long long)b->x[r]);
     }
     CHECK(same);
     CHECK_EQ(ea, RV_EXIT_MTRAP);
@@ -348,6 +354,154 @@ static void test_other_hart_store(void)
     free(h1);
 }
 
+
+/* Data accesses of M-mode code go through Sv39 (MPRV, MPP = S): VA_DATA + 4 KiB * i maps to
+ * the physical page DATA_PA + 4 KiB * ((23 * i) % 64), so each page has its own TLB addend. */
+#define VA_DATA 0x40000000ull
+#define DATA_PA (RAM_BASE + 0x20000)
+static void map_data_pages(struct rv_hart *h)
+{
+    const uint64_t root = RAM_BASE + 0x4000, l1 = root + 0x1000, l0 = root + 0x2000;
+    uint64_t *pt = (uint64_t *)(bus.ram + (root - RAM_BASE));
+    memset(pt, 0, 3 * 4096);
+    pt[1] = (l1 >> 12) << 10 | 1;                 /* VPN[2] = 1 */
+    pt[512] = (l0 >> 12) << 10 | 1;               /* VPN[1] = 0 */
+    for (unsigned i = 0; i < 64; i++)             /* leaves: V R W A D */
+        pt[1024 + i] = ((DATA_PA >> 12) + (23 * i) % 64) << 10 | 0xc7;
+    h->satp = (uint64_t)SATP_MODE_SV39 << SATP_MODE_SHIFT | root >> 12;
+    h->mstatus |= MSTATUS_MPRV | 1ull << MSTATUS_MPP_SHIFT;
+    rv_hart_update_mmu_idx(h);
+}
+
+/* Base groups (translate_mem.c): loads and stores through one base register, moved by ADDI
+ * and copied, in a loop whose base walks across the scattered pages above (groups then cross
+ * pages, and their members check the TLB themselves), with a store-led group that loads join,
+ * and a forward branch inside the loop that skips a group's leader: the plan must start groups
+ * again at its target (a join point), or the member after it uses a stale page. Against the
+ * interpreter under random budgets. */
+static void test_base_groups(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    for (unsigned i = 0x20000; i < 0x60000; i++)
+        bus.ram[i] = (uint8_t)(i * 37 + (i >> 8));
+    const uint32_t code[] = {
+        ld(T0, A1, 0),                  /* 0: leader */
+        i_type(0x03, 4, T1, A1, 7),     /* lbu t1, 7(a1): member */
+        add(S1, S1, T0), add(S1, S1, T1),
+        sd(S1, A1, 16),                 /* leads the store group */
+        addi(A2, A1, 8),                /* a2 = a1 + 8: the same base */
+        i_type(0x03, 2, T2, A2, 4),     /* lw t2, 4(a2): member (a1 + 12) */
+        sw(T2, A2, 20),                 /* member of the store group (a1 + 28) */
+        i_type(0x13, 7, 28, S1, 1),     /* andi t3, s1, 1 */
+        add(17, A1, S4),                /* a7 = a1 + 2048: a base of its own */
+        beq(28, ZERO, 8),               /* over the next one */
+        i_type(0x03, 5, 29, 17, 2),     /* lhu t4, 2(a7): leads a7's group, on one path */
+        i_type(0x03, 1, 30, A1, 30),    /* join point: lh t5, 30(a1) */
+        i_type(0x03, 5, 31, 17, 6),     /* lhu t6, 6(a7) */
+        i_type(0x03, 0, A3, A1, 31),    /* lb a3, 31(a1) */
+        ld(A5, A2, -8),                 /* through the copy: a1 + 0 */
+        sd(30, A1, 16),                 /* a store group again */
+        add(A4, A4, 29), add(A4, A4, 30), add(A4, A4, A3), add(A4, A4, A5), add(A4, A4, 31),
+        add(16, ZERO, A1),              /* mv a6, a1 */
+        s_type(0, A4, 16, 27),          /* sb a4, 27(a6): member */
+        addi(A1, A1, 36),
+        addi(S2, S2, -1),
+        bne(S2, ZERO, -4 * 26),
+        ECALL,
+    };
+    _Static_assert(sizeof(code) / 4 == 28, "the branch goes back 26 instructions");
+    put(RAM_BASE, code, 28);
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    map_data_pages(a);
+    map_data_pages(b);
+    a->x[A1] = b->x[A1] = VA_DATA + 4096 - 3 * 36;
+    a->x[S2] = b->x[S2] = 2000; /* 72,000 bytes: 17 page boundaries */
+    a->x[S4] = b->x[S4] = 2048;
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    check_lockstep(e.j[0], a, b);
+    CHECK_EQ(a->x[S2], 0);
+    struct rv_jit_stats st;
+    rv_jit_get_stats(e.j[0], &st);
+    CHECK(st.mem_grouped > 0);
+    CHECK(st.group_cold > 0); /* groups across pages happened */
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
+/* A member beyond the end of RAM faults precisely: its leader and an earlier store done, the
+ * member's rd and everything after it untouched. */
+static void test_base_group_fault(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {
+        ld(T0, A1, 0), sd(T0, A1, -8), ld(T2, A1, 8), addi(A2, ZERO, 7), ECALL,
+    };
+    put(RAM_BASE, code, 5);
+    bus.ram[RAM_SIZE - 8] = 0x5a;
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    a->x[A1] = b->x[A1] = RAM_BASE + RAM_SIZE - 8;
+    a->x[T2] = b->x[T2] = 99;
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    for (unsigned run = 0; run < 2; run++) { /* a TLB miss first, then a hit */
+        a->pc = b->pc = RAM_BASE;
+        a->x[T0] = b->x[T0] = 0;
+        CHECK_EQ(rv_jit_run(e.j[0], 100), RV_EXIT_MTRAP);
+        CHECK_EQ(rv_hart_run(b, 100), RV_EXIT_MTRAP);
+        CHECK_EQ(a->exit_cause, EXC_LOAD_ACCESS);
+        CHECK_EQ(a->exit_epc, RAM_BASE + 8);
+        CHECK_EQ(a->exit_tval, RAM_BASE + RAM_SIZE);
+        CHECK_EQ(a->x[T0], 0x5a);
+        CHECK_EQ(bus.ram[RAM_SIZE - 16], 0x5a);
+        CHECK_EQ(a->x[T2], 99);
+        CHECK_EQ(a->x[A2], 0);
+        CHECK(same_state(a, b));
+    }
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
+/* The plan of base groups: which accesses lead, join or check themselves. */
+static void test_base_group_plan(void)
+{
+    const uint32_t code[] = {
+        ld(T0, A1, 0),              /* 0 leader [0, 15] */
+        ld(T1, A1, 8),              /* 1 member */
+        i_type(0x73, 2, 0, 0, 0x340), /* 2 csrrs x0, mscratch, x0: ends all groups */
+        ld(T2, A1, 16),             /* 3 leader [16, 31] and later 24 + 4 */
+        ld(28, A1, 24),             /* 4 member */
+        sd(T0, A1, 0),              /* 5 leads the stores */
+        sd(T1, A1, 8),              /* 6 member */
+        ld(T0, A1, 2000),           /* 7 too far from [16, 31]: checks itself */
+        addi(A1, A1, 4),            /* 8 the same base, moved */
+        ld(T1, A1, 20),             /* 9 member (a1 + 24) */
+        add(A1, A1, T0),            /* 10 a new base */
+        ld(T1, A1, 0),              /* 11 alone: checks itself */
+    };
+    static const uint8_t role[] = {MEM_LEADER, MEM_MEMBER, MEM_PLAIN, MEM_LEADER, MEM_MEMBER,
+                                   MEM_LEADER, MEM_MEMBER, MEM_PLAIN, MEM_PLAIN, MEM_MEMBER,
+                                   MEM_PLAIN, MEM_PLAIN};
+    struct tr *t = calloc(1, sizeof(*t));
+    struct rv_insn ins[12];
+    for (unsigned k = 0; k < 12; k++)
+        rv_decode(code[k], &ins[k]);
+    t->n = 12;
+    t->ins = ins;
+    jit_mem_plan(t, ins);
+    for (unsigned k = 0; k < 12; k++)
+        CHECK_EQ(t->mrole[k], role[k]);
+    CHECK_EQ(t->mlo[0], 0);
+    CHECK_EQ(t->mhi[0], 15);
+    CHECK_EQ(t->mlo[3], 0);
+    CHECK_EQ(t->mhi[3], 15);
+    CHECK(t->mslot[4] == t->mslot[3] && t->mslot[9] == t->mslot[3]);
+    CHECK(t->mslot[5] != t->mslot[3]);
+    free(t);
+}
+
 int main(void)
 {
     bus = (struct rv_bus){.ram = calloc(1, RAM_SIZE), .ram_base = RAM_BASE, .ram_size = RAM_SIZE};
@@ -358,6 +512,9 @@ int main(void)
     test_alu_idioms();
     test_interrupt_in_hot_loop();
     test_other_hart_store();
+    test_base_groups();
+    test_base_group_fault();
+    test_base_group_plan();
     free(bus.ram);
     TEST_MAIN_END();
 }
