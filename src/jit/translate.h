@@ -97,6 +97,7 @@ struct tr {
     uint8_t mrole[JIT_MAX_BLOCK_INSNS];    /* MEM_PLAIN, MEM_LEADER or MEM_MEMBER */
     uint8_t mslot[JIT_MAX_BLOCK_INSNS];    /* LEADER, MEMBER: the group's frame slot */
     uint8_t mgroup[JIT_MAX_BLOCK_INSNS];   /* LEADER: the group (while planning) */
+    bool mwrite[JIT_MAX_BLOCK_INSNS];      /* LEADER: the group has a store (checks for it) */
     int16_t mlo[JIT_MAX_BLOCK_INSNS], mhi[JIT_MAX_BLOCK_INSNS]; /* LEADER: the group's first
                                              and last byte relative to the leader's address */
 };

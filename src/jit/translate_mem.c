@@ -22,8 +22,8 @@
  * The slow paths of other accesses in between only fill TLB entries; an entry the fill replaces
  * was still a valid translation, and the hart may keep using a translation until an SFENCE.VMA
  * (privileged ISA, "Supervisor Memory-Management Fence Instruction"), which ends blocks. A
- * group whose leader is a store checked the write entry, and loads may join it (a writable page
- * is readable: W without R is reserved); a load's group never takes stores. */
+ * group with a store checks the write entry (even if a load leads it), and loads use it too: a
+ * writable page is readable (W without R is reserved). */
 #include <string.h>
 
 #include "jit/translate.h"
@@ -121,12 +121,13 @@ static void plan_access(struct tr *t, struct plan *p, unsigned k, unsigned base,
                         unsigned size, bool write)
 {
     struct plan_group *g = open_group(p, base, write);
-    if (!g && !write)
-        g = open_group(p, base, true); /* a load may use a store's check */
+    if (!g) /* a load may use a store's check; a store makes its leader check for writing */
+        g = open_group(p, base, !write);
     int64_t end = rel + (int64_t)size - 1;
     if (g) {
         int64_t lo = rel < g->lo ? rel : g->lo, hi = end > g->hi ? end : g->hi;
         if (hi - lo < GROUP_SPAN) {
+            g->write |= write;
             g->lo = lo;
             g->hi = hi;
             g->members++;
@@ -185,6 +186,7 @@ void jit_mem_plan(struct tr *t, const struct rv_insn *ins)
             t->mrole[k] = MEM_PLAIN;
             continue;
         }
+        t->mwrite[k] = g->write;
         t->mlo[k] = (int16_t)(g->lo - rel[k]);
         t->mhi[k] = (int16_t)(g->hi - rel[k]);
     }
@@ -245,11 +247,13 @@ uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write)
     return miss;
 }
 
-/* A leader's check of its group's range: rsi becomes the host address and the slot holds the
- * addend; the jump returned is taken if the range is not in one mapped page. */
-static uint8_t *emit_leader_check(struct tr *t, bool write)
+/* A leader's check of its group's range (for writing if the group has a store): rsi becomes
+ * the host address and the slot holds the addend; the jump returned is taken if the range is
+ * not in one mapped page. */
+static uint8_t *emit_leader_check(struct tr *t)
 {
     struct x86_asm *a = &t->a;
+    bool write = t->mwrite[t->k];
     uint8_t *miss = emit_check(t, t->mlo[t->k], t->mhi[t->k], write);
     x86_load(a, RDX, entry_addend(write), 8, false);
     x86_store(a, RDX, JIT_GROUP_SLOT(t->mslot[t->k]), 8);
@@ -307,7 +311,7 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     }
     jit_emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
-    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t, false)
+    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
                                        : jit_emit_tlb(t, size, false);
     uintptr_t access = x86_here(a);
     /* straight into rd's host register (a miss leaves through the cold path before it) */
@@ -344,7 +348,7 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
         return;
     }
     jit_emit_va(t, in->rs1, in->imm);
-    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t, true)
+    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
                                        : jit_emit_tlb(t, size, true);
     uintptr_t access = x86_here(a);
     x86_store(a, RCX, x86_mem(RSI, 0), size);

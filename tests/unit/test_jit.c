@@ -356,7 +356,8 @@ static void test_other_hart_store(void)
 
 
 /* Data accesses of M-mode code go through Sv39 (MPRV, MPP = S): VA_DATA + 4 KiB * i maps to
- * the physical page DATA_PA + 4 KiB * ((23 * i) % 64), so each page has its own TLB addend. */
+ * the physical page DATA_PA + 4 KiB * ((23 * i) % 64), so each page has its own TLB addend;
+ * page 63 is read-only. */
 #define VA_DATA 0x40000000ull
 #define DATA_PA (RAM_BASE + 0x20000)
 static void map_data_pages(struct rv_hart *h)
@@ -366,8 +367,8 @@ static void map_data_pages(struct rv_hart *h)
     memset(pt, 0, 3 * 4096);
     pt[1] = (l1 >> 12) << 10 | 1;                 /* VPN[2] = 1 */
     pt[512] = (l0 >> 12) << 10 | 1;               /* VPN[1] = 0 */
-    for (unsigned i = 0; i < 64; i++)             /* leaves: V R W A D */
-        pt[1024 + i] = ((DATA_PA >> 12) + (23 * i) % 64) << 10 | 0xc7;
+    for (unsigned i = 0; i < 64; i++)             /* leaves: V R W A D; the last V R A D */
+        pt[1024 + i] = ((DATA_PA >> 12) + (23 * i) % 64) << 10 | (i == 63 ? 0xc3 : 0xc7);
     h->satp = (uint64_t)SATP_MODE_SV39 << SATP_MODE_SHIFT | root >> 12;
     h->mstatus |= MSTATUS_MPRV | 1ull << MSTATUS_MPP_SHIFT;
     rv_hart_update_mmu_idx(h);
@@ -399,8 +400,8 @@ static void test_base_groups(void)
         i_type(0x03, 1, 30, A1, 30),    /* join point: lh t5, 30(a1) */
         i_type(0x03, 5, 31, 17, 6),     /* lhu t6, 6(a7) */
         i_type(0x03, 0, A3, A1, 31),    /* lb a3, 31(a1) */
-        ld(A5, A2, -8),                 /* through the copy: a1 + 0 */
-        sd(30, A1, 16),                 /* a store group again */
+        sd(30, A2, 8),                  /* a2 (a base again after the join) leads, a store */
+        ld(A5, A2, -8),                 /* a load in the store's group: a1 + 0 */
         add(A4, A4, 29), add(A4, A4, 30), add(A4, A4, A3), add(A4, A4, A5), add(A4, A4, 31),
         add(16, ZERO, A1),              /* mv a6, a1 */
         s_type(0, A4, 16, 27),          /* sb a4, 27(a6): member */
@@ -464,6 +465,34 @@ static void test_base_group_fault(void)
     free(b);
 }
 
+/* A store in a group that a load leads, on a read-only page: the store faults, on the first run
+ * (TLB misses) and when the load's TLB entry is there (the group must check for writing). */
+static void test_base_group_read_only(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {ld(T0, A1, 0), addi(T1, T0, 1), sd(T1, A1, 8), addi(A2, ZERO, 7), ECALL};
+    put(RAM_BASE, code, 5);
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    map_data_pages(a);
+    map_data_pages(b);
+    a->x[A1] = b->x[A1] = VA_DATA + 63 * 4096 + 64;
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    for (unsigned run = 0; run < 2; run++) {
+        a->pc = b->pc = RAM_BASE;
+        CHECK_EQ(rv_jit_run(e.j[0], 100), RV_EXIT_MTRAP);
+        CHECK_EQ(rv_hart_run(b, 100), RV_EXIT_MTRAP);
+        CHECK_EQ(a->exit_cause, EXC_STORE_PAGE_FAULT);
+        CHECK_EQ(a->exit_epc, RAM_BASE + 8);
+        CHECK_EQ(a->x[T1], 1);
+        CHECK_EQ(a->x[A2], 0);
+        CHECK(same_state(a, b));
+    }
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
 /* The plan of base groups: which accesses lead, join or check themselves. */
 static void test_base_group_plan(void)
 {
@@ -471,18 +500,18 @@ static void test_base_group_plan(void)
         ld(T0, A1, 0),              /* 0 leader [0, 15] */
         ld(T1, A1, 8),              /* 1 member */
         i_type(0x73, 2, 0, 0, 0x340), /* 2 csrrs x0, mscratch, x0: ends all groups */
-        ld(T2, A1, 16),             /* 3 leader [16, 31] and later 24 + 4 */
+        ld(T2, A1, 16),             /* 3 leader [0, 31] (a1 + 24 and the stores join) */
         ld(28, A1, 24),             /* 4 member */
-        sd(T0, A1, 0),              /* 5 leads the stores */
+        sd(T0, A1, 0),              /* 5 member: the group now checks for writing */
         sd(T1, A1, 8),              /* 6 member */
-        ld(T0, A1, 2000),           /* 7 too far from [16, 31]: checks itself */
+        ld(T0, A1, 2000),           /* 7 too far from [0, 31]: checks itself */
         addi(A1, A1, 4),            /* 8 the same base, moved */
         ld(T1, A1, 20),             /* 9 member (a1 + 24) */
         add(A1, A1, T0),            /* 10 a new base */
         ld(T1, A1, 0),              /* 11 alone: checks itself */
     };
     static const uint8_t role[] = {MEM_LEADER, MEM_MEMBER, MEM_PLAIN, MEM_LEADER, MEM_MEMBER,
-                                   MEM_LEADER, MEM_MEMBER, MEM_PLAIN, MEM_PLAIN, MEM_MEMBER,
+                                   MEM_MEMBER, MEM_MEMBER, MEM_PLAIN, MEM_PLAIN, MEM_MEMBER,
                                    MEM_PLAIN, MEM_PLAIN};
     struct tr *t = calloc(1, sizeof(*t));
     struct rv_insn ins[12];
@@ -495,10 +524,10 @@ static void test_base_group_plan(void)
         CHECK_EQ(t->mrole[k], role[k]);
     CHECK_EQ(t->mlo[0], 0);
     CHECK_EQ(t->mhi[0], 15);
-    CHECK_EQ(t->mlo[3], 0);
+    CHECK_EQ(t->mlo[3], -16);
     CHECK_EQ(t->mhi[3], 15);
-    CHECK(t->mslot[4] == t->mslot[3] && t->mslot[9] == t->mslot[3]);
-    CHECK(t->mslot[5] != t->mslot[3]);
+    CHECK(!t->mwrite[0] && t->mwrite[3]);
+    CHECK(t->mslot[4] == t->mslot[3] && t->mslot[6] == t->mslot[3] && t->mslot[9] == t->mslot[3]);
     free(t);
 }
 
@@ -514,6 +543,7 @@ int main(void)
     test_other_hart_store();
     test_base_groups();
     test_base_group_fault();
+    test_base_group_read_only();
     test_base_group_plan();
     free(bus.ram);
     TEST_MAIN_END();
