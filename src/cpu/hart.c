@@ -15,13 +15,13 @@
 static const char *const isa_extensions[] = {
     "i", "m", "a", "f", "d", "c", "b", "zicsr", "zifencei", "zicntr", "zihpm", "zihintpause",
     "zba", "zbb", "zbc", "zbs", "zicond", "zicbom", "zicboz", "zicbop", "zawrs", "svpbmt",
-    "svnapot", "svadu", "sstc", NULL,
+    "svnapot", "svadu", "svvptc", "sstc", NULL,
 };
 
 const char *rv_hart_isa_string(void)
 {
     return "rv64imafdcb_zicsr_zifencei_zicntr_zihpm_zihintpause_zba_zbb_zbc_zbs_zicond_zicbom_"
-           "zicboz_zicbop_zawrs_svpbmt_svnapot_svadu_sstc";
+           "zicboz_zicbop_zawrs_svpbmt_svnapot_svadu_svvptc_sstc";
 }
 
 const char *const *rv_hart_isa_extensions(void)

@@ -39,7 +39,7 @@ cmd() { printf 'console=ttyS0 quiet rvisor.cmd=%s' "$1"; }
 host_now=$(date +%s)
 expect "boot (built-in SBI)" 0 \
     '^riscv64' \
-    '^isa[[:space:]]*: rv64imafdc_.*zicbom_zicboz.*zicond.*zba_zbb_zbc_zbs_sstc' \
+    '^isa[[:space:]]*: rv64imafdc_.*zicbom_zicboz.*zicond.*zba_zbb_zbc_zbs_sstc.*_svvptc' \
     'rvisor-guest: exit 0' '^timeout=1([^0-9]|$)' -- \
     $K --append "$(cmd 'uname%20-m;cat%20/proc/cpuinfo;echo%20now=$(date%20+%s);read%20-t%201%20x;echo%20timeout=$?')"
 guest_now=$(sed -n 's/^now=\([0-9]*\).*/\1/p' "$tmp/out")

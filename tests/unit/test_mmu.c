@@ -720,6 +720,31 @@ static void test_ad_race(void)
     h->menvcfg = 0;
 }
 
+/* Svvptc (the device tree advertises it, so Linux leaves out the SFENCE.VMA after making a
+ * PTE valid): a failed walk caches nothing, so a PTE (leaf or not) that becomes valid is used
+ * by the next access without a fence. */
+static void test_svvptc(void)
+{
+    setup(SATP_MODE_SV39, 0);
+    const uint64_t va = 0x20000, far = 0x40000000; /* far: no tables below the root yet */
+    map(va + 0x1000, DATA_BASE, 0, LEAF | RWX);     /* the level-0 table of va exists */
+    static const enum rv_access accs[] = {RV_ACCESS_READ, RV_ACCESS_WRITE, RV_ACCESS_EXEC};
+    static const int faults[] = {EXC_LOAD_PAGE_FAULT, EXC_STORE_PAGE_FAULT,
+                                 EXC_INSN_PAGE_FAULT};
+    struct rv_tlb_entry *e;
+    for (unsigned i = 0; i < 3; i++) {
+        CHECK_EQ(rv_mmu_fill(h, va, accs[i], &e), faults[i]);
+        CHECK_EQ(rv_mmu_fill(h, far, accs[i], &e), faults[i]);
+    }
+    map(va, DATA_BASE + 0x1000, 0, LEAF | RWX);    /* invalid leaf -> valid */
+    map(far, DATA_BASE + 0x2000, 0, LEAF | RWX);   /* invalid non-leaf PTEs -> valid */
+    for (unsigned i = 0; i < 3; i++) {
+        fill_ok(accs[i], va);
+        fill_ok(accs[i], far);
+    }
+    CHECK(cached(RV_MMU_S, RV_ACCESS_READ, va) && cached(RV_MMU_S, RV_ACCESS_READ, far));
+}
+
 int main(void)
 {
     bus.ram = aligned_alloc(4096, RAM_SIZE);
@@ -745,6 +770,7 @@ int main(void)
     test_flush();
     test_flush_superpage();
     test_ad_race();
+    test_svvptc();
 
     free(h);
     free(bus.ram);
