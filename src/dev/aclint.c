@@ -25,7 +25,6 @@
 #define MTIME_OFFSET 0x7ff8u
 #define MTIMECMP_SIZE MTIME_OFFSET /* room for 4095 mtimecmp registers */
 
-#define IRQ_S_SOFT 1u
 #define IRQ_M_SOFT 3u
 #define IRQ_M_TIMER 7u
 
@@ -261,7 +260,6 @@ static void aclint_fdt(struct rv_fdt *fdt, unsigned nharts, const uint32_t *intc
 {
     static const char mswi[] = "riscv,aclint-mswi";
     static const char mtimer[] = "riscv,aclint-mtimer";
-    static const char sswi[] = "riscv,aclint-sswi";
 
     int node = rv_fdt_add_device(fdt, "mswi", RV_ACLINT_MSWI_BASE, RV_ACLINT_MSWI_SIZE, mswi,
                                  sizeof(mswi));
@@ -281,14 +279,10 @@ static void aclint_fdt(struct rv_fdt *fdt, unsigned nharts, const uint32_t *intc
         rv_fdt_setprop(fdt, node, "reg", reg, sizeof(reg));
         fdt_irqs(fdt, node, intc, nharts, IRQ_M_TIMER, cells);
     }
-
-    node = rv_fdt_add_device(fdt, "sswi", RV_ACLINT_SSWI_BASE, RV_ACLINT_SSWI_SIZE, sswi,
-                             sizeof(sswi));
-    if (node >= 0) {
-        fdt_irqs(fdt, node, intc, nharts, IRQ_S_SOFT, cells);
-        rv_fdt_setprop(fdt, node, "interrupt-controller", NULL, 0);
-        rv_fdt_setprop_u32(fdt, node, "#interrupt-cells", 0);
-    }
+    /* The SSWI is left out of the device tree: without it Linux sends IPIs and remote fences
+     * through SBI (as on QEMU's virt board without aclint=on, and on boards that have no
+     * SSWI), and the monitor completes a remote SFENCE.VMA to a hart asleep in WFI without
+     * waking it (sbi.c), where an SSWI IPI would wake the hart and make the sender spin. */
 }
 
 int rv_aclint_create(struct rv_iomap *map, struct rv_fdt *fdt, unsigned nharts,

@@ -37,9 +37,9 @@ struct rv_aclint_host {
 
 /* Creates the device for `nharts` harts (1..RV_ACLINT_MAX_HARTS) and attaches its three
  * windows at the virt addresses above. When fdt is not NULL, adds QEMU's aclint nodes
- * "/soc/mswi@2000000" (riscv,aclint-mswi), "/soc/mtimer@2004000" (riscv,aclint-mtimer, reg =
- * <mtime 8> then <mtimecmp 0x7ff8>) and "/soc/sswi@2f00000" (riscv,aclint-sswi), naming
- * hart_intc_phandles[h] with interrupts 3 (M soft), 7 (M timer) and 1 (S soft).
+ * "/soc/mswi@2000000" (riscv,aclint-mswi) and "/soc/mtimer@2004000" (riscv,aclint-mtimer, reg =
+ * <mtime 8> then <mtimecmp 0x7ff8>), naming hart_intc_phandles[h] with interrupts 3 (M soft)
+ * and 7 (M timer). The SSWI window is attached but not described (aclint.c says why).
  *
  * The MSWI window carries the device's reset/save/load/destroy ops (the iomap owns the device
  * through it); the MTIMER and SSWI windows have register access only. Reset clears msip,

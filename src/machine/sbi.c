@@ -107,6 +107,13 @@ static void remote_fence(struct rv_vcpu *self, struct rv_vcpu *t)
         return;
     }
     uint32_t req = rv_hart_request_flush(t->hart);
+    /* A target asleep in WFI runs no instruction before it flushes (vm_wait_for_interrupt
+     * does so on waking, after this request): nothing to wait for, and no need to wake it. */
+    pthread_mutex_lock(&t->lock);
+    bool asleep = t->asleep;
+    pthread_mutex_unlock(&t->lock);
+    if (asleep)
+        return;
     vm_kick(t);
     while (hsm_state(t) != HSM_STOPPED &&
            (int32_t)(atomic_load(&t->hart->tlb_flush_done) - req) < 0 &&

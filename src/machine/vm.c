@@ -191,7 +191,9 @@ void vm_wait_for_interrupt(struct rv_vcpu *v)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
+        v->asleep = true;
         pthread_cond_timedwait(&v->cond, &v->lock, &ts);
+        v->asleep = false;
     }
     v->kicked = false;
     pthread_mutex_unlock(&v->lock);

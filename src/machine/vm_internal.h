@@ -50,6 +50,7 @@ struct rv_vcpu {
     pthread_mutex_t lock;   /* protects the fields below and the sleep/wake handshake */
     pthread_cond_t cond;
     bool kicked;            /* something changed: re-check interrupts and requests */
+    bool asleep;            /* blocked in WFI (vm_wait_for_interrupt): it flushes on waking */
     bool sbi_restart;       /* an SBI call gave way to a pause: the ecall runs again */
     enum vcpu_hsm hsm;      /* read by other harts through SBI HSM get_status */
     uint64_t start_addr, start_opaque; /* for HSM_START_PENDING */

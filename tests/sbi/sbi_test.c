@@ -69,10 +69,64 @@ volatile int hart1_ran;
 volatile long hart1_opaque;
 uint8_t hart1_stack[4096] __attribute__((aligned(16)));
 
+/* A remote SFENCE.VMA to a hart asleep in WFI (rvisor completes it without waking the hart,
+ * which flushes when it wakes): hart 1 maps VA_TEST through Sv39 to PA_A, reads it, sleeps;
+ * hart 0 remaps VA_TEST to PA_B, fences hart 1 remotely, then wakes it with an IPI; hart 1
+ * must read through the new mapping. */
+#define VA_TEST 0xc0000000ul
+#define PA_A 0x80600000ul
+#define PA_B 0x80800000ul
+#define PTE_LEAF 0xcful /* V R W X A D */
 void hart1_entry(void);
+uint64_t root_table[512] __attribute__((aligned(4096)));
+uint64_t l1_table[512] __attribute__((aligned(4096)));
+volatile int fence_ready, fence_go, fence_done;
+volatile long fence_seen[2];
+
+static void fence_test_hart1(void)
+{
+    __asm__ volatile("csrw satp, %0; sfence.vma" ::"r"((8ul << 60) | ((uintptr_t)root_table >> 12))
+                     : "memory");
+    fence_seen[0] = *(volatile long *)VA_TEST; /* cached in hart 1's TLB from here on */
+    __asm__ volatile("csrs sie, %0" ::"r"(2ul)); /* SSIP wakes WFI; sstatus.SIE stays 0 */
+    fence_ready = 1;
+    while (!fence_go)
+        __asm__ volatile("wfi");
+    __asm__ volatile("csrc sip, %0" ::"r"(2ul));
+    fence_seen[1] = *(volatile long *)VA_TEST;
+    fence_done = 1;
+}
+
+static void fence_test(void)
+{
+    *(volatile long *)PA_A = 0xa;
+    *(volatile long *)PA_B = 0xb;
+    root_table[2] = (0x80000000ul >> 12) << 10 | PTE_LEAF;     /* identity gigapage */
+    root_table[3] = ((uintptr_t)l1_table >> 12) << 10 | 1;    /* VA_TEST's gigabyte */
+    l1_table[0] = (PA_A >> 12) << 10 | PTE_LEAF;               /* a 2 MiB page */
+    struct sbiret r = sbi(EXT_HSM, 0, 1, (long)hart1_entry, 100, 0, 0);
+    check(r.error == 0, "hart_start hart 1 for the fence test");
+    for (long spin = 0; !fence_ready && spin < 100000000; spin++)
+        ;
+    check(fence_ready && fence_seen[0] == 0xa, "hart 1 reads through its first mapping");
+    for (volatile long spin = 0; spin < 1000000; spin++) /* let it fall asleep */
+        ;
+    l1_table[0] = (PA_B >> 12) << 10 | PTE_LEAF;
+    __asm__ volatile("fence rw, rw" ::: "memory");
+    r = sbi(EXT_RFENCE, 1, 2, 0, 0, -1, 0);
+    check(r.error == 0, "remote sfence.vma to the sleeping hart 1");
+    fence_go = 1;
+    sbi(EXT_IPI, 0, 2, 0, 0, 0, 0);
+    for (long spin = 0; !fence_done && spin < 100000000; spin++)
+        ;
+    check(fence_done && fence_seen[1] == 0xb, "hart 1 woke with its TLB fenced");
+}
+
 void hart1_main(long hartid, long opaque);
 void hart1_main(long hartid, long opaque)
 {
+    if (opaque == 100)
+        fence_test_hart1();
     hart1_opaque = opaque + hartid;
     hart1_ran = 1;
     sbi(EXT_HSM, 1, 0, 0, 0, 0, 0); /* hart_stop: does not return */
@@ -145,6 +199,7 @@ void kmain(long hartid, long dtb)
         if (sbi(EXT_HSM, 2, 1, 0, 0, 0, 0).value == 1)
             break;
     check(sbi(EXT_HSM, 2, 1, 0, 0, 0, 0).value == 1, "hart 1 stopped itself");
+    fence_test();
     r = sbi(EXT_HSM, 3, 0x12345, 0, 0, 0, 0);
     check(r.error == SBI_ERR_INVALID_PARAM, "suspend with a reserved type");
     /* DBCN */

@@ -315,14 +315,9 @@ static void test_device_tree(void)
                 (const uint32_t[]){5, 7, 6, 7, 7, 7}, 6);
     CHECK(fdt_getprop(blob, mtimer, "interrupt-controller", NULL) == NULL);
 
-    int sswi = fdt_path_offset(blob, "/soc/sswi@2f00000");
-    CHECK(sswi >= 0);
-    CHECK_EQ(fdt_node_check_compatible(blob, sswi, "riscv,aclint-sswi"), 0);
-    check_cells(prop(blob, sswi, "reg", 16), (const uint32_t[]){0, 0x2f00000, 0, 0x4000}, 4);
-    check_cells(prop(blob, sswi, "interrupts-extended", 24),
-                (const uint32_t[]){5, 1, 6, 1, 7, 1}, 6);
-    prop(blob, sswi, "interrupt-controller", 0);
-    check_cells(prop(blob, sswi, "#interrupt-cells", 4), (const uint32_t[]){0}, 1);
+    /* the SSWI works (test_sswi) but is not in the tree: Linux then uses SBI for IPIs */
+    CHECK(fdt_path_offset(blob, "/soc/sswi@2f00000") < 0);
+    CHECK(fdt_node_offset_by_compatible(blob, -1, "riscv,aclint-sswi") < 0);
     fixture_free(f);
 }
 
