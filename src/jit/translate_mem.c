@@ -285,6 +285,23 @@ static uint8_t *emit_member_test(struct tr *t)
     return x86_jcc_fwd(a, X86_CC_NE);
 }
 
+/* The out-of-line code of the current instruction's `size`-byte access, which resumes here. */
+static struct cold *add_access_cold(struct tr *t, enum cold_kind kind, uint8_t *jump,
+                                    const struct rv_insn *in, unsigned size, bool write)
+{
+    struct cold *c = jit_add_cold(t, kind, jump);
+    c->resume = x86_here(&t->a);
+    c->site = jit_site(t, size, in->len);
+    c->size = size;
+    c->write = write;
+    c->slot = t->mslot[t->k];
+    c->rd = write ? 0 : in->rd;
+    c->imm = (int32_t)in->imm;
+    if (kind == COLD_MEMBER)
+        t->j->stats.mem_grouped += !t->counting;
+    return c;
+}
+
 static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
 {
     struct x86_asm *a = &t->a;
@@ -295,18 +312,11 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
         unsigned h = in->rd ? jit_rc_def(t, in->rd) : RAX;
         uint8_t *skip = emit_member_test(t);
         x86_load(a, h, x86_mem_idx((int)base, RAX, 0, (int32_t)in->imm), size, sign);
-        struct cold *c = jit_add_cold(t, COLD_MEMBER, skip);
+        struct cold *c = add_access_cold(t, COLD_MEMBER, skip, in, size, false);
         c->pre = pre;
-        c->post = t->rc;
-        c->resume = x86_here(a);
-        c->site = jit_site(t, size, in->len);
-        c->size = size;
         c->sign = sign;
-        c->rd = in->rd;
         c->base = base;
         c->host = h;
-        c->imm = (int32_t)in->imm;
-        t->j->stats.mem_grouped += !t->counting;
         return;
     }
     jit_emit_va(t, in->rs1, in->imm);
@@ -316,16 +326,11 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     uintptr_t access = x86_here(a);
     /* straight into rd's host register (a miss leaves through the cold path before it) */
     x86_load(a, in->rd ? jit_rc_def(t, in->rd) : RAX, x86_mem(RSI, 0), size, sign);
-    struct cold *c = jit_add_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_LOAD, miss);
-    c->slot = t->mslot[t->k];
+    struct cold *c = add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_LOAD, miss, in,
+                                     size, false);
     c->pre = pre;
-    c->post = t->rc;
-    c->resume = x86_here(a);
     c->access = access;
-    c->site = jit_site(t, size, in->len);
-    c->size = size;
     c->sign = sign;
-    c->rd = in->rd;
 }
 
 static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
@@ -337,14 +342,7 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
         unsigned base = emit_member_base(t, in->rs1);
         uint8_t *skip = emit_member_test(t);
         x86_store(a, RCX, x86_mem_idx((int)base, RAX, 0, (int32_t)in->imm), size);
-        struct cold *c = jit_add_cold(t, COLD_MEMBER, skip);
-        c->resume = x86_here(a);
-        c->site = jit_site(t, size, in->len);
-        c->size = size;
-        c->write = true;
-        c->base = base;
-        c->imm = (int32_t)in->imm;
-        t->j->stats.mem_grouped += !t->counting;
+        add_access_cold(t, COLD_MEMBER, skip, in, size, true)->base = base;
         return;
     }
     jit_emit_va(t, in->rs1, in->imm);
@@ -352,13 +350,8 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
                                        : jit_emit_tlb(t, size, true);
     uintptr_t access = x86_here(a);
     x86_store(a, RCX, x86_mem(RSI, 0), size);
-    struct cold *c = jit_add_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss);
-    c->slot = t->mslot[t->k];
-    c->resume = x86_here(a);
-    c->access = access;
-    c->site = jit_site(t, size, in->len);
-    c->size = size;
-    c->write = true;
+    add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss, in, size, true)
+        ->access = access;
 }
 
 bool jit_emit_mem(struct tr *t, const struct rv_insn *in)
