@@ -57,7 +57,7 @@ struct cold {
     unsigned size, rd;       /* LOAD; JOIN: rd = the instruction jumped to */
     bool sign;
     bool write;              /* STORE, LEADER, MEMBER: a store (rcx = the value) */
-    uintptr_t access;        /* LOAD, STORE, LEADER: the access on the main path (rsi = host address) */
+    uintptr_t access;        /* LEADER: the access on the main path (rsi = host address) */
     unsigned slot;           /* LEADER: its group's frame slot */
     unsigned base, host;     /* MEMBER: host registers of the base and of the loaded value */
     int32_t imm;             /* MEMBER: the offset */
@@ -96,7 +96,6 @@ struct tr {
     /* accesses sharing a TLB check (translate_mem.c) */
     uint8_t mrole[JIT_MAX_BLOCK_INSNS];    /* MEM_PLAIN, MEM_LEADER or MEM_MEMBER */
     uint8_t mslot[JIT_MAX_BLOCK_INSNS];    /* LEADER, MEMBER: the group's frame slot */
-    uint8_t mgroup[JIT_MAX_BLOCK_INSNS];   /* LEADER: the group (while planning) */
     bool mwrite[JIT_MAX_BLOCK_INSNS];      /* LEADER: the group has a store (checks for it) */
     int16_t mlo[JIT_MAX_BLOCK_INSNS], mhi[JIT_MAX_BLOCK_INSNS]; /* LEADER: the group's first
                                              and last byte relative to the leader's address */

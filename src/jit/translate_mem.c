@@ -60,7 +60,7 @@ static bool keeps_groups(unsigned op)
 
 struct plan_group {
     unsigned base;  /* value number of the base */
-    bool write;     /* the leader is a store (checked the write entry) */
+    bool write;     /* the group has a store: its leader checks the write entry */
     bool open;
     unsigned slot, members;
     int64_t lo, hi; /* first and last byte, relative to the base value */
@@ -72,6 +72,7 @@ struct plan {
     unsigned next_val;
     struct plan_group g[JIT_MAX_BLOCK_INSNS];
     unsigned ng;
+    uint8_t group_of[JIT_MAX_BLOCK_INSNS]; /* a leader's group */
     bool slot_used[JIT_GROUP_SLOTS];
 };
 
@@ -146,7 +147,7 @@ static void plan_access(struct tr *t, struct plan *p, unsigned k, unsigned base,
                                       .lo = rel, .hi = end};
     t->mrole[k] = MEM_LEADER;
     t->mslot[k] = (uint8_t)s;
-    t->mgroup[k] = (uint8_t)p->ng;
+    p->group_of[k] = (uint8_t)p->ng;
     p->ng++;
 }
 
@@ -159,7 +160,7 @@ void jit_mem_plan(struct tr *t, const struct rv_insn *ins)
     plan_reset(&p);
     for (unsigned k = 0; k < t->n; k++) {
         const struct rv_insn *in = &ins[k];
-        if (t->join[k] || !keeps_groups(in->op))
+        if (t->join[k])
             plan_reset(&p);
         unsigned size = access_size(in->op);
         if (size) {
@@ -181,7 +182,7 @@ void jit_mem_plan(struct tr *t, const struct rv_insn *ins)
     for (unsigned k = 0; k < t->n; k++) {
         if (t->mrole[k] != MEM_LEADER)
             continue;
-        const struct plan_group *g = &p.g[t->mgroup[k]];
+        const struct plan_group *g = &p.g[p.group_of[k]];
         if (!g->members) {
             t->mrole[k] = MEM_PLAIN;
             continue;
@@ -194,6 +195,21 @@ void jit_mem_plan(struct tr *t, const struct rv_insn *ins)
 
 /* --- code --- */
 
+/* The host register holding x[rs1] for an address: its cache slot, or rsi loaded from the
+ * hart if the block does not read it again (x0: rsi = 0). */
+static unsigned emit_base(struct tr *t, unsigned rs1)
+{
+    if (rs1 == 0) {
+        x86_mov_ri(&t->a, RSI, 0);
+        return RSI;
+    }
+    if (jit_rc_in_hart(t, rs1)) {
+        jit_rc_load(t, RSI, rs1);
+        return RSI;
+    }
+    return jit_rc_get(t, rs1);
+}
+
 /* rsi = x[rs1] + imm */
 void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm)
 {
@@ -201,15 +217,11 @@ void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm)
         x86_mov_ri(&t->a, RSI, (uint64_t)imm);
         return;
     }
-    if (jit_rc_in_hart(t, rs1)) {
-        jit_rc_load(t, RSI, rs1);
-        if (imm)
-            x86_lea(&t->a, RSI, x86_mem(RSI, (int32_t)imm));
-    } else if (imm == 0) {
-        x86_mov_rr(&t->a, RSI, jit_rc_get(t, rs1));
-    } else {
-        x86_lea(&t->a, RSI, x86_mem(jit_rc_get(t, rs1), (int32_t)imm));
-    }
+    unsigned base = emit_base(t, rs1);
+    if (imm)
+        x86_lea(&t->a, RSI, x86_mem((int)base, (int32_t)imm));
+    else if (base != RSI)
+        x86_mov_rr(&t->a, RSI, base);
 }
 
 /* The TLB check of bytes [rsi + lo, rsi + hi]: rax = the entry's offset in the table (index from
@@ -261,22 +273,8 @@ static uint8_t *emit_leader_check(struct tr *t)
     return miss;
 }
 
-/* A member's base: the host register holding x[rs1] (rsi if loaded from the hart for this
- * access only); then rax = the group's addend, and the returned jump is taken if the leader
- * found none. */
-static unsigned emit_member_base(struct tr *t, unsigned rs1)
-{
-    if (rs1 == 0) {
-        x86_mov_ri(&t->a, RSI, 0);
-        return RSI;
-    }
-    if (jit_rc_in_hart(t, rs1)) {
-        jit_rc_load(t, RSI, rs1);
-        return RSI;
-    }
-    return jit_rc_get(t, rs1);
-}
-
+/* A member's check: rax = the group's addend; the returned jump is taken if the leader found
+ * none. */
 static uint8_t *emit_member_test(struct tr *t)
 {
     struct x86_asm *a = &t->a;
@@ -307,7 +305,7 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     struct x86_asm *a = &t->a;
     unsigned role = t->mrole[t->k];
     if (role == MEM_MEMBER) {
-        unsigned base = emit_member_base(t, in->rs1);
+        unsigned base = emit_base(t, in->rs1);
         struct regcache pre = t->rc;
         unsigned h = in->rd ? jit_rc_def(t, in->rd) : RAX;
         uint8_t *skip = emit_member_test(t);
@@ -339,7 +337,7 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
     unsigned role = t->mrole[t->k];
     load_x(t, RCX, in->rs2);
     if (role == MEM_MEMBER) {
-        unsigned base = emit_member_base(t, in->rs1);
+        unsigned base = emit_base(t, in->rs1);
         uint8_t *skip = emit_member_test(t);
         x86_store(a, RCX, x86_mem_idx((int)base, RAX, 0, (int32_t)in->imm), size);
         add_access_cold(t, COLD_MEMBER, skip, in, size, true)->base = base;
