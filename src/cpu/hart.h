@@ -51,10 +51,15 @@ enum rv_mmu_idx {
 /* Trap causes counted one by one (larger ones, all custom, are counted in the last slot). */
 #define RV_STAT_CAUSES 24
 
+/* What translated code reads of a TLB entry (16 bytes: four to a host cache line) ... */
 struct rv_tlb_entry {
     uint64_t tag;     /* virtual page address; | RV_TLB_IO for I/O pages, | RV_TLB_CODE (see
                          there); RV_TLB_INVALID if empty */
     uintptr_t addend; /* direct pages: host address = guest virtual address + addend */
+};
+
+/* ... and the rest, in a parallel array (rv_tlb_meta() in mmu.h). */
+struct rv_tlb_meta {
     uint64_t paddr;   /* guest-physical page address */
     uint16_t asid;    /* ASID of the translation (ignored if global) */
     bool global;      /* PTE.G was set */
@@ -138,6 +143,7 @@ struct rv_hart {
                                             entry (whole-TLB flushes skip it); 0 = unknown */
     uint8_t tlb_page_shift[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* log2 of the size of
                                             the page each TLB entry is a piece of (12: 4 KiB) */
+    struct rv_tlb_meta tlb_meta[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* of tlb[][][] */
 
     /* --- statistics: written by the hart's thread only, read by others with relaxed atomic
      * loads (a whole value, possibly one slice old); cleared by rv_hart_reset() --- */

@@ -27,7 +27,7 @@ static int page_entry(struct rv_hart *h, uint64_t va, enum rv_access acc,
 static void code_store(struct rv_hart *h, struct rv_tlb_entry *e)
 {
     struct rv_bus *bus = h->bus;
-    uint64_t paddr = e->paddr;
+    uint64_t paddr = rv_tlb_meta(h, e)->paddr;
     e->tag = RV_TLB_INVALID;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (rv_bus_page_has_code(bus, paddr))
@@ -70,7 +70,7 @@ static int access_in_page(struct rv_hart *h, uint64_t va, unsigned size, enum rv
         }
         return RV_EXC_NONE;
     }
-    uint64_t pa = e->paddr | (va & 0xfff);
+    uint64_t pa = rv_tlb_meta(h, e)->paddr | (va & 0xfff);
     struct rv_bus *bus = h->bus;
     int rc;
     if ((size & (size - 1)) || (va & (size - 1))) {

@@ -221,10 +221,11 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
         e->tag = vpage | RV_TLB_IO;
         e->addend = 0;
     }
-    e->paddr = ppage;
+    struct rv_tlb_meta *meta = &h->tlb_meta[mmu_idx][acc][slot];
+    *meta = (struct rv_tlb_meta){.paddr = ppage, .global = global,
+                                 .asid = (uint16_t)((h->satp >> SATP_ASID_SHIFT) &
+                                                    SATP_ASID_MASK)};
     h->tlb_clean &= ~(1u << (mmu_idx * RV_ACCESS_COUNT + acc));
-    e->asid = (uint16_t)((h->satp >> SATP_ASID_SHIFT) & SATP_ASID_MASK);
-    e->global = global;
     h->tlb_page_shift[mmu_idx][acc][slot] = (uint8_t)page_shift;
 
     if (page_shift > PAGE_SHIFT) {
@@ -243,6 +244,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
      * walks again and sets D. */
     if (acc == RV_ACCESS_WRITE) {
         h->tlb[mmu_idx][RV_ACCESS_READ][slot] = *e;
+        h->tlb_meta[mmu_idx][RV_ACCESS_READ][slot] = *meta;
         h->tlb_clean &= ~(1u << (mmu_idx * RV_ACCESS_COUNT + RV_ACCESS_READ));
         h->tlb[mmu_idx][RV_ACCESS_READ][slot].tag &= ~RV_TLB_CODE;
         h->tlb_page_shift[mmu_idx][RV_ACCESS_READ][slot] = (uint8_t)page_shift;
@@ -276,10 +278,11 @@ void rv_tlb_init(struct rv_hart *h)
 }
 
 /* An ASID-specific fence (rs2 != x0) leaves global translations alone (10.2.1). */
-static inline bool flush_asid_matches(const struct rv_tlb_entry *e, bool asid_valid,
-                                      uint16_t asid)
+static inline bool flush_asid_matches(const struct rv_hart *h, unsigned m, unsigned a,
+                                      unsigned s, bool asid_valid, uint16_t asid)
 {
-    return !asid_valid || (!e->global && e->asid == asid);
+    const struct rv_tlb_meta *meta = &h->tlb_meta[m][a][s];
+    return !asid_valid || (!meta->global && meta->asid == asid);
 }
 
 static inline void tlb_invalidate(struct rv_hart *h, unsigned m, unsigned a, unsigned s)
@@ -302,7 +305,7 @@ static void flush_super_pieces(struct rv_hart *h, unsigned m, unsigned a, unsign
         const unsigned s = (unsigned)(p - shifts);
         const struct rv_tlb_entry *e = &h->tlb[m][a][s];
         if (e->tag != RV_TLB_INVALID && ((e->tag ^ va) & mask) == 0 &&
-            flush_asid_matches(e, asid_valid, asid))
+            flush_asid_matches(h, m, a, s, asid_valid, asid))
             tlb_invalidate(h, m, a, s);
         p++;
     }
@@ -324,7 +327,7 @@ void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid
                     if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + a)))
                         break;
                     const struct rv_tlb_entry *e = &h->tlb[m][a][s];
-                    if (e->tag != RV_TLB_INVALID && flush_asid_matches(e, true, asid))
+                    if (e->tag != RV_TLB_INVALID && flush_asid_matches(h, m, a, s, true, asid))
                         tlb_invalidate(h, m, a, s);
                 }
         return;
@@ -335,7 +338,8 @@ void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid
     for (unsigned m = 0; m < RV_MMU_COUNT; m++)
         for (unsigned a = 0; a < RV_ACCESS_COUNT; a++) {
             const struct rv_tlb_entry *e = &h->tlb[m][a][slot];
-            if (((e->tag ^ va) & ~PAGE_MASK) == 0 && flush_asid_matches(e, asid_valid, asid))
+            if (((e->tag ^ va) & ~PAGE_MASK) == 0 &&
+                flush_asid_matches(h, m, a, slot, asid_valid, asid))
                 tlb_invalidate(h, m, a, slot);
         }
 

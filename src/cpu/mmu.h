@@ -61,6 +61,12 @@ static inline struct rv_tlb_entry *rv_tlb_entry(struct rv_hart *h, unsigned mmu_
     return &h->tlb[mmu_idx][acc][(va >> 12) & (RV_TLB_SIZE - 1)];
 }
 
+/* The physical page, ASID and G bit of TLB entry e of hart h. */
+static inline struct rv_tlb_meta *rv_tlb_meta(struct rv_hart *h, const struct rv_tlb_entry *e)
+{
+    return &h->tlb_meta[0][0][0] + (e - &h->tlb[0][0][0]);
+}
+
 /* Fast path: host pointer for a `size`-byte data access at `va` that does not cross a page,
  * or NULL on a TLB miss / I/O page. */
 static inline uint8_t *rv_tlb_lookup(struct rv_hart *h, unsigned mmu_idx, enum rv_access acc,

@@ -187,7 +187,8 @@ static void drop_direct_writes(struct rv_hart *h, uint64_t ppage)
             if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + RV_ACCESS_WRITE)))
                 break; /* no entries */
             struct rv_tlb_entry *e = &h->tlb[m][RV_ACCESS_WRITE][s];
-            if (e->tag != RV_TLB_INVALID && !(e->tag & RV_TLB_IO) && e->paddr == ppage)
+            if (e->tag != RV_TLB_INVALID && !(e->tag & RV_TLB_IO) &&
+                h->tlb_meta[m][RV_ACCESS_WRITE][s].paddr == ppage)
                 e->tag |= RV_TLB_CODE;
         }
 }
@@ -396,14 +397,14 @@ static struct jit_block *lookup_block(struct rv_jit *j)
         if (rv_mmu_fill(h, va, RV_ACCESS_EXEC, &e) != RV_EXC_NONE || (e->tag & RV_TLB_IO))
             return NULL;
     }
-    uint64_t paddr = e->paddr | (va & 0xfff);
+    uint64_t paddr = rv_tlb_meta(h, e)->paddr | (va & 0xfff);
     struct jit_block *b = block_find(j, va, paddr);
     if (b && b->page->epoch != j->epoch && !verify_page(j, b->page))
         b = NULL;
     for (int attempt = 0; !b && attempt < 2; attempt++) {
         if (space_low(j))
             flush_all(j);
-        struct jit_page *p = page_get(j, e->paddr);
+        struct jit_page *p = page_get(j, paddr & ~0xfffull);
         /* SAFETY: a direct fetch entry maps the whole page into guest RAM. */
         const uint8_t *host = (const uint8_t *)(uintptr_t)(vpage + e->addend);
         b = p ? jit_translate(j, p, va, paddr, host) : NULL;
@@ -437,7 +438,7 @@ static uintptr_t helper_lookup(struct rv_jit *j)
     struct jit_jcache_entry *c = jcache_find(j, va, e->addend);
     if (c)
         return c->code;
-    struct jit_block *b = block_find(j, va, e->paddr | (va & 0xfff));
+    struct jit_block *b = block_find(j, va, rv_tlb_meta(h, e)->paddr | (va & 0xfff));
     if (!b || b->page->epoch != j->epoch)
         return j->exit_pc;
     jcache_insert(j, va, e->addend, b);

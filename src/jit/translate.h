@@ -23,7 +23,8 @@ enum { RAX = X86_RAX, RCX = X86_RCX, RDX = X86_RDX, RBX = X86_RBX, RSP = X86_RSP
 #define JIT_FRAME (24 + 8 * JIT_GROUP_SLOTS) /* keeps rsp % 16 == 0 after six pushes */
 #define JITF(reg, f) x86_mem(reg, (int32_t)offsetof(struct rv_jit, f))
 
-_Static_assert(sizeof(struct rv_tlb_entry) == 32, "TLB entry layout used by translated code");
+_Static_assert(sizeof(struct rv_tlb_entry) == 16, "TLB entry layout used by translated code");
+#define TLB_ENTRY_SHIFT 4 /* log2 of its size: the table index of va is (va >> (12 - 4)) & ... */
 _Static_assert(offsetof(struct rv_tlb_entry, tag) == 0, "TLB entry layout");
 _Static_assert(offsetof(struct rv_tlb_entry, addend) == 8, "TLB entry layout");
 #define TLB_WRITE_OFF ((int32_t)(RV_TLB_SIZE * sizeof(struct rv_tlb_entry)))

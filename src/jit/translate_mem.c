@@ -234,8 +234,8 @@ static uint8_t *emit_check(struct tr *t, int32_t lo, int32_t hi, bool write)
         x86_lea32(a, RAX, x86_mem(RSI, lo));
     else
         x86_mov_rr32(a, RAX, RSI);
-    x86_shift_ri(a, X86_SHR, false, RAX, 12 - 5);
-    x86_alu_ri(a, X86_AND, false, RAX, (int32_t)((RV_TLB_SIZE - 1) << 5));
+    x86_shift_ri(a, X86_SHR, false, RAX, 12 - TLB_ENTRY_SHIFT);
+    x86_alu_ri(a, X86_AND, false, RAX, (int32_t)((RV_TLB_SIZE - 1) << TLB_ENTRY_SHIFT));
     if (hi)
         x86_lea(a, RDX, x86_mem(RSI, hi));
     else

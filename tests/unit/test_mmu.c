@@ -430,9 +430,9 @@ static void test_fill(void)
     CHECK_EQ(rv_mmu_fill(h, va + 0x10, RV_ACCESS_READ, &e), RV_EXC_NONE);
     CHECK(e == rv_tlb_entry(h, RV_MMU_S, RV_ACCESS_READ, va));
     CHECK_EQ(e->tag, va);
-    CHECK_EQ(e->paddr, DATA_BASE + 0x7000);
-    CHECK_EQ(e->asid, 42);
-    CHECK(!e->global);
+    CHECK_EQ(rv_tlb_meta(h, e)->paddr, DATA_BASE + 0x7000);
+    CHECK_EQ(rv_tlb_meta(h, e)->asid, 42);
+    CHECK(!rv_tlb_meta(h, e)->global);
     uint8_t *hp = rv_tlb_lookup(h, RV_MMU_S, RV_ACCESS_READ, va + 0x10);
     CHECK(hp == bus.ram + (DATA_BASE - RAM_BASE) + 0x7010);
     CHECK(rv_tlb_lookup(h, RV_MMU_S, RV_ACCESS_READ, va + 0x1000) == NULL);
@@ -482,15 +482,15 @@ static void test_fill(void)
     map(0xa000, 0x10000000, 0, LEAF | RV_PTE_R | RV_PTE_W);
     CHECK_EQ(rv_mmu_fill(h, 0xa123, RV_ACCESS_WRITE, &e), RV_EXC_NONE);
     CHECK_EQ(e->tag, 0xa000 | RV_TLB_IO);
-    CHECK_EQ(e->paddr, 0x10000000);
-    CHECK_EQ(e->asid, 42);
+    CHECK_EQ(rv_tlb_meta(h, e)->paddr, 0x10000000);
+    CHECK_EQ(rv_tlb_meta(h, e)->asid, 42);
     CHECK(rv_tlb_lookup(h, RV_MMU_S, RV_ACCESS_WRITE, 0xa123) == NULL);
     map(0xb000, DATA_BASE + 0xb000, 0, LEAF | RV_PTE_R | RV_PTE_G);
     io_page = DATA_BASE + 0xb000;
     CHECK_EQ(rv_mmu_fill(h, 0xb000, RV_ACCESS_READ, &e), RV_EXC_NONE);
     CHECK_EQ(e->tag, 0xb000 | RV_TLB_IO);
-    CHECK_EQ(e->paddr, DATA_BASE + 0xb000);
-    CHECK(e->global);
+    CHECK_EQ(rv_tlb_meta(h, e)->paddr, DATA_BASE + 0xb000);
+    CHECK(rv_tlb_meta(h, e)->global);
     io_page = UINT64_MAX;
     /* The last RAM page is direct; the page just past the end of RAM is I/O. */
     map(0xc000, RAM_BASE + RAM_SIZE - 4096, 0, LEAF | RV_PTE_R);
@@ -504,7 +504,7 @@ static void test_fill(void)
     map(0x200000, DATA_BASE + 0x200000, 1, LEAF | RV_PTE_R);
     CHECK_EQ(rv_mmu_fill(h, 0x2345a8, RV_ACCESS_READ, &e), RV_EXC_NONE);
     CHECK_EQ(e->tag, 0x234000);
-    CHECK_EQ(e->paddr, DATA_BASE + 0x234000);
+    CHECK_EQ(rv_tlb_meta(h, e)->paddr, DATA_BASE + 0x234000);
     CHECK(rv_tlb_lookup(h, RV_MMU_S, RV_ACCESS_READ, 0x2345a8) ==
           bus.ram + (DATA_BASE - RAM_BASE) + 0x2345a8);
 
@@ -656,7 +656,8 @@ static void test_flush_superpage(void)
     const uint64_t peta = 0xff00000000000000ull; /* VPN[4] = 0x100, sign-extended */
     map(peta, 1ull << 48, 4, LEAF | RV_PTE_R);
     fill_ok(RV_ACCESS_READ, peta + 0x123456789000ull);
-    CHECK_EQ(rv_tlb_entry(h, RV_MMU_S, RV_ACCESS_READ, peta + 0x123456789000ull)->paddr,
+    CHECK_EQ(rv_tlb_meta(h, rv_tlb_entry(h, RV_MMU_S, RV_ACCESS_READ,
+                                         peta + 0x123456789000ull))->paddr,
              (1ull << 48) + 0x123456789000ull);
     rv_tlb_flush(h, true, peta + 0xfffffffff000ull, false, 0);
     CHECK(!cached(RV_MMU_S, RV_ACCESS_READ, peta + 0x123456789000ull));
