@@ -39,7 +39,7 @@ enum rv_mmu_idx {
 #define RV_DCACHE_BITS 12
 #define RV_DCACHE_SIZE (1u << RV_DCACHE_BITS)
 
-#define RV_TLB_BITS 12
+#define RV_TLB_BITS 13
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 /* Superpage sizes the TLB tracks separately: 2 MiB, 1 GiB, 512 GiB, 256 TiB (mmu.c). */
 #define RV_TLB_SUPER_KINDS 4
