@@ -1,9 +1,10 @@
 #!/bin/bash
 # A/B comparison of two rvisor builds on the guest workloads of bench/guest.sh, for judging a
 # translator change on a busy host: the two builds run one after the other, ROUNDS times
-# (A B A B ...), so that both see the same load; for each workload it prints every round's CPU
+# (A B, B A, A B ...), so that both see the same load; for each workload it prints every round's CPU
 # seconds (user + system of the VM process between the guest's marker lines), the medians
-# and B/A. The JIT statistics of each run (RVISOR_JIT_STATS=1: slow-path loads and stores,
+# and B/A, and the minimums and their B/A (interference from other work only adds time, so
+# the minimum is the steadier figure on a shared host). The JIT statistics of each run (RVISOR_JIT_STATS=1: slow-path loads and stores,
 # dispatcher exits ...) are counts, not times, and do not depend on the load: they are kept in
 # $AB_OUT (default /tmp/rvisor-ab) as A.N.log and B.N.log.
 # Usage: bench/ab.sh BUILD_A BUILD_B [ROUNDS]
@@ -44,9 +45,16 @@ one() {
     }
 }
 
+# A B, then B A, ...: whichever runs second in a pair (a warmer host page cache, a load that
+# changed in between) is not always the same build
 for i in $(seq "$rounds"); do
-    one "$a" A "$i"
-    one "$b" B "$i"
+    if [ $((i % 2)) = 1 ]; then
+        one "$a" A "$i"
+        one "$b" B "$i"
+    else
+        one "$b" B "$i"
+        one "$a" A "$i"
+    fi
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
@@ -54,12 +62,16 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 echo "A: $a"
 echo "B: $b"
 echo "CPU seconds per round (host load: $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-8s %-40s %-40s %7s %7s %7s\n' op "A rounds" "B rounds" "A med" "B med" "B/A"
+printf '%-8s %-36s %-36s %6s %6s %6s %6s %6s %6s\n' op "A rounds" "B rounds" "A med" "B med" \
+    "B/A" "A min" "B min" "B/A"
 for op in boot $ops; do
     ra=$(awk -v o="$op" '$1 == o { printf "%s ", $2 }' "$out/A.res")
     rb=$(awk -v o="$op" '$1 == o { printf "%s ", $2 }' "$out/B.res")
     ma=$(echo "$ra" | tr ' ' '\n' | grep . | median)
     mb=$(echo "$rb" | tr ' ' '\n' | grep . | median)
-    printf '%-8s %-40s %-40s %7s %7s %7.3f\n' "$op" "$ra" "$rb" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"
+    na=$(echo "$ra" | tr ' ' '\n' | grep . | sort -n | head -1)
+    nb=$(echo "$rb" | tr ' ' '\n' | grep . | sort -n | head -1)
+    printf '%-8s %-36s %-36s %6s %6s %6.3f %6s %6s %6.3f\n' "$op" "$ra" "$rb" "$ma" "$mb" \
+        "$(echo "$mb / $ma" | bc -l)" "$na" "$nb" "$(echo "$nb / $na" | bc -l)"
 done
 echo "JIT statistics of each run: $out/{A,B}.N.log (last line)"
