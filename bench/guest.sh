@@ -11,9 +11,12 @@
 # (bench/extras.sh puts it into the initramfs) and natively (amd64, with its own libc).
 # dd: 32 MiB from /dev/zero into a tmpfs file (bs=1M).
 # The guests get 1 GiB of RAM (xz -9 needs 674 MiB).
+# With BENCH_ROUNDS=N every VM runs N times, rvisor and QEMU alternately (rvisor first in odd
+# rounds, QEMU first in even ones), and the table shows each figure's minimum over the rounds:
+# other work on a shared host only adds time, so the minimum is the steadier figure.
 # Usage: bench/guest.sh [BUILD_DIR]    env: BENCH_INTERP=1 adds the (very slow) interpreter runs,
 #        BENCH_SMP="1 2" hart counts, BENCH_OPS="sha256 gzip xz9 bzip2 dd" workloads,
-#        BENCH_QEMU=0 leaves QEMU out.
+#        BENCH_QEMU=0 leaves QEMU out, BENCH_ROUNDS=1 runs of each VM.
 set -eu
 build=${1:-build}
 interp=${BENCH_INTERP:-0}
@@ -31,6 +34,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 now() { date +%s.%N; }
 ops=${BENCH_OPS:-sha256 gzip xz9 bzip2 dd}
+rounds=${BENCH_ROUNDS:-1}
 
 echo "host: $(nproc) CPUs; uptime:$(uptime)"
 
@@ -44,14 +48,13 @@ instret() { # sum of instret over harts, or empty
 
 tck=$bench_tck
 
-# vm TAG SOCK CMD...: runs the VM, writes $tmp/TAG.res lines "op guest_s host_s insns cpu_s":
+# vm TAG SOCK CMD...: runs the VM, appends to $tmp/TAG.res lines "op guest_s host_s insns cpu_s":
 # seconds in the guest, on the host between the marker lines, guest instructions (rvisor),
 # CPU seconds the VM process used meanwhile (the fair measure on a loaded host).
 vm() {
     tag=$1; sock=$2; shift 2
-    : >"$tmp/$tag.res"
     pf="$tmp/$tag.pid"
-    /usr/bin/time -f %M -o "$tmp/$tag.rss" timeout 1800 \
+    /usr/bin/time -a -f %M -o "$tmp/$tag.rss" timeout 1800 \
         sh -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" </dev/null 2>&1 |
     while IFS= read -r line; do
         line=$(printf '%s' "$line" | tr -d '\r')
@@ -68,19 +71,27 @@ vm() {
     rm -f "$sock"
 }
 
-for n in $smps; do
-    s="$tmp/rv$n.sock"
-    vm "jit$n" "$s" "$build/rvisor" run --accel jit --smp "$n" --mem 1G --kernel "$K" \
+rvisor_vms() { # N: the rvisor VMs of a round with N harts
+    s="$tmp/rv$1.sock"
+    vm "jit$1" "$s" "$build/rvisor" run --accel jit --smp "$1" --mem 1G --kernel "$K" \
         --initrd "$I" --api-socket "$s" --append "$A"
     if [ "$interp" != 0 ]; then
-        s="$tmp/ri$n.sock"
-        vm "int$n" "$s" "$build/rvisor" run --accel interp --smp "$n" --mem 1G --kernel "$K" \
+        s="$tmp/ri$1.sock"
+        vm "int$1" "$s" "$build/rvisor" run --accel interp --smp "$1" --mem 1G --kernel "$K" \
             --initrd "$I" --api-socket "$s" --append "$A"
     fi
+}
+qemu_vm() { # N
     if [ "${BENCH_QEMU:-1}" != 0 ] && command -v qemu-system-riscv64 >/dev/null; then
-        vm "qemu$n" "" qemu-system-riscv64 -M virt -smp "$n" -m 1G -nographic -kernel "$K" \
+        vm "qemu$1" "" qemu-system-riscv64 -M virt -smp "$1" -m 1G -nographic -kernel "$K" \
             -initrd "$I" -append "$A"
     fi
+}
+for round in $(seq "$rounds"); do
+    for n in $smps; do
+        if [ $((round % 2)) = 1 ]; then rvisor_vms "$n"; qemu_vm "$n"
+        else qemu_vm "$n"; rvisor_vms "$n"; fi
+    done
 done
 
 # Native: Debian trixie's amd64 busybox-static (the guest's version) and xz-utils (run through
@@ -126,9 +137,13 @@ if [ -n "$bb" ]; then
 fi
 
 # --- report -------------------------------------------------------------------------------
-get() { # get TAG OP FIELD(2 guest s, 3 host s, 4 insns, 5 cpu s)
+get() { # get TAG OP FIELD(2 guest s, 3 host s, 4 insns, 5 cpu s): the minimum over the
+        # rounds (insns: of the round with the shortest guest time)
     [ -f "$tmp/$1.res" ] || { echo -; return; }
-    v=$(awk -v o="$2" -v f="$3" '$1 == o { print $f }' "$tmp/$1.res")
+    v=$(awk -v o="$2" -v f="$3" '$1 == o && $f != "-" {
+            k = f == 4 ? 2 : f
+            if (best == "" || $k + 0 < best + 0) { best = $k; v = $f } }
+        END { print v }' "$tmp/$1.res")
     echo "${v:--}"
 }
 fmt() { case "$1" in -|"") printf '%8s' -;; *) printf '%8.2f' "$1";; esac; }
@@ -137,7 +152,7 @@ label() { case "$1" in sha256) echo "sha256sum 32M";; gzip) echo "gzip -c 32M";;
     xz9) echo "xz -9 16M";; bzip2) echo "bzip2 -9 16M";; dd) echo "dd 32M tmpfs";; esac; }
 
 echo
-echo "guest workload, Debian $(sed -n 's/^kernel-release //p' "$guest/manifest") kernel + busybox initramfs, 1G RAM, 1 run"
+echo "guest workload, Debian $(sed -n 's/^kernel-release //p' "$guest/manifest") kernel + busybox initramfs, 1G RAM, $rounds run(s) of each VM (minimums)"
 echo "input: 32 MiB tar of the guest's files (bench/extras.sh; 16 MiB = first half) in tmpfs"
 echo "guest xz: $(sed -n 's/^package xz-utils //p' "$extras/manifest"); native: $natnote"
 echo "s: seconds measured inside the guest (/proc/uptime, 10 ms; native: wall); cpu: CPU seconds"
@@ -167,10 +182,10 @@ for f in "$tmp"/*.res; do
     done <"$f"
 done
 echo
-echo "peak RSS of the VM process (/usr/bin/time %M)"
+echo "peak RSS of the VM process (/usr/bin/time %M; the largest of the rounds)"
 for f in "$tmp"/*.rss; do
     [ -f "$f" ] || continue
     printf '%-8s %8s MiB\n' "$(basename "$f" .rss)" \
-        "$(tail -n 1 "$f" | awk '{ printf "%.0f", $NF / 1024 }')"
+        "$(awk '$NF ~ /^[0-9]+$/ && $NF > m { m = $NF } END { printf "%.0f", m / 1024 }' "$f")"
 done
 [ -x "$nd/busybox" ] || { echo; cat "$tmp/apt.log" 2>/dev/null || true; }
