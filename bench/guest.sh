@@ -1,7 +1,8 @@
 #!/bin/sh
 # Guest workload benchmark: the same busybox commands inside the same Debian kernel + busybox
 # initramfs on rvisor (--accel jit, --accel interp), qemu-system-riscv64 -M virt (TCG), and the
-# same busybox version natively on the host (the physical limit), on 1 and 2 harts, in one run.
+# same busybox version natively on the host (the physical limit), on 1 and 2 harts, in one run,
+# after the boot of each VM to its first userspace line (wall and CPU seconds).
 # Each command is timed inside the guest (/proc/uptime, 10 ms resolution) and, as a check that
 # the guest clock follows host time, also on the host between the guest's marker lines.
 # Input (bench/extras.sh): 32 MiB of the guest's own files -- a tar of the kernel config, the
@@ -54,11 +55,15 @@ tck=$bench_tck
 vm() {
     tag=$1; sock=$2; shift 2
     pf="$tmp/$tag.pid"
+    t0=$(now)
     /usr/bin/time -a -f %M -o "$tmp/$tag.rss" timeout 1800 \
         sh -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" </dev/null 2>&1 |
     while IFS= read -r line; do
         line=$(printf '%s' "$line" | tr -d '\r')
         case "$line" in
+        "rvisor-guest: userspace up"*) # boot: wall seconds since the process started
+            b=$(echo "$(now) - $t0" | bc -l)
+            echo "boot $b $b - $(cpu "$(cat "$pf")")" >>"$tmp/$tag.res" ;;
         "BB "*) h0=$(now); i0=""; [ -z "$sock" ] || i0=$(instret "$sock"); c0=$(cpu "$(cat "$pf")") ;;
         "BE "*)
             h1=$(now); i1=""; [ -z "$sock" ] || i1=$(instret "$sock"); c1=$(cpu "$(cat "$pf")")
@@ -148,18 +153,19 @@ get() { # get TAG OP FIELD(2 guest s, 3 host s, 4 insns, 5 cpu s): the minimum o
 }
 fmt() { case "$1" in -|"") printf '%8s' -;; *) printf '%8.2f' "$1";; esac; }
 ratio() { case "$1$2" in *-*|"") printf '%8s' -;; *) printf '%7.2fx' "$(echo "$1 / $2" | bc -l)";; esac; }
-label() { case "$1" in sha256) echo "sha256sum 32M";; gzip) echo "gzip -c 32M";;
+label() { case "$1" in boot) echo "boot to shell";; sha256) echo "sha256sum 32M";; gzip) echo "gzip -c 32M";;
     xz9) echo "xz -9 16M";; bzip2) echo "bzip2 -9 16M";; dd) echo "dd 32M tmpfs";; esac; }
 
 echo
 echo "guest workload, Debian $(sed -n 's/^kernel-release //p' "$guest/manifest") kernel + busybox initramfs, 1G RAM, $rounds run(s) of each VM (minimums)"
 echo "input: 32 MiB tar of the guest's files (bench/extras.sh; 16 MiB = first half) in tmpfs"
 echo "guest xz: $(sed -n 's/^package xz-utils //p' "$extras/manifest"); native: $natnote"
-echo "s: seconds measured inside the guest (/proc/uptime, 10 ms; native: wall); cpu: CPU seconds"
+echo "s: seconds measured inside the guest (/proc/uptime, 10 ms; native: wall; boot: wall from the"
+echo "VM process's start to the initramfs's first line); cpu: CPU seconds"
 echo "the VM process used meanwhile; ratios are time ratios (<1: rvisor faster)"
 printf '%-13s %2s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s\n' workload n jit-s jit-cpu \
     interp-s qemu-s qemu-cpu nat-s nat-cpu jit/qemu cpu:j/q cpu:j/nat MIPS
-for op in $ops; do
+for op in boot $ops; do
     for n in $smps; do
         j=$(get "jit$n" "$op" 2); jc=$(get "jit$n" "$op" 5); r=$(get "int$n" "$op" 2)
         q=$(get "qemu$n" "$op" 2); qc=$(get "qemu$n" "$op" 5)
@@ -177,7 +183,7 @@ printf '%-14s %-8s %9s %9s\n' workload vm guest host
 for f in "$tmp"/*.res; do
     t=$(basename "$f" .res); [ "$t" != native ] || continue
     while read -r op g h x c; do
-        [ "$g" != - ] || continue
+        [ "$g" != - ] && [ "$op" != boot ] || continue
         printf '%-14s %-8s %9.2f %9.2f\n' "$(label "$op")" "$t" "$g" "$h"
     done <"$f"
 done
