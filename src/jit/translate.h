@@ -58,7 +58,7 @@ struct cold {
     unsigned size, rd;       /* LOAD; JOIN: rd = the instruction jumped to */
     bool sign;
     bool write;              /* STORE, LEADER, MEMBER: a store (rcx = the value) */
-    uintptr_t access;        /* LEADER: the access on the main path (rsi = host address) */
+    uintptr_t access;        /* LEADER: the access on the main path (at rsi + rdx) */
     unsigned slot;           /* LEADER: its group's frame slot */
     unsigned base, host;     /* MEMBER: host registers of the base and of the loaded value */
     int32_t imm;             /* MEMBER: the offset */

@@ -259,9 +259,25 @@ uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write)
     return miss;
 }
 
-/* A leader's check of its group's range (for writing if the group has a store): rsi becomes
- * the host address and the slot holds the addend; the jump returned is taken if the range is
- * not in one mapped page. */
+/* The same for the access of the main path, which then addresses [rsi + rdx]: on a hit, rdx
+ * is the addend (rsi stays the guest address: the slow path's argument; the addend's load and
+ * the access have no add between them). */
+static uint8_t *emit_tlb_addend(struct tr *t, unsigned size, bool write)
+{
+    uint8_t *miss = emit_check(t, 0, (int32_t)size - 1, write);
+    x86_load(&t->a, RDX, entry_addend(write), 8, false);
+    return miss;
+}
+
+/* The host address of the main path's access: rsi + rdx (emit_tlb_addend, emit_leader_check). */
+static struct x86_mem access_at(void)
+{
+    return x86_mem_idx(RSI, RDX, 0, 0);
+}
+
+/* A leader's check of its group's range (for writing if the group has a store): rdx becomes
+ * the addend, as in emit_tlb_addend, and the slot holds it too; the jump returned is taken if
+ * the range is not in one mapped page. */
 static uint8_t *emit_leader_check(struct tr *t)
 {
     struct x86_asm *a = &t->a;
@@ -269,7 +285,6 @@ static uint8_t *emit_leader_check(struct tr *t)
     uint8_t *miss = emit_check(t, t->mlo[t->k], t->mhi[t->k], write);
     x86_load(a, RDX, entry_addend(write), 8, false);
     x86_store(a, RDX, JIT_GROUP_SLOT(t->mslot[t->k]), 8);
-    x86_alu_rr(a, X86_ADD, true, RSI, RDX);
     return miss;
 }
 
@@ -320,10 +335,10 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     jit_emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
     uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
-                                       : jit_emit_tlb(t, size, false);
+                                       : emit_tlb_addend(t, size, false);
     uintptr_t access = x86_here(a);
     /* straight into rd's host register (a miss leaves through the cold path before it) */
-    x86_load(a, in->rd ? jit_rc_def(t, in->rd) : RAX, x86_mem(RSI, 0), size, sign);
+    x86_load(a, in->rd ? jit_rc_def(t, in->rd) : RAX, access_at(), size, sign);
     struct cold *c = add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_LOAD, miss, in,
                                      size, false);
     c->pre = pre;
@@ -345,9 +360,9 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
     }
     jit_emit_va(t, in->rs1, in->imm);
     uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
-                                       : jit_emit_tlb(t, size, true);
+                                       : emit_tlb_addend(t, size, true);
     uintptr_t access = x86_here(a);
-    x86_store(a, RCX, x86_mem(RSI, 0), size);
+    x86_store(a, RCX, access_at(), size);
     add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss, in, size, true)
         ->access = access;
 }
@@ -408,7 +423,7 @@ void jit_emit_mem_cold(struct tr *t, const struct cold *c)
     case COLD_LEADER:
         /* rsi = the leader's address: no group this time; its own access as usual */
         x86_store_imm(a, JIT_GROUP_SLOT(c->slot), 1);
-        miss = jit_emit_tlb(t, c->size, c->write);
+        miss = emit_tlb_addend(t, c->size, c->write);
         x86_jmp(a, c->access);
         x86_bind(a, miss);
         break;
