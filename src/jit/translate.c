@@ -79,8 +79,7 @@ static void emit_lookup(struct tr *t)
     x86_bind(a, way0);
     x86_load(a, X86_R8, JIT_FETCH_TLB, 8, false);
     x86_mov_rr32(a, RDX, RAX);
-    x86_shift_ri(a, X86_SHR, false, RDX, 12 - TLB_ENTRY_SHIFT);
-    x86_alu_ri(a, X86_AND, false, RDX, (int32_t)((RV_TLB_SIZE - 1) << TLB_ENTRY_SHIFT));
+    jit_tlb_index(a, RDX);
     x86_mov_rr(a, RSI, RAX);
     x86_alu_ri(a, X86_AND, true, RSI, -4096);
     x86_alu_rm(a, X86_CMP, true, RSI, x86_mem_idx(X86_R8, RDX, 0, 0));

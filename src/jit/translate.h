@@ -29,6 +29,14 @@ _Static_assert(offsetof(struct rv_tlb_entry, tag) == 0, "TLB entry layout");
 _Static_assert(offsetof(struct rv_tlb_entry, addend) == 8, "TLB entry layout");
 #define TLB_WRITE_OFF ((int32_t)(RV_TLB_SIZE * sizeof(struct rv_tlb_entry)))
 
+/* 32-bit host register `reg`, holding the low bits of a guest address, becomes the byte offset
+ * of the address's entry in a TLB table. */
+static inline void jit_tlb_index(struct x86_asm *a, unsigned reg)
+{
+    x86_shift_ri(a, X86_SHR, false, reg, 12 - TLB_ENTRY_SHIFT);
+    x86_alu_ri(a, X86_AND, false, reg, (int32_t)((RV_TLB_SIZE - 1) << TLB_ENTRY_SHIFT));
+}
+
 /* Guest registers cached in host registers within a block. Slots are written back before
  * anything that leaves the block or calls out, and reloaded after calls (the slot registers
  * are caller-saved, except rbp, r12 and r15). */

@@ -234,8 +234,7 @@ static uint8_t *emit_check(struct tr *t, int32_t lo, int32_t hi, bool write)
         x86_lea32(a, RAX, x86_mem(RSI, lo));
     else
         x86_mov_rr32(a, RAX, RSI);
-    x86_shift_ri(a, X86_SHR, false, RAX, 12 - TLB_ENTRY_SHIFT);
-    x86_alu_ri(a, X86_AND, false, RAX, (int32_t)((RV_TLB_SIZE - 1) << TLB_ENTRY_SHIFT));
+    jit_tlb_index(a, RAX);
     if (hi)
         x86_lea(a, RDX, x86_mem(RSI, hi));
     else
@@ -259,12 +258,12 @@ uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write)
     return miss;
 }
 
-/* The same for the access of the main path, which then addresses [rsi + rdx]: on a hit, rdx
- * is the addend (rsi stays the guest address: the slow path's argument; the addend's load and
- * the access have no add between them). */
-static uint8_t *emit_tlb_addend(struct tr *t, unsigned size, bool write)
+/* The check of bytes [rsi + lo, rsi + hi] for the access of the main path, which then
+ * addresses [rsi + rdx]: on a hit, rdx is the addend (rsi stays the guest address: the slow
+ * path's argument; the addend's load and the access have no add between them). */
+static uint8_t *emit_tlb_addend(struct tr *t, int32_t lo, int32_t hi, bool write)
 {
-    uint8_t *miss = emit_check(t, 0, (int32_t)size - 1, write);
+    uint8_t *miss = emit_check(t, lo, hi, write);
     x86_load(&t->a, RDX, entry_addend(write), 8, false);
     return miss;
 }
@@ -280,11 +279,8 @@ static struct x86_mem access_at(void)
  * the range is not in one mapped page. */
 static uint8_t *emit_leader_check(struct tr *t)
 {
-    struct x86_asm *a = &t->a;
-    bool write = t->mwrite[t->k];
-    uint8_t *miss = emit_check(t, t->mlo[t->k], t->mhi[t->k], write);
-    x86_load(a, RDX, entry_addend(write), 8, false);
-    x86_store(a, RDX, JIT_GROUP_SLOT(t->mslot[t->k]), 8);
+    uint8_t *miss = emit_tlb_addend(t, t->mlo[t->k], t->mhi[t->k], t->mwrite[t->k]);
+    x86_store(&t->a, RDX, JIT_GROUP_SLOT(t->mslot[t->k]), 8);
     return miss;
 }
 
@@ -335,7 +331,7 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     jit_emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
     uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
-                                       : emit_tlb_addend(t, size, false);
+                                       : emit_tlb_addend(t, 0, (int32_t)size - 1, false);
     uintptr_t access = x86_here(a);
     /* straight into rd's host register (a miss leaves through the cold path before it) */
     x86_load(a, in->rd ? jit_rc_def(t, in->rd) : RAX, access_at(), size, sign);
@@ -360,7 +356,7 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
     }
     jit_emit_va(t, in->rs1, in->imm);
     uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
-                                       : emit_tlb_addend(t, size, true);
+                                       : emit_tlb_addend(t, 0, (int32_t)size - 1, true);
     uintptr_t access = x86_here(a);
     x86_store(a, RCX, access_at(), size);
     add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss, in, size, true)
@@ -423,7 +419,7 @@ void jit_emit_mem_cold(struct tr *t, const struct cold *c)
     case COLD_LEADER:
         /* rsi = the leader's address: no group this time; its own access as usual */
         x86_store_imm(a, JIT_GROUP_SLOT(c->slot), 1);
-        miss = emit_tlb_addend(t, c->size, c->write);
+        miss = emit_tlb_addend(t, 0, (int32_t)c->size - 1, c->write);
         x86_jmp(a, c->access);
         x86_bind(a, miss);
         break;
