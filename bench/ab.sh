@@ -1,12 +1,13 @@
 #!/bin/bash
 # A/B comparison of two rvisor builds on the guest workloads of bench/guest.sh, for judging a
 # translator change on a busy host: the two builds run one after the other, ROUNDS times
-# (A B, B A, A B ...), so that both see the same load; for each workload it prints every round's CPU
-# seconds (user + system of the VM process between the guest's marker lines), the medians
-# and B/A, and the minimums and their B/A (interference from other work only adds time, so
-# the minimum is the steadier figure on a shared host). The JIT statistics of each run (RVISOR_JIT_STATS=1: slow-path loads and stores,
-# dispatcher exits ...) are counts, not times, and do not depend on the load: they are kept in
-# $AB_OUT (default /tmp/rvisor-ab) as A.N.log and B.N.log.
+# (A B, B A, A B ...), so that both see the same load; for each workload it prints every
+# round's CPU seconds (user + system of the VM process between the guest's marker lines), the
+# medians and B/A, and the minimums and their B/A (interference from other work only adds
+# time, so the minimum is the steadier figure on a shared host). The JIT statistics of each
+# run (RVISOR_JIT_STATS=1: slow-path loads and stores, dispatcher exits ...) are counts, not
+# times, and do not depend on the load: they are kept in $AB_OUT (default /tmp/rvisor-ab) as
+# A.N.log and B.N.log.
 # Usage: bench/ab.sh BUILD_A BUILD_B [ROUNDS]
 #   env: AB_OPS="gzip xz4" workloads (sha256 gzip xz9 xz4 bzip2 dd; xz4 = xz -9 of 4 MiB),
 #        AB_SMP=1 harts, AB_OUT output directory
@@ -67,10 +68,8 @@ printf '%-8s %-36s %-36s %6s %6s %6s %6s %6s %6s\n' op "A rounds" "B rounds" "A 
 for op in boot $ops; do
     ra=$(awk -v o="$op" '$1 == o { printf "%s ", $2 }' "$out/A.res")
     rb=$(awk -v o="$op" '$1 == o { printf "%s ", $2 }' "$out/B.res")
-    ma=$(echo "$ra" | tr ' ' '\n' | grep . | median)
-    mb=$(echo "$rb" | tr ' ' '\n' | grep . | median)
-    na=$(echo "$ra" | tr ' ' '\n' | grep . | sort -n | head -1)
-    nb=$(echo "$rb" | tr ' ' '\n' | grep . | sort -n | head -1)
+    ma=$(echo $ra | tr ' ' '\n' | median); na=$(echo $ra | tr ' ' '\n' | sort -n | head -1)
+    mb=$(echo $rb | tr ' ' '\n' | median); nb=$(echo $rb | tr ' ' '\n' | sort -n | head -1)
     printf '%-8s %-36s %-36s %6s %6s %6.3f %6s %6s %6.3f\n' "$op" "$ra" "$rb" "$ma" "$mb" \
         "$(echo "$mb / $ma" | bc -l)" "$na" "$nb" "$(echo "$nb / $na" | bc -l)"
 done
