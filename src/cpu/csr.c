@@ -266,9 +266,11 @@ int rv_csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
         if (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TVM))
             return EXC_ILLEGAL_INSN;
         uint64_t mode = v >> SATP_MODE_SHIFT;
-        /* Unsupported modes make the whole write have no effect (priv spec 10.1.11). */
-        if (mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 &&
-            mode != SATP_MODE_SV57)
+        /* "If satp is written with an unsupported MODE, the entire write has no effect; no
+         * fields in satp are modified" (priv spec 10.1.11, "Supervisor Address Translation and
+         * Protection (satp) Register"): what the hart implements is satp_modes (--mmu), so
+         * software probes it by writing a mode and reading satp back. */
+        if (!rv_hart_satp_mode_ok(h, mode))
             break;
         if (mode == SATP_MODE_BARE)
             v = 0;

@@ -29,6 +29,16 @@ const char *const *rv_hart_isa_extensions(void)
     return isa_extensions;
 }
 
+uint16_t rv_hart_satp_modes(unsigned max_mode)
+{
+    if (max_mode < SATP_MODE_SV39 || max_mode > SATP_MODE_SV57)
+        return 0;
+    uint16_t modes = 1u << SATP_MODE_BARE;
+    for (unsigned m = SATP_MODE_SV39; m <= max_mode; m++)
+        modes |= (uint16_t)(1u << m);
+    return modes;
+}
+
 void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint64_t pc)
 {
     memset(h, 0, sizeof(*h));
@@ -41,6 +51,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint6
     h->mstatus = (2ull << 32) | (2ull << 34);
     atomic_store(&h->mtimecmp, UINT64_MAX);
     h->stimecmp = UINT64_MAX;
+    h->satp_modes = rv_hart_satp_modes(SATP_MODE_SV57); /* the machine may narrow it */
     rv_tlb_init(h);
     rv_hart_update_mmu_idx(h);
     struct rv_insn zero;

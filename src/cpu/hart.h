@@ -121,6 +121,8 @@ struct rv_hart {
     uint64_t (*time_read)(void *opaque); /* mtime; NULL: time follows instret */
     void *time_opaque;
     bool monitor_is_m;          /* rvisor is the M-mode firmware (see file comment) */
+    uint16_t satp_modes;        /* bit m set: satp.MODE m is implemented (rv_hart_satp_modes();
+                                   rv_hart_reset() implements Bare, Sv39, Sv48 and Sv57) */
 
     /* --- execution state --- */
     uint64_t instret;           /* instructions retired since reset */
@@ -162,6 +164,18 @@ struct rv_hart {
  * riscv,isa-extensions (NULL-terminated). */
 const char *rv_hart_isa_string(void);
 const char *const *rv_hart_isa_extensions(void);
+
+/* The satp_modes of a hart whose largest virtual-memory scheme is `max_mode` (SATP_MODE_SV39,
+ * _SV48 or _SV57): Bare and every scheme up to it, as the privileged spec requires ("Sv48"
+ * and "Sv57" sections: an implementation of Sv48 also implements Sv39, one of Sv57 Sv48).
+ * Returns 0 for any other `max_mode`. */
+uint16_t rv_hart_satp_modes(unsigned max_mode);
+
+/* Whether satp.MODE `mode` is implemented by the hart. */
+static inline bool rv_hart_satp_mode_ok(const struct rv_hart *h, uint64_t mode)
+{
+    return mode < 16 && ((h->satp_modes >> mode) & 1);
+}
 
 /* Puts the hart in its reset state: M-mode at `pc`, all CSRs at their reset values. */
 void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint64_t pc);

@@ -102,12 +102,15 @@ static int hart_load_into(struct rv_hart *np, struct rv_state_reader *r)
         n.pmpaddr[i] = rv_get_u64(r);
     if (r->error)
         return rv_error_set(-EINVAL, "hart state: truncated");
-    uint64_t satp_mode = n.satp >> SATP_MODE_SHIFT;
     if ((priv != RV_PRIV_U && priv != RV_PRIV_S && priv != RV_PRIV_M) || fflags > 0x1f ||
-        frm > 7 || ((n.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) == 2 || n.x[0] != 0 ||
-        (satp_mode != SATP_MODE_BARE && satp_mode != SATP_MODE_SV39 &&
-         satp_mode != SATP_MODE_SV48 && satp_mode != SATP_MODE_SV57))
+        frm > 7 || ((n.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) == 2 || n.x[0] != 0)
         return rv_error_set(-EINVAL, "hart state: invalid register values");
+    /* satp can only hold a mode this hart implements (its satp_modes, kept from the machine
+     * being restored into): the page walker relies on it. */
+    uint64_t satp_mode = n.satp >> SATP_MODE_SHIFT;
+    if (!rv_hart_satp_mode_ok(&n, satp_mode))
+        return rv_error_set(-EINVAL, "hart state: satp mode %u is not implemented by this "
+                                     "machine (see --mmu)", (unsigned)satp_mode);
     n.priv = (unsigned)priv;
     n.fflags = (uint32_t)fflags;
     n.frm = (uint32_t)frm;

@@ -218,6 +218,68 @@ static void test_save_load(void)
     free(b);
 }
 
+/* satp WARL per MMU type (--mmu): a write of a mode the hart does not implement has no effect
+ * at all (priv spec 10.1.11), so Linux's probe (write Sv57, read back, then Sv48, Sv39) finds
+ * the largest one; a saved satp in a mode the restoring hart lacks is rejected. */
+static void test_satp_modes(void)
+{
+    static const unsigned maxes[] = {SATP_MODE_SV39, SATP_MODE_SV48, SATP_MODE_SV57};
+    CHECK_EQ(rv_hart_satp_modes(SATP_MODE_SV39), 0x101);
+    CHECK_EQ(rv_hart_satp_modes(SATP_MODE_SV48), 0x301);
+    CHECK_EQ(rv_hart_satp_modes(SATP_MODE_SV57), 0x701);
+    CHECK_EQ(rv_hart_satp_modes(SATP_MODE_BARE), 0);
+    CHECK_EQ(rv_hart_satp_modes(11), 0);
+    struct rv_hart *fresh = new_hart();
+    CHECK_EQ(fresh->satp_modes, rv_hart_satp_modes(SATP_MODE_SV57)); /* reset: all of them */
+    free(fresh);
+    for (unsigned k = 0; k < 3; k++) {
+        unsigned max = maxes[k];
+        struct rv_hart *h = new_hart();
+        h->satp_modes = rv_hart_satp_modes(max);
+        const uint64_t base = (8ull << 60) | (5ull << SATP_ASID_SHIFT) | 0x80123;
+        for (uint64_t mode = 0; mode < 16; mode++) {
+            uint64_t v, w = (mode << 60) | (7ull << SATP_ASID_SHIFT) | 0x80456;
+            CHECK_EQ(rv_csr_write(h, CSR_SATP, base), RV_EXC_NONE);
+            CHECK_EQ(rv_csr_write(h, CSR_SATP, mode == 0 ? 0 : w), RV_EXC_NONE);
+            rv_csr_read(h, CSR_SATP, &v);
+            bool implemented = mode == SATP_MODE_BARE || (mode >= 8 && mode <= max);
+            CHECK_EQ(v, !implemented ? base : mode == 0 ? 0 : w);
+            CHECK_EQ(rv_hart_satp_mode_ok(h, mode), implemented);
+        }
+        /* Linux's probe order (arch/riscv/mm/init.c set_satp_mode): the first mode that
+         * reads back is the largest implemented one. */
+        rv_csr_write(h, CSR_SATP, 0);
+        uint64_t found = 0;
+        for (uint64_t mode = SATP_MODE_SV57; mode >= SATP_MODE_SV39 && !found; mode--) {
+            uint64_t v;
+            rv_csr_write(h, CSR_SATP, (mode << 60) | 0x80000);
+            rv_csr_read(h, CSR_SATP, &v);
+            if (v >> 60 == mode)
+                found = mode;
+        }
+        CHECK_EQ(found, max);
+        /* save with satp in each mode; a hart implementing up to `max` loads only those */
+        for (unsigned src = SATP_MODE_SV39; src <= SATP_MODE_SV57; src++) {
+            struct rv_hart *a = new_hart(), *b = new_hart();
+            a->satp = ((uint64_t)src << 60) | 0x80777;
+            b->satp_modes = rv_hart_satp_modes(max);
+            struct rv_state_writer w;
+            rv_state_writer_init(&w);
+            CHECK_EQ(rv_hart_save(a, &w), 0);
+            struct rv_state_reader r;
+            rv_state_reader_init(&r, w.buf, w.len);
+            int rc = rv_hart_load(b, &r);
+            CHECK_EQ(rc == 0, src <= max);
+            CHECK_EQ(b->satp, src <= max ? a->satp : 0); /* rejected: untouched */
+            CHECK_EQ(b->satp_modes, rv_hart_satp_modes(max));
+            rv_state_writer_free(&w);
+            free(a);
+            free(b);
+        }
+        free(h);
+    }
+}
+
 /* minstret counts retired instructions, can be written, and stops while inhibited. */
 static void test_counters(void)
 {
@@ -266,6 +328,7 @@ int main(void)
     test_wfi_and_stop();
     test_csr_warl();
     test_save_load();
+    test_satp_modes();
     test_counters();
     free(bus.ram);
     TEST_MAIN_END();
