@@ -17,6 +17,22 @@ enum rv_accel {
     RV_ACCEL_INTERP, /* the interpreter only (the reference) */
 };
 
+/* The largest virtual-memory scheme the harts implement (--mmu), as real cores differ: SiFive's
+ * U74 (StarFive JH7110) has Sv39 only, others Sv48. A hart implements Bare and every scheme up
+ * to its largest; the others are satp modes it ignores, so the guest kernel's probe falls back.
+ * The values are the satp MODE encodings. */
+enum rv_vm_mmu {
+    RV_VM_MMU_DEFAULT = 0, /* rv_vm_create() picks RV_VM_MMU_SV57 */
+    RV_VM_MMU_SV39 = 8,
+    RV_VM_MMU_SV48 = 9,
+    RV_VM_MMU_SV57 = 10,
+};
+
+/* "sv39", "sv48" or "sv57"; NULL for RV_VM_MMU_DEFAULT and values out of the enum. */
+const char *rv_vm_mmu_name(enum rv_vm_mmu mmu);
+/* The enum value of such a name; false if `name` is none of them. */
+bool rv_vm_mmu_parse(const char *name, enum rv_vm_mmu *out);
+
 struct rv_vm_config {
     uint64_t ram_size;   /* bytes of guest RAM at 0x80000000; 0 means 128 MiB */
     unsigned nharts;     /* number of harts; 0 means 1 */
@@ -42,6 +58,7 @@ struct rv_vm_config {
                              which rv_vm_press_power_button() presses */
     enum rv_accel accel; /* execution engine; RV_ACCEL_JIT falls back to the interpreter where
                             the host cannot run translated code */
+    enum rv_vm_mmu mmu;  /* largest satp mode of the harts, the device tree's mmu-type */
 };
 
 /* Exit statuses of rv_vm_run() besides the guest's own (0 = powered off normally, 1..123 = the
@@ -113,6 +130,7 @@ struct rv_vm_info {
     uint64_t ram_size;    /* bytes of guest RAM */
     uint64_t uptime_ns;   /* since rv_vm_create() */
     bool jit;             /* harts run translated code (false: the interpreter) */
+    enum rv_vm_mmu mmu;   /* largest virtual-memory scheme of the harts (never DEFAULT) */
     bool balloon;         /* a virtio-balloon device is present */
     bool power_button;    /* the power button is present */
     bool power_button_driver; /* ... and a guest driver uses it (a press reaches the guest) */

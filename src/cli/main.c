@@ -61,6 +61,8 @@ static void usage(FILE *out)
         "  --mem SIZE         guest RAM, e.g. 512M or 2G (default 128M, or 512M for the\n"
         "                     default guest)\n"
         "  --smp N            number of harts (default 1, at most 8)\n"
+        "  --mmu TYPE         largest virtual-memory scheme of the harts: sv39, sv48 or\n"
+        "                     sv57 (default); smaller ones are implemented too\n"
         "  --accel MODE       jit (default): translate guest code to host code; interp: the\n"
         "                     interpreter only (also --accel=MODE)\n"
         "  --console MODE     stdio (default), file:PATH (output only), none, or\n"
@@ -308,6 +310,11 @@ static int cmd_run(int argc, char **argv, const char *restore, bool clone)
                 return RV_STATUS_ERROR;
             }
             cfg.nharts = (unsigned)n;
+        } else if (strcmp(arg, "--mmu") == 0) {
+            if (!rv_vm_mmu_parse(val, &cfg.mmu)) {
+                fprintf(stderr, "rvisor: --mmu takes sv39, sv48 or sv57, not '%s'\n", val);
+                return RV_STATUS_ERROR;
+            }
         } else {
             fprintf(stderr, "rvisor: unknown option '%s' (see rvisor run --help)\n", arg);
             return RV_STATUS_ERROR;

@@ -79,11 +79,13 @@ static json_t *status_result(struct rv_vm *vm)
     const char *button = !info.power_button          ? "absent"
                          : info.power_button_driver ? "ready"
                                                     : "no-driver";
-    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:b,s:s,s:o*,s:o*}", "state",
+    const char *mmu = rv_vm_mmu_name(info.mmu);
+    return json_pack("{s:s,s:I,s:i,s:I,s:s,s:s,s:b,s:s,s:o*,s:o*}", "state",
                      state_names[info.state], "uptime_ms",
                      (json_int_t)(info.uptime_ns / 1000000), "vcpus", (int)info.nharts,
                      "memory_mib", (json_int_t)(info.ram_size >> 20), "accel",
-                     info.jit ? "jit" : "interp", "balloon", info.balloon, "power_button",
+                     info.jit ? "jit" : "interp", "mmu", mmu ? mmu : "", "balloon", info.balloon,
+                     "power_button",
                      button, "memory", memory_result(vm), "sandbox", host_result(&info.host));
 }
 

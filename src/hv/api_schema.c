@@ -10,7 +10,8 @@
 const struct rv_api_request rv_api_requests[] = {
     {"status", RV_API_ANY, "The VM's state and size.",
      "`state` (`\"running\"`, `\"paused\"` or `\"stopped\"`), `uptime_ms`, `vcpus`, "
-     "`memory_mib`, `accel` (`\"jit\"` or `\"interp\"`), `balloon` (a balloon device is "
+     "`memory_mib`, `accel` (`\"jit\"` or `\"interp\"`), `mmu` (the largest virtual-memory "
+     "scheme of the vCPUs: `\"sv39\"`, `\"sv48\"` or `\"sv57\"`), `balloon` (a balloon device is "
      "present), `power_button` (`\"ready\"`: a guest driver uses it, `\"no-driver\"`, or "
      "`\"absent\"`)",
      {{0}}},

@@ -36,6 +36,7 @@ static const struct opt opts[] = {
     {"dtb", OPT_PATH, 0, 0, 4096, NULL, "device tree blob instead of the generated one"},
     {"mem", OPT_SIZE, 0, 1, 65536, NULL, "guest RAM: MiB, or a string such as \"512M\""},
     {"smp", OPT_INT, 0, 1, 8, NULL, "vCPUs (harts)"},
+    {"mmu", OPT_CHOICE, 0, 0, 0, "sv39,sv48,sv57", "largest virtual-memory scheme (satp mode)"},
     {"accel", OPT_CHOICE, 0, 0, 0, "jit,interp", "execution engine"},
     {"no-reboot", OPT_FLAG, 0, 0, 0, NULL, "a guest reboot ends the run"},
     {"disk", OPT_SPEC_PATH, 4, 0, 4096, NULL, "virtio-blk disks, `--disk` specs"},

@@ -86,6 +86,28 @@ static int fdt_check(struct rv_fdt *f, int rc)
     return rc;
 }
 
+/* enum rv_vm_mmu holds satp MODE encodings (rv_hart_satp_modes() takes them as they are). */
+_Static_assert(RV_VM_MMU_SV39 == SATP_MODE_SV39 && RV_VM_MMU_SV48 == SATP_MODE_SV48 &&
+                   RV_VM_MMU_SV57 == SATP_MODE_SV57, "enum rv_vm_mmu is not satp.MODE");
+
+static const char *const mmu_names[] = {
+    [RV_VM_MMU_SV39] = "sv39", [RV_VM_MMU_SV48] = "sv48", [RV_VM_MMU_SV57] = "sv57"};
+
+const char *rv_vm_mmu_name(enum rv_vm_mmu mmu)
+{
+    return (unsigned)mmu < sizeof(mmu_names) / sizeof(mmu_names[0]) ? mmu_names[mmu] : NULL;
+}
+
+bool rv_vm_mmu_parse(const char *name, enum rv_vm_mmu *out)
+{
+    for (unsigned i = 0; i < sizeof(mmu_names) / sizeof(mmu_names[0]); i++)
+        if (mmu_names[i] && strcmp(name, mmu_names[i]) == 0) {
+            *out = (enum rv_vm_mmu)i;
+            return true;
+        }
+    return false;
+}
+
 static void fdt_cpus(struct rv_vm *vm, struct rv_fdt *f)
 {
     void *fdt = f->blob;
@@ -102,6 +124,8 @@ static void fdt_cpus(struct rv_vm *vm, struct rv_fdt *f)
         memcpy(exts + exts_len, *e, l);
         exts_len += l;
     }
+    char mmu_type[16]; /* "riscv,sv39" ...: what satp implements (boot_reset_harts) */
+    snprintf(mmu_type, sizeof(mmu_type), "riscv,%s", rv_vm_mmu_name(vm->cfg.mmu));
     uint32_t cpu_phandles[RV_MAX_HARTS];
     /* fdt_add_subnode puts new nodes first: add in reverse so that cpu@0 comes first. */
     for (int i = (int)vm->nharts - 1; i >= 0; i--) {
@@ -117,7 +141,7 @@ static void fdt_cpus(struct rv_vm *vm, struct rv_fdt *f)
         fdt_check(f, fdt_setprop_string(fdt, cpu, "riscv,isa", rv_hart_isa_string()));
         fdt_check(f, fdt_setprop_string(fdt, cpu, "riscv,isa-base", "rv64i"));
         fdt_check(f, fdt_setprop(fdt, cpu, "riscv,isa-extensions", exts, (int)exts_len));
-        fdt_check(f, fdt_setprop_string(fdt, cpu, "mmu-type", "riscv,sv57"));
+        fdt_check(f, fdt_setprop_string(fdt, cpu, "mmu-type", mmu_type));
         fdt_check(f, fdt_setprop_u32(fdt, cpu, "riscv,cbom-block-size", 64));
         fdt_check(f, fdt_setprop_u32(fdt, cpu, "riscv,cboz-block-size", 64));
         fdt_check(f, fdt_setprop_u32(fdt, cpu, "riscv,cbop-block-size", 64));

@@ -185,6 +185,7 @@ void boot_reset_harts(struct rv_vm *vm)
         struct rv_hart *h = v->hart;
         h->time_read = vm_hart_time;
         h->time_opaque = vm;
+        h->satp_modes = rv_hart_satp_modes(vm->cfg.mmu); /* before restored satp values */
         if (!vm->monitor) {
             /* Firmware mode: every hart enters the firmware in M-mode (OpenSBI picks a boot
              * hart itself). */

@@ -17,6 +17,7 @@
 #include "machine/vm_internal.h"
 
 #define DEFAULT_RAM (128ull << 20) /* as QEMU virt */
+#define DEFAULT_MMU RV_VM_MMU_SV57 /* the largest scheme the page walker knows */
 #define MAX_RAM (64ull << 30)
 #define MAX_IMAGE (1ull << 31)
 #define RUN_BUDGET (1u << 20)
@@ -338,6 +339,9 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
         return rv_error_set(-EINVAL, "memory size must be 16 MiB..64 GiB in whole MiB");
     if (nharts > RV_MAX_HARTS)
         return rv_error_set(-EINVAL, "at most %d harts", RV_MAX_HARTS);
+    enum rv_vm_mmu mmu = cfg->mmu == RV_VM_MMU_DEFAULT ? DEFAULT_MMU : cfg->mmu;
+    if (!rv_vm_mmu_name(mmu))
+        return rv_error_set(-EINVAL, "unknown MMU type %d", (int)cfg->mmu);
     if (!cfg->kernel && !cfg->bios)
         return rv_error_set(-EINVAL, "nothing to boot: give a kernel or a firmware program");
     struct rv_vm *vm = calloc(1, sizeof(*vm));
@@ -346,6 +350,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->cfg = *cfg;
     vm->cfg.ram_size = ram_size;
     vm->cfg.nharts = vm->nharts = nharts;
+    vm->cfg.mmu = mmu;
     vm->monitor = cfg->bios == NULL;
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;

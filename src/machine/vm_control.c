@@ -202,6 +202,7 @@ void rv_vm_get_info(struct rv_vm *vm, struct rv_vm_info *out)
         .uptime_ns = (uint64_t)(now.tv_sec - vm->t0.tv_sec) * 1000000000ull +
                      (uint64_t)now.tv_nsec - (uint64_t)vm->t0.tv_nsec,
         .jit = vm->jit_group != NULL,
+        .mmu = vm->cfg.mmu,
         .balloon = vm->balloon != NULL,
         .power_button = vm->power_button != NULL,
         .power_button_driver = vm->power_button && rv_virtio_input_active(vm->power_button),

@@ -23,7 +23,9 @@
 #include "state/ram.h"
 #include "state/stream.h"
 
-#define CONFIG_VERSION 1
+/* Version 2 added the MMU type (a trailing u8, enum rv_vm_mmu); version 1 streams come from
+ * harts that implemented Sv57, and still load as such. */
+#define CONFIG_VERSION 2
 #define MAX_STRING 4096u
 #define NO_STRING 0xffffffffu
 
@@ -123,6 +125,7 @@ int vm_state_write_config(struct rv_vm *vm, struct rv_stream *s)
     rv_put_u32(&w, c->nnics);
     for (unsigned i = 0; i < c->nnics; i++)
         put_str(&w, c->nics[i]);
+    rv_put_u8(&w, (uint8_t)c->mmu); /* resolved by rv_vm_create(): never DEFAULT */
     return write_payload(s, RV_SEC_CONFIG, &w);
 }
 
@@ -234,7 +237,8 @@ static int read_config(struct loader *L, const uint8_t *p, size_t len)
     rv_state_reader_init(&r, p, len);
     struct rv_vm_config *c = &L->cfg;
     const struct rv_restore_opts *ro = L->lo->ro;
-    if (rv_get_u32(&r) != CONFIG_VERSION)
+    uint32_t version = rv_get_u32(&r);
+    if (version != 1 && version != CONFIG_VERSION)
         return rv_error_set(-EINVAL, "configuration: unsupported version");
     c->ram_size = rv_get_u64(&r);
     c->nharts = rv_get_u32(&r);
@@ -262,8 +266,11 @@ static int read_config(struct loader *L, const uint8_t *p, size_t len)
             rc = rv_error_set(-EINVAL, "configuration: network interface without a spec");
     if (rc)
         return rc;
+    c->mmu = version == 1 ? RV_VM_MMU_SV57 : (enum rv_vm_mmu)rv_get_u8(&r);
     if (r.error || r.pos != r.len)
         return rv_error_set(-EINVAL, "configuration: truncated or trailing bytes");
+    if (!rv_vm_mmu_name(c->mmu))
+        return rv_error_set(-EINVAL, "configuration: unknown MMU type %d", (int)c->mmu);
     if (L->lo->adjust)
         L->lo->adjust(L->lo->adjust_opaque, c);
     if (accel > RV_ACCEL_INTERP || flags > 31 || c->nharts == 0 || c->nharts > RV_MAX_HARTS ||

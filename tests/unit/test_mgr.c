@@ -52,7 +52,7 @@ static void test_config(void)
         "{\"accel\":\"interp\"}", "{\"rng\":true,\"balloon\":false,\"no-reboot\":true}",
         "{\"disk\":[\"/a.img\",\"/b.qcow2,format=qcow2,readonly\"]}",
         "{\"net\":[\"user,hostfwd=tcp::8080-:80\"]}", "{\"disk\":[]}",
-        "{\"disk\":[\"vol:vg0/root\",\"/a.img\"]}",
+        "{\"disk\":[\"vol:vg0/root\",\"/a.img\"]}", "{\"mmu\":\"sv39\"}", "{\"mmu\":\"sv57\"}",
     };
     static const char *const bad[] = {
         "{\"memory\":64}", "{\"api-socket\":\"/x\"}", "{\"console\":\"stdio\"}",
@@ -63,7 +63,8 @@ static void test_config(void)
         "{\"kernel\":null}", "{\"rng\":1}", "{\"rng\":\"true\"}", "{\"disk\":\"/a.img\"}",
         "{\"disk\":[\"a.img\"]}", "{\"disk\":[1]}",
         "{\"disk\":[\"/a\",\"/b\",\"/c\",\"/d\",\"/e\"]}", "{\"net\":[\"user\",\"user\",\"user\"]}",
-        "{\"net\":[\"\"]}", "{\"append\":{}}",
+        "{\"net\":[\"\"]}", "{\"append\":{}}", "{\"mmu\":\"sv32\"}", "{\"mmu\":39}",
+        "{\"mmu\":\"SV39\"}", "{\"mmu\":\"\"}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         int rc = config_rc(good[i]);
@@ -85,11 +86,11 @@ static void test_config(void)
     json_decref(nul);
     /* arguments in table order, flags bare, integers as words, arrays one option each */
     json_t *c = json_loads("{\"rng\":true,\"balloon\":false,\"mem\":96,\"disk\":[\"/a\",\"/b\"],"
-                           "\"kernel\":\"/k\"}", 0, NULL);
+                           "\"kernel\":\"/k\",\"mmu\":\"sv48\"}", 0, NULL);
     json_t *args = rv_mgr_config_to_args(c);
     char *s = json_dumps(args, JSON_COMPACT);
-    CHECK(s && strcmp(s, "[\"--kernel\",\"/k\",\"--mem\",\"96\",\"--disk\",\"/a\",\"--disk\","
-                         "\"/b\",\"--rng\"]") == 0);
+    CHECK(s && strcmp(s, "[\"--kernel\",\"/k\",\"--mem\",\"96\",\"--mmu\",\"sv48\",\"--disk\","
+                         "\"/a\",\"--disk\",\"/b\",\"--rng\"]") == 0);
     free(s);
     json_decref(args);
     json_decref(c);
@@ -99,14 +100,15 @@ static void test_options(void)
 {
     char *argv[] = {"--kernel", "Image", "--mem", "256M", "--smp", "2", "--disk",
                     "d.qcow2,format=qcow2", "--disk", "/abs.img", "--rng", "--disk",
-                    "vol:vg/lv"};
+                    "vol:vg/lv", "--mmu", "sv39"};
     json_t *c = NULL;
     struct rv_api_error err;
-    CHECK(rv_mgr_config_from_options(13, argv, "/home/u", &c, &err) == 0);
+    CHECK(rv_mgr_config_from_options(15, argv, "/home/u", &c, &err) == 0);
     char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
     CHECK(s && strcmp(s, "{\"disk\":[\"/home/u/d.qcow2,format=qcow2\",\"/abs.img\",\"vol:vg/lv\"],"
                          "\"kernel\":"
-                         "\"/home/u/Image\",\"mem\":\"256M\",\"rng\":true,\"smp\":2}") == 0);
+                         "\"/home/u/Image\",\"mem\":\"256M\",\"mmu\":\"sv39\",\"rng\":true,"
+                         "\"smp\":2}") == 0);
     free(s);
     CHECK(rv_mgr_config_check(c, &err) == 0);
     json_decref(c);
