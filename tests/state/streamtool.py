@@ -4,6 +4,10 @@ and a TCP proxy that cuts a migration after a given number of bytes.
 
   streamtool.py ram FILE          prints the SHA-256 of the RAM records' payloads (equal RAM
                                   content gives equal zstd batches) and the record count
+  streamtool.py config-mmu IN OUT MODE
+                                  copies a (non-mappable) snapshot with its CONFIG record's MMU
+                                  type set to MODE (8 sv39, 9 sv48, 10 sv57), or with MODE "v1"
+                                  rewritten as a version 1 record (which has no MMU type)
   streamtool.py proxy LISTEN_PORT TARGET_PORT CUT
                                   forwards one migration connection from 127.0.0.1:LISTEN_PORT
                                   to 127.0.0.1:TARGET_PORT and cuts it (closes both sides) at
@@ -17,6 +21,7 @@ import threading
 import time
 import zlib
 
+CONFIG = 1
 RAM_PAGES = 5
 END = 0xFFFF
 
@@ -38,6 +43,28 @@ def ram_digest(path):
         if sid == END:
             break
     print(h.hexdigest(), n)
+
+
+def config_mmu(src, dst, mode):
+    """Rewrites the CONFIG record (src/machine/vm_state.c: le32 version, ..., then in version 2
+    a trailing u8 MMU type) with fresh CRCs; the other records are copied as they are."""
+    data = open(src, "rb").read()
+    out, pos = bytearray(data[:32]), 32
+    while pos < len(data):
+        sid, ver, length = struct.unpack_from("<IIQ", data, pos)
+        payload = data[pos + 24:pos + 24 + length]
+        if sid == CONFIG:
+            assert struct.unpack_from("<I", payload)[0] == 2, "not a version 2 CONFIG"
+            if mode == "v1":
+                payload = struct.pack("<I", 1) + payload[4:-1]
+            else:
+                payload = payload[:-1] + bytes([int(mode)])
+            head = struct.pack("<IIQI", sid, ver, len(payload), zlib.crc32(payload))
+            out += head + struct.pack("<I", zlib.crc32(head)) + payload
+        else:
+            out += data[pos:pos + 24 + length]
+        pos += 24 + length
+    open(dst, "wb").write(out)
 
 
 def proxy(listen_port, target_port, mode):
@@ -121,5 +148,7 @@ def proxy(listen_port, target_port, mode):
 if __name__ == "__main__":
     if sys.argv[1] == "ram":
         ram_digest(sys.argv[2])
+    elif sys.argv[1] == "config-mmu":
+        config_mmu(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         proxy(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
