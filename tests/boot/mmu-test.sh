@@ -4,7 +4,8 @@
 #    harts implement: /proc/cpuinfo says so on every hart;
 #  - the device tree's cpu nodes carry the matching mmu-type;
 #  - bad values are refused with a message and status 125;
-#  - a snapshot keeps the setting (the restored VM's status reports it and the guest goes on);
+#  - a snapshot and a live migration keep the setting (the restored and the migrated VM's
+#    status reports it and the guest goes on);
 #    a snapshot whose configuration lacks the guest's satp mode is refused; a version 1
 #    configuration record (from before --mmu) restores as Sv57.
 # Usage: mmu-test.sh RVISOR FETCH_SCRIPT [GUEST_DIR]. Ends with "N passed, N failed".
@@ -82,24 +83,27 @@ restore_run() {
     rpid=$!
     pids="$pids $rpid"
 }
-# restored NAME MMU: the restored VM reports MMU and its guest goes on ticking; then killed
+# restored NAME MMU: the restored (or migrated) VM reports MMU and its guest goes on ticking
 restored() {
     local n
     if wait_sock "$tmp/$1.sock" && [ "$(status_mmu "$tmp/$1.sock")" = "$2" ]; then
-        pass "$1: the restored VM's status says mmu $2"
+        pass "$1: the VM's status says mmu $2"
     else
-        fail "$1: restored VM's mmu"
+        fail "$1: the VM's mmu"
         show "$tmp/$1.out"
     fi
     n=$(ticks "$tmp/$1.con")
     if wait_ticks "$tmp/$1.con" $((n + 3)); then
-        pass "$1: the restored guest goes on (tick $n, then $(ticks "$tmp/$1.con"))"
+        pass "$1: the guest goes on (tick $n, then $(ticks "$tmp/$1.con"))"
     else
-        fail "$1: the restored guest does not go on"
+        fail "$1: the guest does not go on"
         show "$tmp/$1.con"
     fi
+}
+# stop NAME PID: kills a VM with an API socket $tmp/NAME.sock and waits for it
+stop() {
     "$rvisor" ctl "$tmp/$1.sock" kill >/dev/null
-    wait $rpid
+    wait "$2"
 }
 
 "$rvisor" run --mmu sv48 $K \
@@ -117,6 +121,24 @@ if wait_sock "$tmp/a.sock" && wait_ticks "$tmp/a.con" 3; then
     restore_run r "$tmp/snap.rvs"
     restored r sv48
 
+    # Live migration of the restored VM on loopback: the destination has no --mmu of its own.
+    port=$((20000 + $$ % 20000))
+    "$rvisor" run --incoming "tcp:127.0.0.1:$port" --console "file:$tmp/m.con" \
+        --api-socket "$tmp/m.sock" </dev/null >"$tmp/m.out" 2>&1 &
+    mpid=$!
+    pids="$pids $mpid"
+    for _ in $(seq 100); do # until it listens (10 s at most)
+        ss -ltnH "sport = :$port" 2>/dev/null | grep -q . && break
+        sleep 0.1
+    done
+    "$rvisor" migrate "$tmp/r.sock" --to "tcp:127.0.0.1:$port" >"$tmp/migrate.out" 2>&1
+    st=$?
+    check "migrate (status $st)" '[ $st = 0 ]'
+    [ $st = 0 ] || show "$tmp/migrate.out"
+    wait $rpid
+    restored m sv48
+    stop m $mpid
+
     # The configuration says sv39, the harts' satp is Sv48: refused, not run.
     $tool config-mmu "$tmp/snap.rvs" "$tmp/sv39.rvs" 8
     timeout 120 "$rvisor" restore "$tmp/sv39.rvs" --console none </dev/null >"$tmp/sv39.out" 2>&1
@@ -129,6 +151,7 @@ if wait_sock "$tmp/a.sock" && wait_ticks "$tmp/a.con" 3; then
     $tool config-mmu "$tmp/snap.rvs" "$tmp/v1.rvs" v1
     restore_run v1 "$tmp/v1.rvs"
     restored v1 sv57
+    stop v1 $rpid
 else
     fail "the --mmu sv48 guest did not start ticking"
     show "$tmp/a.out"
