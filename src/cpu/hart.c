@@ -1,5 +1,6 @@
 /* Hart reset, traps and interrupts (privileged spec 3.1.6-3.1.9, 3.3, 10.1). */
 #include "cpu/hart.h"
+#include "cpu/uwin.h"
 
 #include <string.h>
 
@@ -80,6 +81,7 @@ void rv_hart_update_mmu_idx(struct rv_hart *h)
         h->data_mmu_idx = RV_MMU_U;
     else
         h->data_mmu_idx = (h->mstatus & MSTATUS_SUM) ? RV_MMU_S_SUM : RV_MMU_S;
+    rv_uwin_select(h);
 }
 
 uint64_t rv_hart_mip(struct rv_hart *h)

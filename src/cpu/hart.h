@@ -76,6 +76,8 @@ enum rv_exit {
                        (only rv_debug_run(), src/debug/debug.h, returns it) */
 };
 
+struct rv_uwin;
+
 struct rv_hart {
     /* --- hot state --- */
     uint64_t x[32];           /* integer registers; x[0] is kept 0 */
@@ -86,6 +88,9 @@ struct rv_hart {
     unsigned data_mmu_idx;    /* enum rv_mmu_idx for loads/stores (MPRV applied) */
     _Atomic uint32_t events;  /* nonzero: leave the fast loop and look at interrupts/stop */
     struct rv_bus *bus;
+    uint8_t *uwin;            /* host-MMU window of the data regime (cpu/uwin.h) */
+    uint64_t uwin_limit;      /* RV_UWIN_SIZE: addresses at or above go to the slow path */
+    struct rv_uwin *uwin_state; /* this hart's window, or NULL (rv_uwin_attach) */
     struct rv_tlb_entry tlb[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE];
     struct rv_insn dcache[RV_DCACHE_SIZE]; /* see RV_DCACHE_BITS */
 

@@ -13,6 +13,7 @@
  * address may lie in. (One range for all sizes would make every fence of a user page scan the
  * whole TLB for the gigapages of the kernel's linear map.) */
 #include "cpu/mmu.h"
+#include "cpu/uwin.h"
 
 #include <string.h>
 
@@ -188,6 +189,13 @@ int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigne
     return exc;
 }
 
+int rv_mmu_translate_page(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
+                          uint64_t *pa, unsigned *page_shift)
+{
+    bool global;
+    return mmu_walk(h, va, acc, mmu_idx, pa, &global, page_shift);
+}
+
 int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tlb_entry **out)
 {
     const unsigned mmu_idx = acc == RV_ACCESS_EXEC ? h->fetch_mmu_idx : h->data_mmu_idx;
@@ -256,6 +264,7 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
 
 void rv_tlb_flush_all(struct rv_hart *h)
 {
+    rv_uwin_flush(h);
     for (unsigned m = 0; m < RV_MMU_COUNT; m++)
         for (unsigned a = 0; a < RV_ACCESS_COUNT; a++) {
             if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + a)))
@@ -317,6 +326,10 @@ void rv_tlb_flush(struct rv_hart *h, bool va_valid, uint64_t va, bool asid_valid
         rv_tlb_flush_all(h);
         return;
     }
+    if (va_valid)
+        rv_uwin_flush_va(h, va);
+    else
+        rv_uwin_flush(h); /* the window holds the current ASID's translations only */
 
     if (!va_valid) {
         /* Every non-global translation of `asid`. The superpage range stays as it is: it

@@ -35,6 +35,10 @@
 int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
                      uint64_t *pa, bool *pte_global);
 
+/* As rv_mmu_translate, and *page_shift = log2 of the size of the page that maps va. */
+int rv_mmu_translate_page(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
+                          uint64_t *pa, unsigned *page_shift);
+
 /* The debugger's view: translates `va` as the hart's current privilege and satp would (M-mode
  * or Bare: physical), ignoring permissions, without setting A/D bits or touching the TLB. */
 int rv_mmu_debug_translate(struct rv_hart *h, uint64_t va, uint64_t *pa);

@@ -1,0 +1,254 @@
+/* Host-MMU windows for user-mode data accesses (uwin.h). */
+#include "cpu/uwin.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "cpu/bus.h"
+#include "cpu/mmu.h"
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1ull << PAGE_SHIFT)
+#define SUPER_SHIFT 21
+#define SUPER_SIZE (1ull << SUPER_SHIFT)
+/* the window and a guard page for accesses that start below RV_UWIN_SIZE and end above it */
+#define RESERVE (RV_UWIN_SIZE + PAGE_SIZE)
+#define SUPER_WORDS ((RV_UWIN_SIZE >> SUPER_SHIFT) / 64)
+
+/* The window of harts whose data regime is not U-mode: reserved, never mapped. */
+static uint8_t *none_window;
+static pthread_once_t none_once = PTHREAD_ONCE_INIT;
+
+static uint8_t *reserve(void)
+{
+    void *p = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void none_init(void)
+{
+    none_window = reserve();
+}
+
+/* Makes [addr, addr + len) of the window unmapped again (still reserved). */
+static void unmap(uint8_t *addr, uint64_t len)
+{
+    /* A fixed PROT_NONE mapping replaces whatever was there in one call. Failure would leave
+     * a stale translation in place, which must not happen silently. */
+    if (mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+             0) == MAP_FAILED) {
+        rv_warn("host-MMU window: cannot unmap: %s", strerror(errno));
+        abort();
+    }
+}
+
+struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, unsigned nwindows)
+{
+    pthread_once(&none_once, none_init);
+    if (!none_window) {
+        rv_error_set(-ENOMEM, "cannot reserve host address space for a host-MMU window");
+        return NULL;
+    }
+    struct rv_uwin *w = calloc(1, sizeof(*w));
+    if (!w) {
+        rv_error_set(-ENOMEM, "out of memory");
+        return NULL;
+    }
+    w->ram_fd = ram_fd;
+    w->ram_pages = ram_size >> PAGE_SHIFT;
+    w->cap = RV_UWIN_MAPS_TOTAL / (nwindows ? nwindows : 1);
+    w->rec = calloc(w->cap, sizeof(*w->rec));
+    w->written = calloc((w->ram_pages + 63) / 64, sizeof(uint64_t));
+    w->super = calloc(SUPER_WORDS, sizeof(uint64_t));
+    w->base = reserve();
+    if (!w->base || !w->rec || !w->written || !w->super) {
+        rv_uwin_destroy(w);
+        rv_error_set(-ENOMEM, "cannot reserve host address space for a host-MMU window");
+        return NULL;
+    }
+    return w;
+}
+
+void rv_uwin_destroy(struct rv_uwin *w)
+{
+    if (!w)
+        return;
+    if (w->base)
+        munmap(w->base, RESERVE);
+    free(w->rec);
+    free(w->written);
+    free(w->super);
+    free(w);
+}
+
+static uint64_t page_index(const struct rv_hart *h, uint64_t pa)
+{
+    return (pa - h->bus->ram_base) >> PAGE_SHIFT;
+}
+
+/* Sets or clears the `written` bits of the pages of record r. */
+static void mark_written(struct rv_uwin *w, const struct rv_uwin_rec *r, bool on)
+{
+    for (uint64_t i = r->first; i < r->first + r->pages; i++) {
+        if (on)
+            w->written[i / 64] |= 1ull << (i % 64);
+        else
+            w->written[i / 64] &= ~(1ull << (i % 64));
+    }
+}
+
+static void empty(struct rv_uwin *w)
+{
+    if (!w || !w->n)
+        return;
+    unmap(w->base, RV_UWIN_SIZE);
+    for (unsigned i = 0; i < w->nrec; i++)
+        mark_written(w, &w->rec[i], false);
+    w->n = 0;
+    w->nrec = 0;
+    memset(w->super, 0, SUPER_WORDS * sizeof(uint64_t));
+    w->flushes++;
+}
+
+void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w)
+{
+    empty(w);
+    h->uwin_state = w;
+    /* without a window every access compares above the limit: the slow path */
+    h->uwin_limit = w ? RV_UWIN_SIZE : 0;
+    rv_uwin_select(h);
+}
+
+void rv_uwin_select(struct rv_hart *h)
+{
+    h->uwin = h->uwin_state && h->data_mmu_idx == RV_MMU_U ? h->uwin_state->base : none_window;
+}
+
+void rv_uwin_flush(struct rv_hart *h)
+{
+    empty(h->uwin_state);
+}
+
+void rv_uwin_flush_va(struct rv_hart *h, uint64_t va)
+{
+    struct rv_uwin *w = h->uwin_state;
+    if (!w || !w->n || va >= RV_UWIN_SIZE)
+        return;
+    /* Linux's user pages are 4 KiB or 2 MiB (transparent huge pages): a fence inside a 2 MiB
+     * page must drop all of it. Records are left as they are: they only bound the number of
+     * mappings and find write mappings to revoke, and revoking an unmapped range is harmless. */
+    const uint64_t slot = va >> SUPER_SHIFT;
+    if (w->super[slot / 64] & (1ull << (slot % 64))) {
+        w->super[slot / 64] &= ~(1ull << (slot % 64));
+        unmap(w->base + (va & ~(SUPER_SIZE - 1)), SUPER_SIZE);
+    } else {
+        unmap(w->base + (va & ~(PAGE_SIZE - 1)), PAGE_SIZE);
+    }
+}
+
+void rv_uwin_revoke_write(struct rv_hart *h, uint64_t ppage)
+{
+    struct rv_uwin *w = h->uwin_state;
+    if (!w || !rv_bus_in_ram(h->bus, ppage, PAGE_SIZE))
+        return;
+    const uint64_t page = page_index(h, ppage);
+    if (!(w->written[page / 64] & (1ull << (page % 64))))
+        return;
+    /* Unmap every write mapping of the page; the bits of the other pages they covered are
+     * recomputed from the records left. */
+    unsigned k = 0;
+    for (unsigned i = 0; i < w->nrec; i++) {
+        struct rv_uwin_rec *r = &w->rec[i];
+        mark_written(w, r, false);
+        if (page >= r->first && page - r->first < r->pages)
+            unmap(w->base + r->va, (uint64_t)r->pages << PAGE_SHIFT);
+        else
+            w->rec[k++] = *r;
+    }
+    w->nrec = k;
+    for (unsigned i = 0; i < w->nrec; i++)
+        mark_written(w, &w->rec[i], true);
+}
+
+bool rv_uwin_contains(const struct rv_hart *h, uintptr_t addr)
+{
+    const struct rv_uwin *w = h->uwin_state;
+    if (none_window && addr - (uintptr_t)none_window < RESERVE)
+        return true;
+    return w && addr - (uintptr_t)w->base < RESERVE;
+}
+
+/* Whether [pa, pa + len) may be mapped: all of it ordinary RAM, and for writing without
+ * translated code (whose stores must reach the slow path, bus.h). */
+static bool mappable(const struct rv_bus *bus, uint64_t pa, uint64_t len, bool write)
+{
+    if (!rv_bus_in_ram(bus, pa, len))
+        return false;
+    for (uint64_t p = pa; p < pa + len; p += PAGE_SIZE)
+        if ((bus->page_is_io && bus->page_is_io(bus->opaque, p)) ||
+            (write && rv_bus_page_has_code(bus, p)))
+            return false;
+    return true;
+}
+
+/* Maps guest-virtual [va, va + len) to guest-physical pa. */
+static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, uint64_t len,
+                bool write)
+{
+    const struct rv_bus *bus = h->bus;
+    if (w->n == w->cap)
+        empty(w);
+    int prot = PROT_READ | (write ? PROT_WRITE : 0);
+    if (mmap(w->base + va, len, prot, MAP_SHARED | MAP_FIXED, w->ram_fd,
+             (off_t)(pa - bus->ram_base)) == MAP_FAILED)
+        return false; /* the slow path does the access; the window stays as it was */
+    w->n++;
+    w->maps++;
+    if (write) {
+        rv_bus_mark_dirty(bus, pa, len); /* stores through the mapping are not seen */
+        struct rv_uwin_rec *r = &w->rec[w->nrec++];
+        *r = (struct rv_uwin_rec){.va = va, .first = page_index(h, pa),
+                                  .pages = (uint32_t)(len >> PAGE_SHIFT)};
+        mark_written(w, r, true);
+    }
+    return true;
+}
+
+bool rv_uwin_fault(struct rv_hart *h, uintptr_t addr, bool write)
+{
+    struct rv_uwin *w = h->uwin_state;
+    if (!w || h->uwin != w->base || addr - (uintptr_t)w->base >= RV_UWIN_SIZE)
+        return false; /* another regime's code, or the guard page */
+    const uint64_t va = addr - (uintptr_t)w->base;
+    const enum rv_access acc = write ? RV_ACCESS_WRITE : RV_ACCESS_READ;
+    uint64_t pa;
+    unsigned shift;
+    if (rv_mmu_translate_page(h, va, acc, RV_MMU_U, &pa, &shift) != RV_EXC_NONE) {
+        w->refused++;
+        return false; /* the slow path raises the page fault */
+    }
+    const struct rv_bus *bus = h->bus;
+    /* A 2 MiB page at once where all of it is ordinary RAM (and, for writing, holds no
+     * translated code): xz's and gzip's buffers are transparent huge pages. */
+    uint64_t size = shift == SUPER_SHIFT ? SUPER_SIZE : PAGE_SIZE;
+    uint64_t vbase = va & ~(size - 1), pbase = pa & ~(size - 1);
+    if (size == SUPER_SIZE && !mappable(bus, pbase, size, write)) {
+        size = PAGE_SIZE;
+        vbase = va & ~(PAGE_SIZE - 1);
+        pbase = pa & ~(PAGE_SIZE - 1);
+    }
+    if (!mappable(bus, pbase, size, write)) {
+        w->refused++;
+        return false;
+    }
+    if (!map(h, w, vbase, pbase, size, write))
+        return false;
+    if (size == SUPER_SIZE)
+        w->super[(vbase >> SUPER_SHIFT) / 64] |= 1ull << ((vbase >> SUPER_SHIFT) % 64);
+    return true;
+}
