@@ -74,7 +74,10 @@ static void release_range(struct rv_virtio_balloon *b, uint64_t start, uint64_t 
     if (lo >= hi)
         return;
     rv_bus_note_write(b->bus, start, end - start); /* the pages read back as zeros (src/jit) */
-    if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) {
+    /* Guest RAM is a shared memfd mapping (machine/vm.c): MADV_REMOVE frees the pages
+     * themselves; private memory (a snapshot mapped copy-on-write) drops its copies. */
+    if (madvise((void *)lo, hi - lo, MADV_REMOVE) != 0 &&
+        madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) {
         rv_warn("virtio-balloon: madvise: %s", strerror(errno));
         return;
     }

@@ -29,6 +29,7 @@
 #include "cpu/exec.h"
 #include "cpu/mem.h"
 #include "cpu/mmu.h"
+#include "cpu/uwin.h"
 #include "jit/jit_internal.h"
 
 #define CODE_SIZE (64u << 20)
@@ -182,6 +183,7 @@ static uint8_t *code_byte(struct rv_jit *j, uint64_t ppage)
 /* Makes this hart's cached WRITE translations of physical page `ppage` go to the slow path. */
 static void drop_direct_writes(struct rv_hart *h, uint64_t ppage)
 {
+    rv_uwin_revoke_write(h, ppage);
     for (unsigned m = 0; m < RV_MMU_COUNT; m++)
         for (unsigned s = 0; s < RV_TLB_SIZE; s++) {
             if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + RV_ACCESS_WRITE)))
@@ -305,6 +307,7 @@ static void flush_all(struct rv_jit *j)
     jcache_clear(j);
     j->arena_used = 0;
     j->code_free = j->code_start;
+    j->nfix = 0;
     j->stats.code_bytes = 0;
     j->stats.flushes++;
 }
@@ -567,6 +570,7 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
     enum rv_exit exit = RV_EXIT_BUDGET;
     h->wfi = false;
     atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_relaxed);
+    jit_uwin_running(j);
     /* The timers are looked at after every chunk. With time following instret the chunk is
      * the interpreter's, so that timer interrupts come at the same instruction; with a real
      * clock it is longer (each chunk costs an exit and a clock read), and the latency of a
@@ -755,6 +759,8 @@ int rv_jit_create(struct rv_jit_group *g, struct rv_hart *h, struct rv_jit **out
         if (!j->arena || !j->block_hash || !j->page_hash)
             rc = rv_error_set(-ENOMEM, "out of memory");
     }
+    if (!rc)
+        rc = jit_uwin_init(j);
     if (rc) {
         rv_jit_destroy(j);
         return rc;
@@ -787,7 +793,8 @@ static void print_stats(const struct rv_jit *j)
             "jit hart %u: blocks %llu (%llu insns) flushes %llu invalidations %llu; exits pc %llu "
             "chain %llu interp %llu fence.i %llu exc %llu; lookups %llu; slow loads %llu "
             "stores %llu; helper execs %llu; interpreter steps %llu; register loads %llu stores %llu "
-            "emitted (out of line: %llu, %llu); grouped accesses %llu, unchecked %llu\n",
+            "emitted (out of line: %llu, %llu); grouped accesses %llu, unchecked %llu; "
+            "window accesses %llu, window slow %llu\n",
             j->index, (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
             (unsigned long long)s->flushes, (unsigned long long)s->invalidations,
             (unsigned long long)s->exits[JIT_EXIT_PC], (unsigned long long)s->exits[JIT_EXIT_CHAIN],
@@ -798,7 +805,13 @@ static void print_stats(const struct rv_jit *j)
             (unsigned long long)s->interp_steps, (unsigned long long)s->rc_loads,
             (unsigned long long)s->rc_stores, (unsigned long long)s->rc_cold_loads,
             (unsigned long long)s->rc_cold_stores, (unsigned long long)s->mem_grouped,
-            (unsigned long long)s->group_cold);
+            (unsigned long long)s->group_cold, (unsigned long long)s->uwin_accesses,
+            (unsigned long long)s->uwin_slow);
+    const struct rv_uwin *w = j->hart->uwin_state;
+    if (w)
+        fprintf(stderr, "jit hart %u: window maps %llu, flushes %llu, refused %llu\n", j->index,
+                (unsigned long long)w->maps, (unsigned long long)w->flushes,
+                (unsigned long long)w->refused);
 }
 
 void rv_jit_destroy(struct rv_jit *j)
@@ -821,6 +834,7 @@ void rv_jit_destroy(struct rv_jit *j)
         munmap(j->arena, j->arena_size);
     free(j->block_hash);
     free(j->page_hash);
+    jit_uwin_fini(j);
     free(j);
 }
 

@@ -46,7 +46,15 @@ struct rv_jit_stats {
     /* accesses translated as members of a base group (translate_mem.c), and how often one
      * found no addend from its leader and checked the TLB itself */
     uint64_t mem_grouped, group_cold;
+    /* accesses through the host-MMU window (jit_uwin.c) translated, and window faults sent
+     * to the slow path */
+    uint64_t uwin_accesses, uwin_slow;
 };
+
+/* Whether translated code may use host-MMU windows (cpu/uwin.h): the SIGSEGV handler that
+ * serves them is installed (the first call installs it; before the sandbox, which refuses
+ * rt_sigaction). */
+bool rv_jit_uwin_ready(void);
 
 /* Creates the group for the harts using `bus` and hooks it into the bus. Returns 0, or a
  * negative errno with rv_error_get() set. */

@@ -162,6 +162,11 @@ struct rv_jit {
 
     struct rv_jit_stats stats;
 
+    /* window accesses and their out-of-line code (jit_uwin.c), offsets in the code cache,
+     * in code order */
+    struct jit_fix { uint32_t access, cold; } *fix;
+    size_t nfix, fix_cap;
+
     /* probed by translated code at j + offsetof(struct rv_jit, jcache) */
     _Alignas(64) struct jit_jcache_entry jcache[JIT_JCACHE_WAYS << JIT_JCACHE_BITS];
 };
@@ -198,6 +203,12 @@ void jit_register_block(struct rv_jit *j, struct jit_block *b);
 /* jit.c: host code [code, end) was emitted for b (the perf map, RVISOR_PERF_MAP=1). */
 void jit_note_code(const struct rv_jit *j, const struct jit_block *b, uintptr_t code,
                    uintptr_t end, bool counting);
+
+/* jit_uwin.c: the SIGSEGV handler for host-MMU windows (installed by jit_uwin_init) and the
+ * table it uses. jit_uwin_running() tells it which translator the calling thread runs. */
+int jit_uwin_init(struct rv_jit *j);
+void jit_uwin_fini(struct rv_jit *j);
+void jit_uwin_running(struct rv_jit *j);
 
 /* Offsets of the hart fields translated code uses; rbx = hart + JIT_HART_BIAS so that all of
  * x[0..31] are in reach of 8-bit displacements. */

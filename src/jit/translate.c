@@ -24,6 +24,7 @@
 #include <assert.h>
 #include <stddef.h>
 
+#include "cpu/csr.h"
 #include "jit/translate.h"
 
 struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
@@ -460,6 +461,10 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     memset(t->nloads, 0, sizeof(t->nloads));
     memset(t->nstores, 0, sizeof(t->nstores));
     t->in_cold = false;
+    /* Window accesses where user addresses fit the window: Sv39 (uwin.h) */
+    t->uwin = j->hart->uwin_state && j->hart->data_mmu_idx == RV_MMU_U &&
+              (j->hart->satp >> SATP_MODE_SHIFT) == SATP_MODE_SV39;
+    const size_t nfix = j->nfix;
     t->ins = ins;
     t->insn_clock = 0;
     jit_rc_init(&t->rc);
@@ -540,8 +545,10 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         for (unsigned i = 0; i < t->ncold; i++)
             emit_cold(t, &t->cold[i]);
     }
-    if (a->overflow || t->fail)
+    if (a->overflow || t->fail) {
+        j->nfix = nfix; /* the code is not kept */
         return 0;
+    }
     if (!counting) {
         j->stats.rc_loads += t->nloads[0];
         j->stats.rc_stores += t->nstores[0];

@@ -66,7 +66,9 @@ struct cold {
     unsigned size, rd;       /* LOAD; JOIN: rd = the instruction jumped to */
     bool sign;
     bool write;              /* STORE, LEADER, MEMBER: a store (rcx = the value) */
-    uintptr_t access;        /* LEADER: the access on the main path (at rsi + rdx) */
+    uintptr_t access;        /* LEADER: the access on the main path (at rsi + rdx); LOAD,
+                                STORE with uwin: the window access */
+    bool uwin;               /* LOAD, STORE: through the window (jit_uwin.c) */
     unsigned slot;           /* LEADER: its group's frame slot */
     unsigned base, host;     /* MEMBER: host registers of the base and of the loaded value */
     int32_t imm;             /* MEMBER: the offset */
@@ -92,6 +94,7 @@ struct tr {
     uint32_t insn_clock;       /* rc.clock when instruction k began (its slots stay) */
     const struct rv_insn *ins; /* the block's instructions (eviction looks ahead) */
     bool in_cold;             /* emitting the out-of-line code */
+    bool uwin;                /* U-mode loads and stores go through the host-MMU window */
     unsigned nloads[2], nstores[2]; /* guest register loads/stores emitted, main path and
                                        out-of-line code (RVISOR_JIT_STATS) */
     struct cold cold[MAX_COLD];
@@ -216,6 +219,10 @@ void jit_emit_mem_cold(struct tr *t, const struct cold *c);
  * a hit inside one page); returns the rel32 field of the jump taken otherwise. Clobbers rax,
  * rdx. */
 uint8_t *jit_emit_tlb(struct tr *t, unsigned size, bool write);
+
+/* jit_uwin.c: the window access at `access` goes to out-of-line code `cold` when the window
+ * will not map its page (sets t->fail if the table is full). */
+void jit_uwin_note(struct tr *t, uintptr_t access, uintptr_t cold);
 
 /* translate_amo.c: translates `in` if it is an AMO, LR/SC or CBO.ZERO done natively (with the
  * interpreter as the out-of-line path); false otherwise. */

@@ -153,10 +153,12 @@ static void plan_access(struct tr *t, struct plan *p, unsigned k, unsigned base,
 
 void jit_mem_plan(struct tr *t, const struct rv_insn *ins)
 {
+    memset(t->mrole, MEM_PLAIN, sizeof(t->mrole));
+    if (t->uwin)
+        return; /* a window access is shorter than a group member's */
     struct plan p;
     memset(&p, 0, sizeof(p));
     int64_t rel[JIT_MAX_BLOCK_INSNS];
-    memset(t->mrole, MEM_PLAIN, sizeof(t->mrole));
     plan_reset(&p);
     for (unsigned k = 0; k < t->n; k++) {
         const struct rv_insn *in = &ins[k];
@@ -311,6 +313,20 @@ static struct cold *add_access_cold(struct tr *t, enum cold_kind kind, uint8_t *
     return c;
 }
 
+/* The window check of the access at rsi (below the limit: in the window), then rdx = the
+ * window (jit_uwin.c); the access is [rsi + rdx] as after emit_tlb_addend. Returns the jump
+ * taken for addresses above the window. */
+static uint8_t *emit_uwin(struct tr *t)
+{
+    struct x86_asm *a = &t->a;
+    x86_alu_rm(a, X86_CMP, true, RSI, HART(uwin_limit));
+    uint8_t *miss = x86_jcc_fwd(a, X86_CC_AE);
+    x86_load(a, RDX, HART(uwin), 8, false);
+    if (!t->counting)
+        t->j->stats.uwin_accesses++;
+    return miss;
+}
+
 static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
 {
     struct x86_asm *a = &t->a;
@@ -330,16 +346,23 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
     }
     jit_emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
-    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
-                                       : emit_tlb_addend(t, 0, (int32_t)size - 1, false);
+    uint8_t *miss = t->uwin             ? emit_uwin(t)
+                    : role == MEM_LEADER ? emit_leader_check(t)
+                                         : emit_tlb_addend(t, 0, (int32_t)size - 1, false);
+    /* straight into rd's host register (a miss leaves through the cold path before it). The
+     * register cache may write a victim back first: a leader's out-of-line code returns to
+     * that, a window fault happens at the load itself. */
     uintptr_t access = x86_here(a);
-    /* straight into rd's host register (a miss leaves through the cold path before it) */
-    x86_load(a, in->rd ? jit_rc_def(t, in->rd) : RAX, access_at(), size, sign);
+    unsigned dest = in->rd ? jit_rc_def(t, in->rd) : RAX;
+    if (t->uwin)
+        access = x86_here(a);
+    x86_load(a, dest, access_at(), size, sign);
     struct cold *c = add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_LOAD, miss, in,
                                      size, false);
     c->pre = pre;
     c->access = access;
     c->sign = sign;
+    c->uwin = t->uwin;
 }
 
 static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
@@ -355,12 +378,15 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
         return;
     }
     jit_emit_va(t, in->rs1, in->imm);
-    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
-                                       : emit_tlb_addend(t, 0, (int32_t)size - 1, true);
+    uint8_t *miss = t->uwin             ? emit_uwin(t)
+                    : role == MEM_LEADER ? emit_leader_check(t)
+                                         : emit_tlb_addend(t, 0, (int32_t)size - 1, true);
     uintptr_t access = x86_here(a);
     x86_store(a, RCX, access_at(), size);
-    add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss, in, size, true)
-        ->access = access;
+    struct cold *c = add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss, in,
+                                     size, true);
+    c->access = access;
+    c->uwin = t->uwin;
 }
 
 bool jit_emit_mem(struct tr *t, const struct rv_insn *in)
@@ -415,6 +441,8 @@ void jit_emit_mem_cold(struct tr *t, const struct cold *c)
 {
     struct x86_asm *a = &t->a;
     uint8_t *miss;
+    if (c->uwin)
+        jit_uwin_note(t, c->access, x86_here(a)); /* where a refused window access goes */
     switch (c->kind) {
     case COLD_LEADER:
         /* rsi = the leader's address: no group this time; its own access as usual */

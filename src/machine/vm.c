@@ -13,11 +13,15 @@
 #include "core/log.h"
 #include "cpu/csr.h"
 #include "cpu/mmu.h"
+#include "cpu/uwin.h"
 #include "machine/loader.h"
 #include "machine/vm_internal.h"
 
 #define DEFAULT_RAM (128ull << 20) /* as QEMU virt */
-#define DEFAULT_MMU RV_VM_MMU_SV57 /* the largest scheme the page walker knows */
+/* Sv39, as many real cores (SiFive U74, T-Head C906/C910): user addresses then fit the
+ * host-MMU windows (cpu/uwin.h), which make user-mode loads and stores host loads and stores.
+ * --mmu sv48/sv57 give the larger schemes, with the software TLB for user accesses. */
+#define DEFAULT_MMU RV_VM_MMU_SV39
 #define MAX_RAM (64ull << 30)
 #define MAX_IMAGE (1ull << 31)
 #define RUN_BUDGET (1u << 20)
@@ -284,6 +288,70 @@ static void vm_jit_destroy(struct rv_vm *vm)
     vm->jit_group = NULL;
 }
 
+/* Guest RAM: a memfd mapped shared, so that host-MMU windows (cpu/uwin.h) can map its pages
+ * too; private anonymous memory if the host has no memfd. NULL if neither can be had. */
+void *vm_ram_alloc(uint64_t size, int *fd)
+{
+    *fd = memfd_create("rvisor-ram", MFD_CLOEXEC);
+    if (*fd >= 0) {
+        void *ram = MAP_FAILED;
+        if (ftruncate(*fd, (off_t)size) == 0)
+            ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, *fd, 0);
+        if (ram != MAP_FAILED)
+            return ram;
+        close(*fd);
+        *fd = -1;
+    }
+    void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return ram == MAP_FAILED ? NULL : ram;
+}
+
+/* Host-MMU windows for every hart whose translator runs, if guest RAM is a memfd and the
+ * host has the address space (RVISOR_UWIN=0 turns them off, to compare). */
+static void vm_uwin_create(struct rv_vm *vm)
+{
+    const char *env = getenv("RVISOR_UWIN");
+    if (vm->ram_fd < 0 || (env && strcmp(env, "0") == 0) || !rv_jit_uwin_ready())
+        return;
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        vm->vcpus[i].uwin = rv_uwin_create(vm->ram_fd, vm->bus.ram_size, vm->nharts);
+        if (!vm->vcpus[i].uwin) {
+            rv_warn("host-MMU windows unavailable (%s)", rv_error_get());
+            vm_ram_fd_lost(vm);
+            return;
+        }
+        rv_uwin_attach(vm->vcpus[i].hart, vm->vcpus[i].uwin);
+    }
+}
+
+/* Guest RAM is no longer (only) the memfd's pages: no windows from now on. */
+void vm_ram_fd_lost(struct rv_vm *vm)
+{
+    for (unsigned i = 0; i < vm->nharts; i++) {
+        rv_uwin_attach(vm->vcpus[i].hart, NULL);
+        rv_uwin_destroy(vm->vcpus[i].uwin);
+        vm->vcpus[i].uwin = NULL;
+        if (vm->vcpus[i].jit)
+            rv_jit_flush(vm->vcpus[i].jit); /* code that used the windows */
+    }
+    if (vm->ram_fd >= 0)
+        close(vm->ram_fd);
+    vm->ram_fd = -1;
+}
+
+void vm_ram_fd_replace(struct rv_vm *vm, int fd)
+{
+    if (vm->ram_fd >= 0)
+        close(vm->ram_fd);
+    vm->ram_fd = fd;
+    for (unsigned i = 0; i < vm->nharts; i++)
+        if (vm->vcpus[i].uwin) {
+            vm->vcpus[i].uwin->ram_fd = fd;
+            rv_uwin_attach(vm->vcpus[i].hart, vm->vcpus[i].uwin); /* empties it */
+        }
+}
+
 /* Translators for all harts or for none (they share the tracking of translated code). The
  * interpreter is the fallback where the host refuses executable memory. */
 static void vm_jit_create(struct rv_vm *vm)
@@ -294,7 +362,9 @@ static void vm_jit_create(struct rv_vm *vm)
     if (rc) {
         rv_warn("binary translator unavailable (%s): using the interpreter", rv_error_get());
         vm_jit_destroy(vm);
+        return;
     }
+    vm_uwin_create(vm);
 }
 
 static int read_image(const char *path, uint8_t **data, size_t *len)
@@ -354,6 +424,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->monitor = cfg->bios == NULL;
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
+    vm->ram_fd = -1;
     vm->dbg_notify_fd = -1;
     vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* -1: RSS not reported */
     /* Recursive: virtio devices raise interrupts both from MMIO callbacks (lock held) and
@@ -376,9 +447,8 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
         rv_vm_destroy(vm);
         return rc;
     }
-    void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (ram == MAP_FAILED) {
+    void *ram = vm_ram_alloc(ram_size, &vm->ram_fd);
+    if (!ram) {
         rv_vm_destroy(vm);
         return rv_error_set(-ENOMEM, "cannot map %llu MiB of guest RAM",
                             (unsigned long long)(ram_size >> 20));
@@ -444,6 +514,7 @@ static int vm_reset(struct rv_vm *vm)
         plic->ops->reset(plic->dev);
     for (unsigned i = 0; i < vm->nharts; i++) {
         rv_hart_reset(vm->vcpus[i].hart, i, &vm->bus, VIRT_RAM_BASE);
+        rv_uwin_attach(vm->vcpus[i].hart, vm->vcpus[i].uwin);
         if (vm->vcpus[i].jit)
             rv_jit_flush(vm->vcpus[i].jit); /* the images are loaded again */
     }
@@ -532,12 +603,15 @@ void rv_vm_destroy(struct rv_vm *vm)
     }
     vm_jit_destroy(vm);
     for (unsigned i = 0; i < vm->nharts; i++) {
+        rv_uwin_destroy(vm->vcpus[i].uwin);
         free(vm->vcpus[i].hart);
         pthread_mutex_destroy(&vm->vcpus[i].lock);
         pthread_cond_destroy(&vm->vcpus[i].cond);
     }
     if (vm->bus.ram)
         munmap(vm->bus.ram, vm->bus.ram_size);
+    if (vm->ram_fd >= 0)
+        close(vm->ram_fd);
     for (int i = 0; i < 2; i++)
         if (vm->wake_pipe[i] >= 0)
             close(vm->wake_pipe[i]);

@@ -45,6 +45,7 @@ struct rv_vcpu {
     struct rv_hart *hart;
     unsigned id;
     struct rv_jit *jit;     /* the hart's translator; NULL: the interpreter runs it */
+    struct rv_uwin *uwin;   /* its host-MMU window (cpu/uwin.h), or NULL */
     pthread_t thread;
     bool thread_started;
     pthread_mutex_t lock;   /* protects the fields below and the sleep/wake handshake */
@@ -70,6 +71,7 @@ struct rv_vm {
     unsigned nharts;
     struct rv_vcpu vcpus[RV_MAX_HARTS];
     struct rv_jit_group *jit_group; /* translated-code tracking (cfg.accel = RV_ACCEL_JIT) */
+    int ram_fd;                 /* memfd holding guest RAM (bus.ram maps it shared), or -1 */
     struct timespec t0;        /* host time of mtime = 0 */
     _Atomic uint64_t mtime_offset; /* added to host-derived ticks (guest writes to mtime) */
 
@@ -249,5 +251,14 @@ int console_start(struct rv_vm *vm);
 void console_stop(struct rv_vm *vm);
 /* Bytes of pending console input for SBI DBCN reads (called with dev_lock held). */
 size_t console_read(struct rv_vm *vm, uint8_t *buf, size_t len);
+
+/* vm.c: guest RAM as a shared memfd mapping (*fd, or private memory and *fd = -1); NULL if
+ * neither can be had. */
+void *vm_ram_alloc(uint64_t size, int *fd);
+/* vm.c: guest RAM was replaced by memory that is not memfd `vm->ram_fd`'s (a snapshot mapped
+ * privately): host-MMU windows are turned off. */
+void vm_ram_fd_lost(struct rv_vm *vm);
+/* vm.c: guest RAM was replaced by the pages of memfd `fd` (the VM owns it now). */
+void vm_ram_fd_replace(struct rv_vm *vm, int fd);
 
 #endif

@@ -199,6 +199,7 @@ struct loader {
     unsigned nstrings;
     char *disk_image[RV_MAX_DISKS]; /* DISK records: the image holding disk i's state */
     uint8_t *ram;              /* guest RAM until the VM exists */
+    int ram_fd;                /* its memfd (vm.c, vm_ram_alloc), or -1 */
     uint64_t ram_size;
     bool mapped;
     uint64_t pages_loaded;
@@ -286,9 +287,8 @@ static int read_config(struct loader *L, const uint8_t *p, size_t len)
     c->console_out_fd = ro->console_out_fd;
     c->console_escapes = ro->console_escapes;
     L->ram_size = c->ram_size;
-    void *ram = mmap(NULL, c->ram_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (ram == MAP_FAILED)
+    void *ram = vm_ram_alloc(c->ram_size, &L->ram_fd);
+    if (!ram)
         return rv_error_set(-ENOMEM, "cannot map %llu MiB of guest RAM",
                             (unsigned long long)(c->ram_size >> 20));
     L->ram = ram;
@@ -460,6 +460,14 @@ static int vm_loader_create(struct loader *L)
         return rc;
     }
     L->ram = NULL;
+    /* The VM's RAM is the loader's now: its memfd, or a private mapping of the snapshot
+     * file, which host-MMU windows cannot share. */
+    if (L->mapped || L->ram_fd < 0) {
+        vm_ram_fd_lost(vm);
+    } else {
+        vm_ram_fd_replace(vm, L->ram_fd);
+        L->ram_fd = -1;
+    }
     L->vm = vm;
     vm_drop_images(vm);
     boot_reset_harts(vm); /* time sources; the registers come from the hart records */
@@ -598,13 +606,15 @@ static void loader_free(struct loader *L)
 {
     if (L->ram)
         munmap(L->ram, L->ram_size);
+    if (L->ram_fd >= 0)
+        close(L->ram_fd);
     for (unsigned i = 0; i < L->nstrings; i++)
         free(L->strings[i]);
 }
 
 int vm_state_load(struct rv_stream *s, const struct vm_loader_opts *lo, struct rv_vm **out)
 {
-    struct loader L = {.lo = lo, .s = s};
+    struct loader L = {.lo = lo, .s = s, .ram_fd = -1};
     int rc = 0;
     for (;;) {
         struct rv_record rec;

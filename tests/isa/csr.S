@@ -2,7 +2,8 @@
  * clear, immediate forms, no write when rs1 = x0 / uimm = 0), read-only CSRs (address bits
  * 11:10 = 11: writes are illegal, reads and csrrs/csrrc x0 are fine), privilege of a CSR
  * (bits 9:8), unknown CSRs, and the WARL/view behaviour of misa, mstatus/sstatus, mie/sie,
- * mip/sip, mepc/sepc, mtvec, medeleg, satp and menvcfg. */
+ * mip/sip, mepc/sepc, mtvec, medeleg, satp (with Sv57: its checks write it) and menvcfg. */
+/* isa-options: --mmu sv57 */
 #include "env.h"
 
 TEST_MAIN

@@ -46,6 +46,10 @@ static inline uint32_t csrrw(unsigned rd, unsigned csr, unsigned rs1)
 {
     return i_type(0x73, 1, rd, rs1, (int32_t)csr);
 }
+static inline uint32_t auipc(unsigned rd, int32_t imm20)
+{
+    return (uint32_t)imm20 << 12 | rd << 7 | 0x17;
+}
 static inline uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(2, rs2, rs1, imm); }
 static inline uint32_t sd(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(3, rs2, rs1, imm); }
 static inline uint32_t add(unsigned rd, unsigned rs1, unsigned rs2) { return r_type(0, 0, rd, rs1, rs2); }

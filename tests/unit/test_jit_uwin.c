@@ -1,0 +1,240 @@
+/* Binary translator (src/jit) with a host-MMU window (cpu/uwin.h): U-mode programs under Sv39
+ * whose loads and stores go through the window, run on the translator and on the interpreter in
+ * the same slices of budget, the states compared after every slice. They cover what the
+ * SIGSEGV handler does: pages mapped on first touch (loads and stores across pages), a load
+ * of a page the guest's S-mode handler maps on the page fault (the access is sent to its slow
+ * path, which raises the exception; after SRET the retried access maps the page), a store to a
+ * read-only page ending the program with a precise store page fault, and stores to the
+ * page of code written through the window and then run (its write mapping is revoked when it
+ * is translated, so that later stores reach the slow path, which drops the translations). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cpu/csr.h"
+#include "cpu/hart.h"
+#include "cpu/mmu.h"
+#include "cpu/uwin.h"
+#include "jit/jit.h"
+#include "rv_encode.h"
+#include "test.h"
+
+#define RAM_BASE 0x80000000ull
+#define RAM_SIZE (1u << 20)
+
+#define SFENCE_VMA_ALL 0x12000073u
+#define SRET 0x10200073u
+
+/* guest-virtual layout */
+#define VA_CODE 0x10000ull  /* U, RWX: the program (it rewrites itself) */
+#define VA_DATA 0x20000ull  /* U, RW: four pages */
+#define VA_LAZY 0x24000ull  /* U, R: invalid until the S-mode handler maps it */
+#define VA_RO 0x25000ull    /* U, R only */
+#define VA_S 0x30000ull     /* S, RX: the page-fault handler */
+#define VA_L0 0x40000ull    /* S, RW: the leaf table */
+/* guest-physical */
+#define PA_ROOT (RAM_BASE + 0x1000)
+#define PA_L1 (RAM_BASE + 0x2000)
+#define PA_L0 (RAM_BASE + 0x3000)
+#define PA_CODE (RAM_BASE + 0x10000)
+#define PA_DATA (RAM_BASE + 0x20000)
+#define PA_S (RAM_BASE + 0x30000)
+
+#define U_RW (RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_U | RV_PTE_A | RV_PTE_D)
+
+static struct rv_bus bus, bus_int;
+static int ram_fd;
+
+static uint64_t pte(uint64_t pa, uint64_t flags)
+{
+    return (pa >> 12) << 10 | flags;
+}
+
+static void set_u64(uint64_t pa, uint64_t value)
+{
+    memcpy(bus.ram + (pa - RAM_BASE), &value, 8);
+}
+
+static void put(uint64_t pa, const uint32_t *insns, unsigned n)
+{
+    memcpy(bus.ram + (pa - RAM_BASE), insns, 4 * n);
+}
+
+static void build_space(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    set_u64(PA_ROOT, pte(PA_L1, RV_PTE_V));
+    set_u64(PA_L1, pte(PA_L0, RV_PTE_V));
+    set_u64(PA_L0 + 8 * (VA_CODE >> 12), pte(PA_CODE, U_RW | RV_PTE_X));
+    for (unsigned i = 0; i < 4; i++)
+        set_u64(PA_L0 + 8 * ((VA_DATA >> 12) + i), pte(PA_DATA + 0x1000 * i, U_RW));
+    set_u64(PA_L0 + 8 * (VA_RO >> 12),
+            pte(PA_DATA + 0x5000, RV_PTE_V | RV_PTE_R | RV_PTE_U | RV_PTE_A));
+    set_u64(PA_L0 + 8 * (VA_S >> 12),
+            pte(PA_S, RV_PTE_V | RV_PTE_R | RV_PTE_X | RV_PTE_A));
+    set_u64(PA_L0 + 8 * (VA_L0 >> 12), pte(PA_L0, RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_A |
+                                                      RV_PTE_D));
+    set_u64(PA_DATA + 0x4000 + 8, 5); /* what the lazy page holds at VA_LAZY + 8 */
+    /* the S-mode handler of load page faults: map VA_LAZY, fence, return to the load */
+    const uint32_t handler[] = {sd(S4, S3, 0), SFENCE_VMA_ALL, SRET};
+    put(PA_S, handler, 3);
+}
+
+static void setup(struct rv_hart *h)
+{
+    h->satp = (uint64_t)SATP_MODE_SV39 << SATP_MODE_SHIFT | 1ull << SATP_ASID_SHIFT |
+              PA_ROOT >> 12;
+    h->priv = RV_PRIV_U;
+    h->medeleg = 1u << 13; /* load page faults to S; the rest (the end) to M */
+    h->stvec = VA_S;
+    h->pc = VA_CODE;
+    h->x[S3] = VA_L0 + 8 * (VA_LAZY >> 12);
+    h->x[S4] = pte(PA_DATA + 0x4000, RV_PTE_V | RV_PTE_R | RV_PTE_U | RV_PTE_A);
+    h->x[S5] = VA_LAZY + 8;
+    h->x[S6] = VA_DATA;
+    h->x[S7] = VA_RO;
+    h->x[S8] = addi(S0, S0, 7);
+    h->x[T2] = addi(S0, S0, 100);
+    h->x[A3] = jalr(ZERO, RA, 0);
+    h->x[A2] = VA_DATA + 0x3000;
+    rv_hart_update_mmu_idx(h);
+    rv_tlb_flush_all(h);
+}
+
+static struct rv_hart *new_hart(struct rv_bus *b)
+{
+    struct rv_hart *h = calloc(1, sizeof(*h));
+    rv_hart_reset(h, 0, b, RAM_BASE);
+    h->monitor_is_m = true; /* traps into M become exits */
+    return h;
+}
+
+static bool same_state(const struct rv_hart *a, const struct rv_hart *b)
+{
+    return a->pc == b->pc && a->instret == b->instret && !memcmp(a->x, b->x, sizeof(a->x)) &&
+           a->priv == b->priv && a->exit_cause == b->exit_cause && a->exit_epc == b->exit_epc &&
+           a->exit_tval == b->exit_tval && !memcmp(bus.ram, bus_int.ram, RAM_SIZE);
+}
+
+/* Runs the program on both harts in slices of `slice`; returns the translator's s0 if the
+ * states stayed equal and the program ended with the store page fault at VA_RO. */
+static uint64_t run_both(uint64_t slice, struct rv_jit_stats *st)
+{
+    memcpy(bus_int.ram, bus.ram, RAM_SIZE);
+    struct rv_hart *a = new_hart(&bus), *b = new_hart(&bus_int);
+    struct rv_uwin *w = rv_uwin_create(ram_fd, RAM_SIZE, 1);
+    CHECK(w != NULL);
+    rv_uwin_attach(a, w);
+    setup(a);
+    setup(b);
+    struct rv_jit_group *g;
+    struct rv_jit *j;
+    CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
+    CHECK_EQ(rv_jit_create(g, a, &j), 0);
+    enum rv_exit ea = RV_EXIT_BUDGET, eb = RV_EXIT_BUDGET;
+    bool same = true;
+    for (unsigned round = 0; round < 100000 && same && ea == RV_EXIT_BUDGET; round++) {
+        ea = rv_jit_run(j, slice);
+        eb = rv_hart_run(b, slice);
+        same = ea == eb && same_state(a, b);
+        if (!same)
+            fprintf(stderr, "slice %llu round %u: jit exit %d pc %llx instret %llu s0 %llx, "
+                    "interpreter exit %d pc %llx instret %llu s0 %llx\n",
+                    (unsigned long long)slice, round, (int)ea, (unsigned long long)a->pc,
+                    (unsigned long long)a->instret, (unsigned long long)a->x[S0], (int)eb,
+                    (unsigned long long)b->pc, (unsigned long long)b->instret,
+                    (unsigned long long)b->x[S0]);
+    }
+    CHECK(same);
+    CHECK_EQ(ea, RV_EXIT_MTRAP);
+    CHECK_EQ(a->exit_cause, 15); /* store page fault */
+    CHECK_EQ(a->exit_tval, VA_RO);
+    uint64_t result = same && ea == RV_EXIT_MTRAP ? a->x[S0] : ~0ull;
+    rv_jit_get_stats(j, st);
+    rv_jit_destroy(j);
+    rv_jit_group_destroy(g);
+    rv_uwin_attach(a, NULL);
+    rv_uwin_destroy(w);
+    free(a);
+    free(b);
+    return result;
+}
+
+/* Loads and stores over four pages, and a load of the lazily mapped page, 200 times. */
+static void test_loads_and_stores(void)
+{
+    static const uint64_t slices[] = {1000000, 7, 3};
+    for (unsigned i = 0; i < 3; i++) {
+        build_space();
+        const uint32_t prog[] = {
+            addi(S1, ZERO, 200),        /* 00 */
+            ld(A0, S5, 0),              /* 04: the lazy page (5) */
+            add(S0, S0, A0),            /* 08 */
+            sd(S0, S6, 0),              /* 0c */
+            ld(A1, S6, 0),              /* 10 */
+            add(S0, S0, A1),            /* 14 */
+            addi(S6, S6, 64),           /* 18: 200 * 64 bytes: four pages */
+            addi(S1, S1, -1),           /* 1c */
+            bne(S1, ZERO, 0x04 - 0x20), /* 20 */
+            sd(S0, S7, 0),              /* 24: read-only: the end */
+        };
+        put(PA_CODE, prog, sizeof(prog) / 4);
+        struct rv_jit_stats st;
+        uint64_t s = 0;
+        for (unsigned k = 0; k < 200; k++)
+            s = 2 * (s + 5);
+        CHECK_EQ(run_both(slices[i], &st), s);
+        CHECK(st.uwin_accesses > 0);
+        CHECK(st.uwin_slow > 0); /* at least the lazy page's fault and the last store */
+    }
+}
+
+/* The program writes a function into a data page (its first store maps the page writable in
+ * the window), FENCE.I, calls it (the page gets translated code: the write mapping must go),
+ * and on every later iteration rewrites it (addi s0, s0, 7 <-> addi s0, s0, 100) through the
+ * slow path before calling it again. */
+static void test_self_modifying(void)
+{
+    static const uint64_t slices[] = {1000000, 5, 2};
+    for (unsigned i = 0; i < 3; i++) {
+        build_space();
+        set_u64(PA_L0 + 8 * ((VA_DATA >> 12) + 3), pte(PA_DATA + 0x3000, U_RW | RV_PTE_X));
+        const uint32_t prog[] = {
+            addi(S1, ZERO, 50),         /* 00: a2 = VA_DATA + 0x3000 (set up) */
+            sw(S8, A2, 0),              /* 04: the function's first instruction */
+            sw(A3, A2, 4),              /* 08: its return */
+            FENCE_I,                    /* 0c */
+            jalr(RA, A2, 0),            /* 10: call it */
+            xor_(S8, S8, T2),           /* 14: swap the two encodings */
+            xor_(T2, T2, S8),           /* 18 */
+            xor_(S8, S8, T2),           /* 1c */
+            addi(S1, S1, -1),           /* 20 */
+            bne(S1, ZERO, 0x04 - 0x24), /* 24 */
+            sd(S0, S7, 0),              /* 28: the end */
+        };
+        put(PA_CODE, prog, sizeof(prog) / 4);
+        struct rv_jit_stats st;
+        CHECK_EQ(run_both(slices[i], &st), 25 * 7 + 25 * 100);
+        CHECK(st.invalidations > 0);
+    }
+}
+
+int main(void)
+{
+    ram_fd = memfd_create("test-jit-uwin", MFD_CLOEXEC);
+    if (ram_fd < 0 || ftruncate(ram_fd, RAM_SIZE) != 0) {
+        fprintf(stderr, "memfd\n");
+        return 1;
+    }
+    uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ram_fd, 0);
+    if (ram == MAP_FAILED)
+        return 1;
+    bus = (struct rv_bus){.ram = ram, .ram_base = RAM_BASE, .ram_size = RAM_SIZE};
+    bus_int = bus;
+    bus_int.ram = calloc(1, RAM_SIZE);
+    test_loads_and_stores();
+    test_self_modifying();
+    free(bus_int.ram);
+    TEST_MAIN_END();
+}
