@@ -51,6 +51,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t hartid, struct rv_bus *bus, uint6
     /* UXL = SXL = 64 bits; everything else 0 (MIE = MPRV = 0 at reset, priv spec 3.4). */
     h->mstatus = (2ull << 32) | (2ull << 34);
     atomic_store(&h->mtimecmp, UINT64_MAX);
+    atomic_store(&h->tlb_flush_lo, UINT64_MAX); /* no range pending */
     h->stimecmp = UINT64_MAX;
     h->satp_modes = rv_hart_satp_modes(SATP_MODE_SV57); /* the machine may narrow it */
     rv_tlb_init(h);
@@ -152,20 +153,53 @@ void rv_hart_post_mip(struct rv_hart *h, uint64_t bits)
     atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
 }
 
-uint32_t rv_hart_request_flush(struct rv_hart *h)
+/* A ranged remote flush of more pages than this flushes everything. */
+#define FLUSH_RANGE_PAGES 64
+
+uint32_t rv_hart_request_flush_range(struct rv_hart *h, uint64_t lo, uint64_t hi)
 {
+    if (lo <= hi) {
+        /* widen the pending range (before the request number says there is one) */
+        uint64_t cur = atomic_load_explicit(&h->tlb_flush_lo, memory_order_relaxed);
+        while (lo < cur && !atomic_compare_exchange_weak(&h->tlb_flush_lo, &cur, lo)) {
+        }
+        cur = atomic_load_explicit(&h->tlb_flush_hi, memory_order_relaxed);
+        while (hi > cur && !atomic_compare_exchange_weak(&h->tlb_flush_hi, &cur, hi)) {
+        }
+    }
     uint32_t req = atomic_fetch_add_explicit(&h->tlb_flush_req, 1, memory_order_acq_rel) + 1;
     atomic_fetch_or_explicit(&h->events, RV_EVENT_IRQ, memory_order_release);
     return req;
 }
 
+uint32_t rv_hart_request_flush(struct rv_hart *h)
+{
+    return rv_hart_request_flush_range(h, 0, UINT64_MAX);
+}
+
 void rv_hart_do_flush(struct rv_hart *h)
 {
     uint32_t req = atomic_load_explicit(&h->tlb_flush_req, memory_order_acquire);
-    if (req != atomic_load_explicit(&h->tlb_flush_done, memory_order_relaxed)) {
+    if (req == atomic_load_explicit(&h->tlb_flush_done, memory_order_relaxed))
+        return;
+    /* Every request up to `req` widened the range before it was counted. A request racing
+     * with the two exchanges may leave half of its range behind (lo above hi): its own number
+     * is after `req`, and the next call flushes everything for it. */
+    uint64_t lo = atomic_exchange(&h->tlb_flush_lo, UINT64_MAX);
+    uint64_t hi = atomic_exchange(&h->tlb_flush_hi, 0);
+    if (lo > hi) {
+        if (lo != UINT64_MAX || hi != 0)
+            rv_tlb_flush_all(h);
+    } else if ((hi >> 12) - (lo >> 12) >= FLUSH_RANGE_PAGES) {
         rv_tlb_flush_all(h);
-        atomic_store_explicit(&h->tlb_flush_done, req, memory_order_release);
+    } else {
+        for (uint64_t va = lo & ~0xfffull;; va += 4096) {
+            rv_tlb_flush(h, true, va, false, 0); /* every ASID: a superset of the request */
+            if (va >= (hi & ~0xfffull))
+                break;
+        }
     }
+    atomic_store_explicit(&h->tlb_flush_done, req, memory_order_release);
 }
 
 void rv_hart_request_stop(struct rv_hart *h)

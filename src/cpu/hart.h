@@ -123,6 +123,8 @@ struct rv_hart {
                                    next instruction boundary */
     _Atomic uint32_t tlb_flush_req; /* remote SFENCE.VMA/FENCE.I requested (SBI RFENCE) */
     _Atomic uint32_t tlb_flush_done;
+    _Atomic uint64_t tlb_flush_lo;  /* the addresses the pending requests name: [lo, hi], */
+    _Atomic uint64_t tlb_flush_hi;  /* empty (lo = UINT64_MAX, hi = 0) for FENCE.I alone */
     uint64_t (*time_read)(void *opaque); /* mtime; NULL: time follows instret */
     void *time_opaque;
     bool monitor_is_m;          /* rvisor is the M-mode firmware (see file comment) */
@@ -197,6 +199,9 @@ void rv_hart_post_mip(struct rv_hart *h, uint64_t bits);
 /* Asks the hart to flush its TLB at its next instruction boundary; returns the request number
  * to compare with tlb_flush_done. Safe from any thread. */
 uint32_t rv_hart_request_flush(struct rv_hart *h);
+/* The same for the translations of virtual addresses [lo, hi] only (all ASIDs); lo > hi:
+ * none (a remote FENCE.I, which the translator sees through the request number). */
+uint32_t rv_hart_request_flush_range(struct rv_hart *h, uint64_t lo, uint64_t hi);
 /* Performs a pending flush request now (the hart's own thread, or while it is stopped). */
 void rv_hart_do_flush(struct rv_hart *h);
 

@@ -102,11 +102,11 @@ static void remote_fence(struct rv_vcpu *self, struct rv_vcpu *t)
         return;
     if (t == self) {
         /* through the request counter, which the translator watches for FENCE.I */
-        rv_hart_request_flush(self->hart);
+        rv_hart_request_flush_range(self->hart, self->fence_lo, self->fence_hi);
         rv_hart_do_flush(self->hart);
         return;
     }
-    uint32_t req = rv_hart_request_flush(t->hart);
+    uint32_t req = rv_hart_request_flush_range(t->hart, self->fence_lo, self->fence_hi);
     /* A target asleep in WFI runs no instruction before it flushes (vm_wait_for_interrupt
      * does so on waking, after this request): nothing to wait for, and no need to wake it. */
     pthread_mutex_lock(&t->lock);
@@ -320,10 +320,19 @@ void sbi_handle(struct rv_vcpu *v)
             ret = sbiret(for_each_hart(v->vm, a[0], a[1], send_ipi, v), 0);
         break;
     case EXT_RFENCE:
-        /* 0: fence.i, 1: sfence.vma, 2: sfence.vma with ASID; the ranges are conservatively
-         * widened to the whole TLB. 3..6 (hypervisor fences) are not supported. */
-        if (fid <= 2)
+        /* 0: fence.i, 1: sfence.vma, 2: sfence.vma with ASID (a[2] start, a[3] size; the
+         * whole address space if both are 0 or size is all ones, SBI spec, RFENCE
+         * extension). Targets flush the range for every ASID, or everything beyond 64
+         * pages (hart.c). 3..6 (hypervisor fences) are not supported. */
+        if (fid <= 2) {
+            v->fence_lo = fid == 0 ? UINT64_MAX : 0;
+            v->fence_hi = fid == 0 ? 0 : UINT64_MAX;
+            if (fid != 0 && a[3] != 0 && a[3] != UINT64_MAX && a[2] + a[3] - 1 >= a[2]) {
+                v->fence_lo = a[2];
+                v->fence_hi = a[2] + a[3] - 1;
+            }
             ret = sbiret(for_each_hart(v->vm, a[0], a[1], remote_fence, v), 0);
+        }
         break;
     case EXT_HSM: ret = sbi_hsm(v, fid, a); break;
     case EXT_SRST:

@@ -53,6 +53,8 @@ struct rv_vcpu {
     bool kicked;            /* something changed: re-check interrupts and requests */
     bool asleep;            /* blocked in WFI (vm_wait_for_interrupt): it flushes on waking */
     bool sbi_restart;       /* an SBI call gave way to a pause: the ecall runs again */
+    uint64_t fence_lo, fence_hi; /* the virtual addresses of the remote fence being sent
+                                    (sbi.c; lo > hi: FENCE.I) */
     enum vcpu_hsm hsm;      /* read by other harts through SBI HSM get_status */
     uint64_t start_addr, start_opaque; /* for HSM_START_PENDING */
     uint32_t intc_phandle;  /* device-tree phandle of this hart's interrupt controller */

@@ -5,6 +5,7 @@
 #include "core/serial.h"
 #include "cpu/csr.h"
 #include "cpu/hart.h"
+#include "cpu/mmu.h"
 #include "test.h"
 
 #define RAM_BASE 0x80000000ull
@@ -317,6 +318,53 @@ static void test_counters(void)
     free(h);
 }
 
+/* Remote fences with a range (SBI RFENCE): only the named pages' TLB entries go; a FENCE.I
+ * request (empty range) leaves the TLB alone; a large or whole range empties it. */
+static void test_ranged_remote_flush(void)
+{
+    struct rv_hart *h = calloc(1, sizeof(*h));
+    rv_hart_reset(h, 0, &bus, RAM_BASE);
+    const uint64_t va[3] = {0x10000, 0x11000, 0x200000};
+    struct rv_tlb_entry *e[3];
+    for (unsigned i = 0; i < 3; i++) {
+        e[i] = rv_tlb_entry(h, RV_MMU_U, RV_ACCESS_READ, va[i]);
+        e[i]->tag = va[i];
+        rv_tlb_meta(h, e[i])->asid = 1;
+    }
+    h->tlb_clean = 0;
+    uint32_t req = rv_hart_request_flush_range(h, 0x11000, 0x11fff);
+    rv_hart_do_flush(h);
+    CHECK_EQ(atomic_load(&h->tlb_flush_done), req);
+    CHECK_EQ(e[0]->tag, va[0]);
+    CHECK_EQ(e[1]->tag, RV_TLB_INVALID);
+    CHECK_EQ(e[2]->tag, va[2]);
+    /* FENCE.I alone: the request is done, the TLB unchanged */
+    req = rv_hart_request_flush_range(h, UINT64_MAX, 0);
+    rv_hart_do_flush(h);
+    CHECK_EQ(atomic_load(&h->tlb_flush_done), req);
+    CHECK_EQ(e[0]->tag, va[0]);
+    /* two pending requests: the union of their ranges */
+    rv_hart_request_flush_range(h, 0x10000, 0x10fff);
+    rv_hart_request_flush_range(h, 0x200000, 0x200fff);
+    rv_hart_do_flush(h);
+    CHECK_EQ(e[0]->tag, RV_TLB_INVALID);
+    CHECK_EQ(e[2]->tag, RV_TLB_INVALID);
+    /* more than 64 pages: everything */
+    e[1]->tag = va[1];
+    h->tlb_clean = 0;
+    rv_hart_request_flush_range(h, 0x40000000, 0x40000000 + 65 * 4096);
+    rv_hart_do_flush(h);
+    CHECK_EQ(e[1]->tag, RV_TLB_INVALID);
+    /* a whole flush request */
+    e[1]->tag = va[1];
+    h->tlb_clean = 0;
+    req = rv_hart_request_flush(h);
+    rv_hart_do_flush(h);
+    CHECK_EQ(e[1]->tag, RV_TLB_INVALID);
+    CHECK_EQ(atomic_load(&h->tlb_flush_done), req);
+    free(h);
+}
+
 int main(void)
 {
     bus.ram = calloc(1, RAM_SIZE);
@@ -330,6 +378,7 @@ int main(void)
     test_save_load();
     test_satp_modes();
     test_counters();
+    test_ranged_remote_flush();
     free(bus.ram);
     TEST_MAIN_END();
 }
