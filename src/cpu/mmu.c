@@ -179,21 +179,16 @@ int rv_mmu_debug_translate(struct rv_hart *h, uint64_t va, uint64_t *pa)
 }
 
 int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
-                     uint64_t *pa, bool *pte_global)
+                     uint64_t *pa, bool *pte_global, unsigned *page_shift)
 {
     bool global;
-    unsigned page_shift;
-    int exc = mmu_walk(h, va, acc, mmu_idx, pa, &global, &page_shift);
+    unsigned shift;
+    int exc = mmu_walk(h, va, acc, mmu_idx, pa, &global, &shift);
     if (exc == RV_EXC_NONE && pte_global)
         *pte_global = global;
+    if (exc == RV_EXC_NONE && page_shift)
+        *page_shift = shift;
     return exc;
-}
-
-int rv_mmu_translate_page(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
-                          uint64_t *pa, unsigned *page_shift)
-{
-    bool global;
-    return mmu_walk(h, va, acc, mmu_idx, pa, &global, page_shift);
 }
 
 int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tlb_entry **out)

@@ -30,14 +30,11 @@
 #define RV_PA_BITS 56
 
 /* Translates `va` for access type `acc` in regime `mmu_idx` (page walk, no TLB), including
- * permission checks and A/D updates. Returns RV_EXC_NONE and sets *pa (and *pte_global), or
- * the exception cause (page fault or access fault). */
+ * permission checks and A/D updates. Returns RV_EXC_NONE and sets *pa (and, where not NULL,
+ * *pte_global and *page_shift: log2 of the size of the page that maps va), or the exception
+ * cause (page fault or access fault). */
 int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
-                     uint64_t *pa, bool *pte_global);
-
-/* As rv_mmu_translate, and *page_shift = log2 of the size of the page that maps va. */
-int rv_mmu_translate_page(struct rv_hart *h, uint64_t va, enum rv_access acc, unsigned mmu_idx,
-                          uint64_t *pa, unsigned *page_shift);
+                     uint64_t *pa, bool *pte_global, unsigned *page_shift);
 
 /* The debugger's view: translates `va` as the hart's current privilege and satp would (M-mode
  * or Bare: physical), ignoring permissions, without setting A/D bits or touching the TLB. */

@@ -228,7 +228,7 @@ bool rv_uwin_fault(struct rv_hart *h, uintptr_t addr, bool write)
     const enum rv_access acc = write ? RV_ACCESS_WRITE : RV_ACCESS_READ;
     uint64_t pa;
     unsigned shift;
-    if (rv_mmu_translate_page(h, va, acc, RV_MMU_U, &pa, &shift) != RV_EXC_NONE) {
+    if (rv_mmu_translate(h, va, acc, RV_MMU_U, &pa, NULL, &shift) != RV_EXC_NONE) {
         w->refused++;
         return false; /* the slow path raises the page fault */
     }

@@ -100,7 +100,7 @@ static int tr(uint64_t va, enum rv_access acc, unsigned mmu_idx)
 {
     tr_pa = 0xdead;
     tr_global = false;
-    return rv_mmu_translate(h, va, acc, mmu_idx, &tr_pa, &tr_global);
+    return rv_mmu_translate(h, va, acc, mmu_idx, &tr_pa, &tr_global, NULL);
 }
 
 static const int pf[RV_ACCESS_COUNT] = {EXC_LOAD_PAGE_FAULT, EXC_STORE_PAGE_FAULT,
