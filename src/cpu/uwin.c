@@ -35,16 +35,12 @@ static void none_init(void)
     none_window = reserve();
 }
 
-/* Makes [addr, addr + len) of the window unmapped again (still reserved). */
-static void unmap(uint8_t *addr, uint64_t len)
+/* [addr, addr + len) unmapped again (still reserved): a fixed PROT_NONE mapping replaces
+ * whatever was there in one call. */
+static bool reserve_at(uint8_t *addr, uint64_t len)
 {
-    /* A fixed PROT_NONE mapping replaces whatever was there in one call. Failure would leave
-     * a stale translation in place, which must not happen silently. */
-    if (mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-             0) == MAP_FAILED) {
-        rv_warn("host-MMU window: cannot unmap: %s", strerror(errno));
-        abort();
-    }
+    return mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                -1, 0) != MAP_FAILED;
 }
 
 struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, unsigned nwindows)
@@ -102,11 +98,9 @@ static void mark_written(struct rv_uwin *w, const struct rv_uwin_rec *r, bool on
     }
 }
 
-static void empty(struct rv_uwin *w)
+/* The bookkeeping of an emptied window. */
+static void forget(struct rv_uwin *w)
 {
-    if (!w || !w->n)
-        return;
-    unmap(w->base, RV_UWIN_SIZE);
     for (unsigned i = 0; i < w->nrec; i++)
         mark_written(w, &w->rec[i], false);
     w->n = 0;
@@ -115,12 +109,39 @@ static void empty(struct rv_uwin *w)
     w->flushes++;
 }
 
+/* Unmaps [addr, addr + len) of h's window w. A stale translation must never stay usable: if
+ * the host refuses (a fixed mapping that splits one can fail with ENOMEM at vm.max_map_count),
+ * the whole window is unmapped instead, and if that fails too, the window is turned off for
+ * good (limit 0: every access takes the slow path, and nothing is mapped again). */
+static void unmap(struct rv_hart *h, struct rv_uwin *w, uint8_t *addr, uint64_t len)
+{
+    if (reserve_at(addr, len))
+        return;
+    rv_warn("host-MMU window: cannot unmap: %s", strerror(errno));
+    if (reserve_at(w->base, RV_UWIN_SIZE)) {
+        forget(w);
+        return;
+    }
+    rv_warn("host-MMU window: turned off");
+    w->dead = true;
+    h->uwin_limit = 0;
+}
+
+static void empty(struct rv_hart *h, struct rv_uwin *w)
+{
+    if (!w || !w->n || w->dead)
+        return;
+    unmap(h, w, w->base, RV_UWIN_SIZE);
+    if (w->n) /* not already forgotten by unmap's fallback */
+        forget(w);
+}
+
 void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w)
 {
-    empty(w);
+    empty(h, w);
     h->uwin_state = w;
     /* without a window every access compares above the limit: the slow path */
-    h->uwin_limit = w ? RV_UWIN_SIZE : 0;
+    h->uwin_limit = w && !w->dead ? RV_UWIN_SIZE : 0;
     rv_uwin_select(h);
 }
 
@@ -131,13 +152,13 @@ void rv_uwin_select(struct rv_hart *h)
 
 void rv_uwin_flush(struct rv_hart *h)
 {
-    empty(h->uwin_state);
+    empty(h, h->uwin_state);
 }
 
 void rv_uwin_flush_va(struct rv_hart *h, uint64_t va)
 {
     struct rv_uwin *w = h->uwin_state;
-    if (!w || !w->n || va >= RV_UWIN_SIZE)
+    if (!w || !w->n || w->dead || va >= RV_UWIN_SIZE)
         return;
     /* Linux's user pages are 4 KiB or 2 MiB (transparent huge pages): a fence inside a 2 MiB
      * page must drop all of it. Records are left as they are: they only bound the number of
@@ -145,16 +166,16 @@ void rv_uwin_flush_va(struct rv_hart *h, uint64_t va)
     const uint64_t slot = va >> SUPER_SHIFT;
     if (w->super[slot / 64] & (1ull << (slot % 64))) {
         w->super[slot / 64] &= ~(1ull << (slot % 64));
-        unmap(w->base + (va & ~(SUPER_SIZE - 1)), SUPER_SIZE);
+        unmap(h, w, w->base + (va & ~(SUPER_SIZE - 1)), SUPER_SIZE);
     } else {
-        unmap(w->base + (va & ~(PAGE_SIZE - 1)), PAGE_SIZE);
+        unmap(h, w, w->base + (va & ~(PAGE_SIZE - 1)), PAGE_SIZE);
     }
 }
 
 void rv_uwin_revoke_write(struct rv_hart *h, uint64_t ppage)
 {
     struct rv_uwin *w = h->uwin_state;
-    if (!w || !rv_bus_in_ram(h->bus, ppage, PAGE_SIZE))
+    if (!w || w->dead || !rv_bus_in_ram(h->bus, ppage, PAGE_SIZE))
         return;
     const uint64_t page = page_index(h, ppage);
     if (!(w->written[page / 64] & (1ull << (page % 64))))
@@ -166,7 +187,7 @@ void rv_uwin_revoke_write(struct rv_hart *h, uint64_t ppage)
         struct rv_uwin_rec *r = &w->rec[i];
         mark_written(w, r, false);
         if (page >= r->first && page - r->first < r->pages)
-            unmap(w->base + r->va, (uint64_t)r->pages << PAGE_SHIFT);
+            unmap(h, w, w->base + r->va, (uint64_t)r->pages << PAGE_SHIFT);
         else
             w->rec[k++] = *r;
     }
@@ -202,7 +223,7 @@ static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, 
 {
     const struct rv_bus *bus = h->bus;
     if (w->n == w->cap)
-        empty(w);
+        empty(h, w);
     int prot = PROT_READ | (write ? PROT_WRITE : 0);
     if (mmap(w->base + va, len, prot, MAP_SHARED | MAP_FIXED, w->ram_fd,
              (off_t)(pa - bus->ram_base)) == MAP_FAILED)
@@ -222,8 +243,8 @@ static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, 
 bool rv_uwin_fault(struct rv_hart *h, uintptr_t addr, bool write)
 {
     struct rv_uwin *w = h->uwin_state;
-    if (!w || h->uwin != w->base || addr - (uintptr_t)w->base >= RV_UWIN_SIZE)
-        return false; /* another regime's code, or the guard page */
+    if (!w || w->dead || h->uwin != w->base || addr - (uintptr_t)w->base >= RV_UWIN_SIZE)
+        return false; /* turned off, another regime's code, or the guard page */
     const uint64_t va = addr - (uintptr_t)w->base;
     const enum rv_access acc = write ? RV_ACCESS_WRITE : RV_ACCESS_READ;
     uint64_t pa;

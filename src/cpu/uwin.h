@@ -56,6 +56,7 @@ struct rv_uwin {
     struct rv_uwin_rec *rec;  /* the write mappings among them */
     unsigned nrec;
     uint64_t *written; /* bit per RAM page: a write mapping of it may exist (in rec) */
+    bool dead;        /* the host refused to unmap: turned off (uwin.c, unmap) */
     /* statistics */
     uint64_t maps, flushes, refused;
 };

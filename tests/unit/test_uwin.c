@@ -232,6 +232,34 @@ static void test_limit(void)
     rv_uwin_destroy(small);
 }
 
+/* A window the host refuses to unmap (here: a misaligned base, EINVAL) is turned off: the
+ * hart's limit becomes 0, so translated code never reaches it, and nothing is mapped again. */
+static void test_unmap_refused(void)
+{
+    struct rv_uwin *bad = rv_uwin_create(w->ram_fd, RAM_SIZE, 1);
+    CHECK(bad != NULL);
+    if (!bad)
+        return;
+    struct rv_uwin *good = w;
+    w = bad;
+    rv_uwin_attach(h, bad);
+    CHECK(rv_uwin_fault(h, (uintptr_t)bad->base + RO_VA, false));
+    CHECK(probe(RO_VA, false));
+    uint8_t *base = bad->base;
+    bad->base = base + 1;
+    rv_tlb_flush(h, true, RO_VA, false, 0);
+    CHECK(bad->dead);
+    CHECK_EQ(h->uwin_limit, 0);
+    CHECK(!rv_uwin_fault(h, (uintptr_t)bad->base + RW_VA, true));
+    rv_uwin_attach(h, bad); /* still off */
+    CHECK_EQ(h->uwin_limit, 0);
+    bad->base = base;
+    w = good;
+    rv_uwin_attach(h, good);
+    CHECK_EQ(h->uwin_limit, RV_UWIN_SIZE);
+    rv_uwin_destroy(bad);
+}
+
 int main(void)
 {
     int fd = memfd_create("test-uwin", MFD_CLOEXEC);
@@ -274,6 +302,7 @@ int main(void)
     test_superpage();
     test_regimes();
     test_limit();
+    test_unmap_refused();
     rv_uwin_destroy(w);
     TEST_MAIN_END();
 }
