@@ -17,6 +17,7 @@
 #include "cpu/mmu.h"
 #include "cpu/uwin.h"
 #include "jit/jit.h"
+#include "jit_lockstep.h"
 #include "rv_encode.h"
 #include "test.h"
 
@@ -132,20 +133,8 @@ static uint64_t run_both(uint64_t slice, struct rv_jit_stats *st)
     struct rv_jit *j;
     CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
     CHECK_EQ(rv_jit_create(g, a, &j), 0);
-    enum rv_exit ea = RV_EXIT_BUDGET, eb = RV_EXIT_BUDGET;
-    bool same = true;
-    for (unsigned round = 0; round < 100000 && same && ea == RV_EXIT_BUDGET; round++) {
-        ea = rv_jit_run(j, slice);
-        eb = rv_hart_run(b, slice);
-        same = ea == eb && same_state(a, b);
-        if (!same)
-            fprintf(stderr, "slice %llu round %u: jit exit %d pc %llx instret %llu s0 %llx, "
-                    "interpreter exit %d pc %llx instret %llu s0 %llx\n",
-                    (unsigned long long)slice, round, (int)ea, (unsigned long long)a->pc,
-                    (unsigned long long)a->instret, (unsigned long long)a->x[S0], (int)eb,
-                    (unsigned long long)b->pc, (unsigned long long)b->instret,
-                    (unsigned long long)b->x[S0]);
-    }
+    enum rv_exit ea;
+    bool same = jit_lockstep(j, a, b, slice, same_state, &ea);
     CHECK(same);
     CHECK_EQ(ea, RV_EXIT_MTRAP);
     CHECK_EQ(a->exit_cause, 15); /* store page fault */
