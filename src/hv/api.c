@@ -462,13 +462,20 @@ int rv_api_listen(const char *path, int backlog)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return rv_error_set(-errno, "socket: %s", strerror(errno));
+    /* The API is for the socket owner only. The file must never be seen with the umask's
+     * mode (a client stat()ing it between bind() and a chmod() saw 0755): on Linux, bind()
+     * gives the new file the socket inode's mode (less the umask), so set it first. The
+     * chmod() after bind() covers a umask that removed owner bits. */
+    if (fchmod(fd, 0600) < 0) {
+        int rc = rv_error_set(-errno, "%s: fchmod: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         int rc = rv_error_set(-errno, "%s: %s", path, strerror(errno));
         close(fd);
         return rc;
     }
-    /* Nobody can connect before listen(), so the socket is never reachable with the umask's
-     * mode: the API is for the socket owner only. */
     int rc = 0;
     if (chmod(path, 0600) < 0)
         rc = rv_error_set(-errno, "%s: chmod: %s", path, strerror(errno));

@@ -3,10 +3,13 @@
  * reaches the handler with the line it was sent with (also when the line is split over two
  * sends, or follows another line in the same read); a handler that does not take it, several
  * descriptors at once, more than the control buffer holds, a line too long, or a client that
- * hangs up mid-line leave nothing open: the process's descriptor count is back where it was. */
+ * hangs up mid-line leave nothing open: the process's descriptor count is back where it was.
+ * Also: the socket file is never visible with any mode but 0600, even for an instant. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -105,11 +108,56 @@ static bool settles_at(int want)
     return open_fds() == want;
 }
 
+/* The listening socket file, watched by a second thread from the moment it appears: a bind()
+ * that made it with the umask's mode and a chmod() after left a window where api-test.sh saw
+ * 0755. */
+static struct {
+    const char *path;
+    atomic_bool stop;
+    unsigned seen, bad;
+} watch;
+
+static void *watcher(void *arg)
+{
+    (void)arg;
+    struct stat st;
+    while (!atomic_load(&watch.stop))
+        if (lstat(watch.path, &st) == 0) {
+            watch.seen++;
+            if ((st.st_mode & 07777) != 0600)
+                watch.bad++;
+        }
+    return NULL;
+}
+
+static void test_listen_mode(const char *dir)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "%s/mode.sock", dir);
+    watch.path = path;
+    mode_t old = umask(0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, watcher, NULL), 0);
+    for (int i = 0; i < 300; i++) {
+        int fd = rv_api_listen(path, 1);
+        CHECK(fd >= 0);
+        if (fd >= 0)
+            close(fd);
+        unlink(path);
+    }
+    atomic_store(&watch.stop, true);
+    pthread_join(t, NULL);
+    umask(old);
+    CHECK_EQ(watch.bad, 0u);
+    printf("socket mode: seen %u times while it existed\n", watch.seen);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/rvisor-apifd.XXXXXX", path[64];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/api.sock", dir);
+    test_listen_mode(dir);
     struct rv_api_server *server;
     CHECK_EQ(rv_api_server_start_handler(handler, NULL, path, &server), 0);
     int base = open_fds();
