@@ -43,7 +43,14 @@ static bool reserve_at(uint8_t *addr, uint64_t len)
                 -1, 0) != MAP_FAILED;
 }
 
-struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, unsigned nwindows)
+void rv_uwin_budget_init(struct rv_uwin_budget *b, unsigned cap)
+{
+    atomic_init(&b->held, 0);
+    atomic_init(&b->gen, 0);
+    b->cap = cap;
+}
+
+struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, struct rv_uwin_budget *b)
 {
     pthread_once(&none_once, none_init);
     if (!none_window) {
@@ -57,8 +64,9 @@ struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, unsigned nwindows)
     }
     w->ram_fd = ram_fd;
     w->ram_pages = ram_size >> PAGE_SHIFT;
-    w->cap = RV_UWIN_MAPS_TOTAL / (nwindows ? nwindows : 1);
-    w->rec = calloc(w->cap, sizeof(*w->rec));
+    w->budget = b;
+    w->gen = atomic_load(&b->gen);
+    w->rec = calloc(b->cap, sizeof(*w->rec));
     w->written = calloc((w->ram_pages + 63) / 64, sizeof(uint64_t));
     w->super = calloc(SUPER_WORDS, sizeof(uint64_t));
     w->base = reserve();
@@ -76,6 +84,7 @@ void rv_uwin_destroy(struct rv_uwin *w)
         return;
     if (w->base)
         munmap(w->base, RESERVE);
+    atomic_fetch_sub(&w->budget->held, w->n);
     free(w->rec);
     free(w->written);
     free(w->super);
@@ -103,6 +112,8 @@ static void forget(struct rv_uwin *w)
 {
     for (unsigned i = 0; i < w->nrec; i++)
         mark_written(w, &w->rec[i], false);
+    atomic_fetch_sub_explicit(&w->budget->held, w->n, memory_order_relaxed);
+    w->gen = atomic_load_explicit(&w->budget->gen, memory_order_relaxed);
     w->n = 0;
     w->nrec = 0;
     memset(w->super, 0, SUPER_WORDS * sizeof(uint64_t));
@@ -145,8 +156,19 @@ void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w)
     rv_uwin_select(h);
 }
 
+/* Empties w if the budget ran out since it was last emptied. */
+static void reclaim(struct rv_hart *h, struct rv_uwin *w)
+{
+    if (w->n && w->gen != atomic_load_explicit(&w->budget->gen, memory_order_relaxed)) {
+        w->reclaims++;
+        empty(h, w);
+    }
+}
+
 void rv_uwin_select(struct rv_hart *h)
 {
+    if (h->uwin_state)
+        reclaim(h, h->uwin_state);
     h->uwin = h->uwin_state && h->data_mmu_idx == RV_MMU_U ? h->uwin_state->base : none_window;
 }
 
@@ -222,13 +244,21 @@ static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, 
                 bool write)
 {
     const struct rv_bus *bus = h->bus;
-    if (w->n == w->cap)
+    struct rv_uwin_budget *b = w->budget;
+    reclaim(h, w);
+    if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap) {
+        atomic_fetch_add_explicit(&b->gen, 1, memory_order_relaxed);
         empty(h, w);
+        /* the others hold it all (until they next change regime): the slow path meanwhile */
+        if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap)
+            return false;
+    }
     int prot = PROT_READ | (write ? PROT_WRITE : 0);
     if (mmap(w->base + va, len, prot, MAP_SHARED | MAP_FIXED, w->ram_fd,
              (off_t)(pa - bus->ram_base)) == MAP_FAILED)
         return false; /* the slow path does the access; the window stays as it was */
     w->n++;
+    atomic_fetch_add_explicit(&b->held, 1, memory_order_relaxed);
     w->maps++;
     if (write) {
         rv_bus_mark_dirty(bus, pa, len); /* stores through the mapping are not seen */

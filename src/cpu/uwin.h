@@ -40,6 +40,18 @@
  * hundreds for itself). */
 #define RV_UWIN_MAPS_TOTAL 48000
 
+/* The mappings the windows of one VM (one process) may hold together. They share it rather
+ * than each having a fixed part: with a fixed half, a hart running xz -9 (whose match finder
+ * touches some 30,000 pages at random) emptied its window 54 times per 4 MiB while the other
+ * hart's window, idle, held a few hundred. When the budget is used up, the window that needs
+ * a mapping empties itself and asks the others to do the same (`gen`), which they do when
+ * their hart next changes regime (rv_uwin_select) or maps a page. */
+struct rv_uwin_budget {
+    _Atomic unsigned held; /* mappings made by the windows since each was last emptied */
+    _Atomic unsigned gen;  /* bumped when held reached cap: windows from before empty */
+    unsigned cap;
+};
+
 /* A write mapping: guest-virtual va (page aligned) to RAM pages [first, first + pages). */
 struct rv_uwin_rec {
     uint64_t va, first;
@@ -52,24 +64,29 @@ struct rv_uwin {
     uint64_t ram_pages;
     uint64_t *super;  /* bit per 2 MiB of the window: a 2 MiB page is mapped there (a fence
                          by address inside it drops all of it) */
-    unsigned n, cap;  /* mappings made since the window was last emptied, and the limit */
+    struct rv_uwin_budget *budget; /* shared with the VM's other windows, not owned */
+    unsigned n;       /* mappings made since the window was last emptied (counted in budget) */
+    unsigned gen;     /* budget->gen when it was last emptied */
     struct rv_uwin_rec *rec;  /* the write mappings among them */
     unsigned nrec;
     uint64_t *written; /* bit per RAM page: a write mapping of it may exist (in rec) */
     bool dead;        /* the host refused to unmap: turned off (uwin.c, unmap) */
     /* statistics */
-    uint64_t maps, flushes, refused;
+    uint64_t maps, flushes, refused, reclaims;
 };
 
+/* A budget of `cap` mappings for the windows of one VM. */
+void rv_uwin_budget_init(struct rv_uwin_budget *b, unsigned cap);
 /* Reserves a window for guest RAM in memfd `ram_fd` (which must stay open while the window
- * exists), `ram_size` bytes, for one of `nwindows` harts. NULL and an error (core/error.h) if
- * the host refuses the address space or memory. */
-struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, unsigned nwindows);
+ * exists), `ram_size` bytes, counting its mappings in budget `b` (which must outlive it). NULL
+ * and an error (core/error.h) if the host refuses the address space or memory. */
+struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, struct rv_uwin_budget *b);
 void rv_uwin_destroy(struct rv_uwin *w);
 
 /* Gives hart h window w (NULL: none); call after rv_hart_reset(), which forgets it. Empties w. */
 void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w);
-/* Points h->uwin at the window of the hart's data regime (rv_hart_update_mmu_idx). */
+/* Points h->uwin at the window of the hart's data regime (rv_hart_update_mmu_idx); empties the
+ * window first if the budget asked for it. */
 void rv_uwin_select(struct rv_hart *h);
 
 /* The TLB's flushes (mmu.c): everything / the page(s) holding va. */

@@ -809,8 +809,9 @@ static void print_stats(const struct rv_jit *j)
             (unsigned long long)s->uwin_slow);
     const struct rv_uwin *w = j->hart->uwin_state;
     if (w)
-        fprintf(stderr, "jit hart %u: window maps %llu, flushes %llu, refused %llu\n", j->index,
-                (unsigned long long)w->maps, (unsigned long long)w->flushes,
+        fprintf(stderr, "jit hart %u: window maps %llu, flushes %llu (for the budget %llu), "
+                "refused %llu\n", j->index, (unsigned long long)w->maps,
+                (unsigned long long)w->flushes, (unsigned long long)w->reclaims,
                 (unsigned long long)w->refused);
 }
 

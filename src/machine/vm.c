@@ -308,18 +308,17 @@ void *vm_ram_alloc(uint64_t size, int *fd)
 }
 
 /* Host-MMU windows for every hart whose translator runs, if guest RAM is a memfd and the
- * host has the address space. On one hart only by default: with two, xz -9 made the harts
- * unmap and map its pages again about 1.8 million times per 4 MiB run (docs/performance.md,
- * change 19), three times slower than the software TLB. RVISOR_UWIN=0 turns them off,
- * RVISOR_UWIN=1 on for any number of harts. */
+ * host has the address space; they share one budget of mappings (cpu/uwin.h).
+ * RVISOR_UWIN=0 turns them off (the software TLB for every access). */
 static void vm_uwin_create(struct rv_vm *vm)
 {
     const char *env = getenv("RVISOR_UWIN");
-    bool on = env && *env ? strcmp(env, "0") != 0 : vm->nharts == 1;
+    bool on = !env || strcmp(env, "0") != 0;
     if (vm->ram_fd < 0 || !on || !rv_jit_uwin_ready())
         return;
+    rv_uwin_budget_init(&vm->uwin_budget, RV_UWIN_MAPS_TOTAL);
     for (unsigned i = 0; i < vm->nharts; i++) {
-        vm->vcpus[i].uwin = rv_uwin_create(vm->ram_fd, vm->bus.ram_size, vm->nharts);
+        vm->vcpus[i].uwin = rv_uwin_create(vm->ram_fd, vm->bus.ram_size, &vm->uwin_budget);
         if (!vm->vcpus[i].uwin) {
             rv_warn("host-MMU windows unavailable (%s)", rv_error_get());
             vm_ram_fd_lost(vm);

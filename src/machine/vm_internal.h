@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cpu/hart.h"
+#include "cpu/uwin.h"
 #include "jit/jit.h"
 #include "dev/device.h"
 #include "machine/vm_debug.h"
@@ -74,6 +75,7 @@ struct rv_vm {
     struct rv_vcpu vcpus[RV_MAX_HARTS];
     struct rv_jit_group *jit_group; /* translated-code tracking (cfg.accel = RV_ACCEL_JIT) */
     int ram_fd;                 /* memfd holding guest RAM (bus.ram maps it shared), or -1 */
+    struct rv_uwin_budget uwin_budget; /* the harts' host-MMU windows share it */
     struct timespec t0;        /* host time of mtime = 0 */
     _Atomic uint64_t mtime_offset; /* added to host-derived ticks (guest writes to mtime) */
 

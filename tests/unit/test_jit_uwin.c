@@ -124,7 +124,9 @@ static uint64_t run_both(uint64_t slice, struct rv_jit_stats *st)
 {
     memcpy(bus_int.ram, bus.ram, RAM_SIZE);
     struct rv_hart *a = new_hart(&bus), *b = new_hart(&bus_int);
-    struct rv_uwin *w = rv_uwin_create(ram_fd, RAM_SIZE, 1);
+    static struct rv_uwin_budget budget;
+    rv_uwin_budget_init(&budget, RV_UWIN_MAPS_TOTAL);
+    struct rv_uwin *w = rv_uwin_create(ram_fd, RAM_SIZE, &budget);
     CHECK(w != NULL);
     rv_uwin_attach(a, w);
     setup(a);

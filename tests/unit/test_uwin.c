@@ -28,6 +28,7 @@ enum { RO_VA = 0x10000, RW_VA = 0x11000, CLEAN_VA = 0x12000, INVALID_VA = 0x1300
 static struct rv_bus bus;
 static struct rv_hart *h;
 static struct rv_uwin *w;
+static struct rv_uwin_budget budget;
 static uint8_t code_pages[RAM_SIZE >> 12];
 static uint64_t dirty[RAM_SIZE >> 18];
 static uint64_t next_table = RAM_BASE + 0x2000;
@@ -210,33 +211,79 @@ static void test_regimes(void)
     CHECK_EQ(h->uwin_limit, RV_UWIN_SIZE);
 }
 
-static void test_limit(void)
+/* Two windows sharing a budget of two mappings: `mine` on hart h, `theirs` on a second hart
+ * h2 that runs the same address space. */
+static void test_budget(void)
 {
-    /* a window allowed few mappings empties itself when they are used up */
-    struct rv_uwin *small = rv_uwin_create(w->ram_fd, RAM_SIZE, RV_UWIN_MAPS_TOTAL / 2);
-    CHECK(small != NULL);
-    if (!small)
+    struct rv_uwin_budget b;
+    rv_uwin_budget_init(&b, 2);
+    struct rv_uwin *mine = rv_uwin_create(w->ram_fd, RAM_SIZE, &b);
+    struct rv_uwin *theirs = rv_uwin_create(w->ram_fd, RAM_SIZE, &b);
+    struct rv_hart *h2 = aligned_alloc(64, (sizeof(*h2) + 63) & ~(size_t)63);
+    CHECK(mine && theirs && h2);
+    if (!mine || !theirs || !h2)
         return;
+    rv_hart_reset(h2, 1, &bus, RAM_BASE);
+    h2->satp = h->satp;
+    h2->priv = RV_PRIV_U;
+    rv_hart_update_mmu_idx(h2);
+    rv_uwin_attach(h2, theirs);
     struct rv_uwin *big = w;
-    w = small;
-    rv_uwin_attach(h, small);
-    CHECK(rv_uwin_fault(h, (uintptr_t)w->base + RO_VA, false));
-    CHECK(rv_uwin_fault(h, (uintptr_t)w->base + RW_VA, false));
+    w = mine;
+    rv_uwin_attach(h, mine);
+
+    /* the other hart holds one, this one the other */
+    CHECK(rv_uwin_fault(h2, (uintptr_t)theirs->base + RO_VA, false));
+    CHECK(rv_uwin_fault(h, (uintptr_t)mine->base + RO_VA, false));
+    CHECK_EQ(atomic_load(&b.held), 2);
     CHECK(probe(RO_VA, false));
-    CHECK(rv_uwin_fault(h, (uintptr_t)w->base + CLEAN_VA, false));
-    CHECK(!probe(RO_VA, false)); /* emptied before the third mapping */
+    /* used up: this window empties itself, and the other keeps its page until its hart next
+     * changes regime */
+    CHECK(rv_uwin_fault(h, (uintptr_t)mine->base + RW_VA, false));
+    CHECK(!probe(RO_VA, false));
+    CHECK(probe(RW_VA, false));
+    CHECK_EQ(mine->flushes, 1);
+    CHECK_EQ(atomic_load(&b.held), 2);
+    CHECK_EQ(theirs->n, 1);
+    rv_hart_update_mmu_idx(h2); /* a trap or return on the other hart */
+    CHECK_EQ(theirs->n, 0);
+    CHECK_EQ(theirs->reclaims, 1);
+    CHECK_EQ(atomic_load(&b.held), 1);
+    rv_hart_update_mmu_idx(h2); /* asked once: nothing more to give back */
+    CHECK_EQ(theirs->reclaims, 1);
+
+    /* the other holds everything: after emptying itself this window still has no room, so the
+     * access takes the slow path instead of exceeding the budget */
+    rv_tlb_flush_all(h);
+    CHECK_EQ(atomic_load(&b.held), 0);
+    CHECK(rv_uwin_fault(h2, (uintptr_t)theirs->base + RO_VA, false));
+    CHECK(rv_uwin_fault(h2, (uintptr_t)theirs->base + RW_VA, false));
+    CHECK_EQ(theirs->n, 2);
+    CHECK_EQ(mine->n, 0);
+    CHECK(!rv_uwin_fault(h, (uintptr_t)mine->base + CLEAN_VA, false));
+    CHECK(!probe(CLEAN_VA, false));
+    CHECK_EQ(atomic_load(&b.held), 2);
+    rv_hart_update_mmu_idx(h2);
+    CHECK_EQ(atomic_load(&b.held), 0);
+    CHECK(rv_uwin_fault(h, (uintptr_t)mine->base + CLEAN_VA, false));
     CHECK(probe(CLEAN_VA, false));
-    CHECK_EQ(small->flushes, 1);
+
+    /* a destroyed window gives its mappings back */
     rv_uwin_attach(h, big);
     w = big;
-    rv_uwin_destroy(small);
+    CHECK_EQ(atomic_load(&b.held), 1);
+    rv_uwin_destroy(mine);
+    CHECK_EQ(atomic_load(&b.held), 0);
+    rv_uwin_attach(h2, NULL);
+    rv_uwin_destroy(theirs);
+    free(h2);
 }
 
 /* A window the host refuses to unmap (here: a misaligned base, EINVAL) is turned off: the
  * hart's limit becomes 0, so translated code never reaches it, and nothing is mapped again. */
 static void test_unmap_refused(void)
 {
-    struct rv_uwin *bad = rv_uwin_create(w->ram_fd, RAM_SIZE, 1);
+    struct rv_uwin *bad = rv_uwin_create(w->ram_fd, RAM_SIZE, &budget);
     CHECK(bad != NULL);
     if (!bad)
         return;
@@ -274,7 +321,8 @@ int main(void)
     bus.code_pages = code_pages;
     bus.dirty = dirty;
     h = aligned_alloc(64, (sizeof(*h) + 63) & ~(size_t)63);
-    w = rv_uwin_create(fd, RAM_SIZE, 1);
+    rv_uwin_budget_init(&budget, RV_UWIN_MAPS_TOTAL);
+    w = rv_uwin_create(fd, RAM_SIZE, &budget);
     if (bus.ram == MAP_FAILED || !h || !w) {
         fprintf(stderr, "set-up failed\n");
         return 1;
@@ -301,7 +349,7 @@ int main(void)
     test_code_pages();
     test_superpage();
     test_regimes();
-    test_limit();
+    test_budget();
     test_unmap_refused();
     rv_uwin_destroy(w);
     TEST_MAIN_END();
