@@ -152,7 +152,7 @@ void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w)
     empty(h, w);
     h->uwin_state = w;
     /* without a window every access compares above the limit: the slow path */
-    h->uwin_limit = w && !w->dead ? RV_UWIN_SIZE : 0;
+    h->uwin_limit = w && !w->dead && !w->starved ? RV_UWIN_SIZE : 0;
     rv_uwin_select(h);
 }
 
@@ -165,10 +165,30 @@ static void reclaim(struct rv_hart *h, struct rv_uwin *w)
     }
 }
 
-void rv_uwin_select(struct rv_hart *h)
+void rv_uwin_reclaim(struct rv_hart *h)
 {
     if (h->uwin_state)
         reclaim(h, h->uwin_state);
+}
+
+/* A starved window gets its limit back once an eighth of the budget is free (not at the first
+ * free mapping: it would starve again at once). */
+static void feed(struct rv_hart *h, struct rv_uwin *w)
+{
+    const struct rv_uwin_budget *b = w->budget;
+    if (w->starved && !w->dead &&
+        atomic_load_explicit(&b->held, memory_order_relaxed) < b->cap - b->cap / 8) {
+        w->starved = false;
+        h->uwin_limit = RV_UWIN_SIZE;
+    }
+}
+
+void rv_uwin_select(struct rv_hart *h)
+{
+    if (h->uwin_state) {
+        reclaim(h, h->uwin_state);
+        feed(h, h->uwin_state);
+    }
     h->uwin = h->uwin_state && h->data_mmu_idx == RV_MMU_U ? h->uwin_state->base : none_window;
 }
 
@@ -249,9 +269,13 @@ static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, 
     if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap) {
         atomic_fetch_add_explicit(&b->gen, 1, memory_order_relaxed);
         empty(h, w);
-        /* the others hold it all (until they next change regime): the slow path meanwhile */
-        if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap)
+        /* the others hold it all (until they next change regime): the slow path meanwhile,
+         * without a host fault per access */
+        if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap) {
+            w->starved = true;
+            h->uwin_limit = 0;
             return false;
+        }
     }
     int prot = PROT_READ | (write ? PROT_WRITE : 0);
     if (mmap(w->base + va, len, prot, MAP_SHARED | MAP_FIXED, w->ram_fd,

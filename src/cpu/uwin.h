@@ -45,7 +45,10 @@
  * touches some 30,000 pages at random) emptied its window 54 times per 4 MiB while the other
  * hart's window, idle, held a few hundred. When the budget is used up, the window that needs
  * a mapping empties itself and asks the others to do the same (`gen`), which they do when
- * their hart next changes regime (rv_uwin_select) or maps a page. */
+ * their hart next changes regime (rv_uwin_select), maps a page, or wakes from WFI (at least
+ * once a second: rv_uwin_reclaim). If the others still hold it all, the window is starved:
+ * its hart's limit is 0, so every access takes the slow path without a host fault, until a
+ * regime change finds room again. */
 struct rv_uwin_budget {
     _Atomic unsigned held; /* mappings made by the windows since each was last emptied */
     _Atomic unsigned gen;  /* bumped when held reached cap: windows from before empty */
@@ -71,6 +74,7 @@ struct rv_uwin {
     unsigned nrec;
     uint64_t *written; /* bit per RAM page: a write mapping of it may exist (in rec) */
     bool dead;        /* the host refused to unmap: turned off (uwin.c, unmap) */
+    bool starved;     /* no room in the budget: limit 0 until there is */
     /* statistics */
     uint64_t maps, flushes, refused, reclaims;
 };
@@ -88,6 +92,10 @@ void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w);
 /* Points h->uwin at the window of the hart's data regime (rv_hart_update_mmu_idx); empties the
  * window first if the budget asked for it. */
 void rv_uwin_select(struct rv_hart *h);
+
+/* Empties h's window if the budget asked for it since it was last emptied (the hart's own
+ * thread, or while it is not running guest code). */
+void rv_uwin_reclaim(struct rv_hart *h);
 
 /* The TLB's flushes (mmu.c): everything / the page(s) holding va. */
 void rv_uwin_flush(struct rv_hart *h);

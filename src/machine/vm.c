@@ -177,6 +177,8 @@ void vm_wait_for_interrupt(struct rv_vcpu *v)
     struct rv_hart *h = v->hart;
     pthread_mutex_lock(&v->lock);
     while (vm_running(v->vm) && !v->kicked && !(rv_hart_mip(h) & h->mie)) {
+        /* an idle hart gives its window's mappings back when the budget asks (cpu/uwin.h) */
+        rv_uwin_reclaim(h);
         uint64_t deadline = atomic_load(&h->mtimecmp);
         if ((h->menvcfg & ENVCFG_STCE) && h->stimecmp < deadline)
             deadline = h->stimecmp;
@@ -209,6 +211,7 @@ void vm_wait_for_interrupt(struct rv_vcpu *v)
 static bool vcpu_wait_for_start(struct rv_vcpu *v)
 {
     struct rv_hart *h = v->hart;
+    rv_uwin_flush(h); /* a stopped hart holds no mappings; it starts with an empty TLB */
     pthread_mutex_lock(&v->lock);
     while (vm_running(v->vm) && v->hsm == HSM_STOPPED && !vm_should_park(v))
         pthread_cond_wait(&v->cond, &v->lock);

@@ -263,8 +263,18 @@ static void test_budget(void)
     CHECK(!rv_uwin_fault(h, (uintptr_t)mine->base + CLEAN_VA, false));
     CHECK(!probe(CLEAN_VA, false));
     CHECK_EQ(atomic_load(&b.held), 2);
-    rv_hart_update_mmu_idx(h2);
+    /* starved: limit 0, so translated code takes the slow path without faulting each time,
+     * until a regime change finds room */
+    CHECK(mine->starved);
+    CHECK_EQ(h->uwin_limit, 0);
+    rv_hart_update_mmu_idx(h);
+    CHECK_EQ(h->uwin_limit, 0);
+    rv_uwin_reclaim(h2); /* the other hart, idle in WFI, gives its mappings back */
     CHECK_EQ(atomic_load(&b.held), 0);
+    CHECK_EQ(theirs->reclaims, 2);
+    rv_hart_update_mmu_idx(h);
+    CHECK(!mine->starved);
+    CHECK_EQ(h->uwin_limit, RV_UWIN_SIZE);
     CHECK(rv_uwin_fault(h, (uintptr_t)mine->base + CLEAN_VA, false));
     CHECK(probe(CLEAN_VA, false));
 
