@@ -10,12 +10,9 @@ shift 4 2>/dev/null || shift $#
 passed=0 failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$fetch" >/dev/null || { echo "FAIL: fetching the guest"; echo "0 passed, 1 failed"; exit 1; }
-guest=$("$fetch" --print-dir)
-mkdir -p "$tmp/root"
-cp "$stress" "$tmp/root/atomic-stress"
-(cd "$tmp/root" && echo atomic-stress | cpio -o -H newc --quiet | gzip) >"$tmp/extra.cpio.gz"
-cat "$guest/initrd.img" "$tmp/extra.cpio.gz" >"$tmp/initrd.img"
+. "$(dirname "$0")/guest-lib.sh"
+smp_initrd "$fetch" "$stress" atomic-stress "$tmp" ||
+    { echo "FAIL: fetching the guest"; echo "0 passed, 1 failed"; exit 1; }
 script="echo%20cpus=\$(nproc);i=0;while%20[%20\$i%20-lt%2020%20];do%20/atomic-stress%20$n||exit%201;i=\$((i+1));done"
 timeout 1500 "$rvisor" run --smp "$n" --mem 512M "$@" --kernel "$guest/Image" \
     --initrd "$tmp/initrd.img" --append "console=ttyS0 quiet rvisor.cmd=$script" \
