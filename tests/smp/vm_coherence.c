@@ -251,10 +251,10 @@ static int run_check(enum check check, int nworkers, int iterations)
  * own page and must fence CPU 1, which was reading the shared one) and publishes the round; the
  * CPU 1 thread, after seeing it, must read that value, never the pre-fork one or the child's.
  * The child, on the last CPU (CPU 0 if there are two: a process switch on CPU 1 would flush
- * it), must read the pre-fork value, then always read back its own
- * writes, and never see the counter move: fork write-protects the parent's page on every CPU
- * running the parent, and a hart that kept the writable translation would bump the counter in
- * the child's copy. The child reports through its exit status. */
+ * a stale entry there), must read the pre-fork value, then always read back its own writes,
+ * and never see the counter move: fork write-protects the parent's page on every CPU running
+ * the parent, and a hart that kept the writable translation would bump the counter in the
+ * child's copy. The child reports through its exit status. */
 static volatile uint64_t *cow_page;
 static int cow_flag, cow_seen, cow_stop, cow_bad, cow_bad_round;
 static uint64_t cow_bad_val;
