@@ -12,17 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/guest-lib.sh"
 smp_initrd "$fetch" "$elf" vm-coherence "$tmp" ||
     { echo "FAIL: fetching the guest"; echo "0 passed, 1 failed"; exit 1; }
-script="echo%20cpus=\$(nproc);/vm-coherence%20$iters"
-timeout 1500 "$rvisor" run --smp "$n" --mem 256M "$@" --kernel "$guest/Image" \
-    --initrd "$tmp/initrd.img" --append "console=ttyS0 quiet rvisor.cmd=$script" \
-    </dev/null >"$tmp/out" 2>&1
-rc=$?
+smp_boot "$rvisor" "$n" 256M "$tmp" "/vm-coherence%20$iters" "$@"
 grep "^vm-coherence" "$tmp/out"
-if grep -q "^cpus=$n" "$tmp/out"; then
-    passed=$((passed + 1)); echo "PASS: the guest sees $n CPUs"
-else
-    failed=$((failed + 1)); echo "FAIL: nproc"; tail -5 "$tmp/out"
-fi
 for check in munmap mprotect remap "fork copy-on-write"; do
     if grep -q "^vm-coherence: $check x$iters.*: ok" "$tmp/out"; then
         passed=$((passed + 1)); echo "PASS: $check"
