@@ -120,6 +120,13 @@ static void forget(struct rv_uwin *w)
     w->flushes++;
 }
 
+/* h's limit follows its window w: all of it, or 0 (every access takes the slow path) without a
+ * window, or with one turned off or starved. */
+static void set_limit(struct rv_hart *h, const struct rv_uwin *w)
+{
+    h->uwin_limit = w && !w->dead && !w->starved ? RV_UWIN_SIZE : 0;
+}
+
 /* Unmaps [addr, addr + len) of h's window w. A stale translation must never stay usable: if
  * the host refuses (a fixed mapping that splits one can fail with ENOMEM at vm.max_map_count),
  * the whole window is unmapped instead, and if that fails too, the window is turned off for
@@ -135,7 +142,7 @@ static void unmap(struct rv_hart *h, struct rv_uwin *w, uint8_t *addr, uint64_t 
     }
     rv_warn("host-MMU window: turned off");
     w->dead = true;
-    h->uwin_limit = 0;
+    set_limit(h, w);
 }
 
 static void empty(struct rv_hart *h, struct rv_uwin *w)
@@ -151,8 +158,7 @@ void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w)
 {
     empty(h, w);
     h->uwin_state = w;
-    /* without a window every access compares above the limit: the slow path */
-    h->uwin_limit = w && !w->dead && !w->starved ? RV_UWIN_SIZE : 0;
+    set_limit(h, w);
     rv_uwin_select(h);
 }
 
@@ -176,10 +182,9 @@ void rv_uwin_reclaim(struct rv_hart *h)
 static void feed(struct rv_hart *h, struct rv_uwin *w)
 {
     const struct rv_uwin_budget *b = w->budget;
-    if (w->starved && !w->dead &&
-        atomic_load_explicit(&b->held, memory_order_relaxed) < b->cap - b->cap / 8) {
+    if (w->starved && atomic_load_explicit(&b->held, memory_order_relaxed) < b->cap - b->cap / 8) {
         w->starved = false;
-        h->uwin_limit = RV_UWIN_SIZE;
+        set_limit(h, w);
     }
 }
 
@@ -273,7 +278,7 @@ static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, 
          * without a host fault per access */
         if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap) {
             w->starved = true;
-            h->uwin_limit = 0;
+            set_limit(h, w);
             return false;
         }
     }
