@@ -272,7 +272,9 @@ static bool map(struct rv_hart *h, struct rv_uwin *w, uint64_t va, uint64_t pa, 
     struct rv_uwin_budget *b = w->budget;
     reclaim(h, w);
     if (atomic_load_explicit(&b->held, memory_order_relaxed) >= b->cap) {
-        atomic_fetch_add_explicit(&b->gen, 1, memory_order_relaxed);
+        /* this window answers its own request, also when it is already empty (and empty()
+         * does not record the generation) */
+        w->gen = atomic_fetch_add_explicit(&b->gen, 1, memory_order_relaxed) + 1;
         empty(h, w);
         /* the others hold it all (until they next change regime): the slow path meanwhile,
          * without a host fault per access */

@@ -277,6 +277,11 @@ static void test_budget(void)
     CHECK_EQ(h->uwin_limit, RV_UWIN_SIZE);
     CHECK(rv_uwin_fault(h, (uintptr_t)mine->base + CLEAN_VA, false));
     CHECK(probe(CLEAN_VA, false));
+    /* the window that asked (empty when it did) does not answer its own request later */
+    rv_hart_update_mmu_idx(h);
+    CHECK_EQ(mine->n, 1);
+    CHECK_EQ(mine->reclaims, 0);
+    CHECK(probe(CLEAN_VA, false));
 
     /* a destroyed window gives its mappings back */
     rv_uwin_attach(h, big);
