@@ -102,7 +102,7 @@ static void perf_map_note(const struct rv_jit *j, const struct jit_block *b, uin
         return;
     const uint8_t *host = (const uint8_t *)code - (j->code_rx - j->code_rw);
     size_t k = (size_t)snprintf(buf, cap, "%lx %llx ", (unsigned long)code,
-                                (unsigned long long)b->va);
+                                (unsigned long long)((b->va & ~0xfffull) + b->guest_off));
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < hn; i++) {
         buf[k++] = hex[host[i] >> 4];
@@ -337,7 +337,7 @@ static bool verify_page(struct rv_jit *j, struct jit_page *p)
     j->stats.fence_checks++;
     for (struct jit_block *b = p->blocks; b; b = b->page_next) {
         /* SAFETY: blocks are translated from RAM pages only, and stay inside their page. */
-        if (memcmp(b->guest, rv_bus_ram_ptr(bus, b->paddr), b->len) != 0) {
+        if (memcmp(b->guest, rv_bus_ram_ptr(bus, p->paddr + b->guest_off), b->len) != 0) {
             invalidate_page(j, p->paddr);
             return false;
         }
@@ -794,7 +794,7 @@ static void print_stats(const struct rv_jit *j)
             "chain %llu interp %llu fence.i %llu exc %llu; lookups %llu; slow loads %llu "
             "stores %llu; helper execs %llu; interpreter steps %llu; register loads %llu stores %llu "
             "emitted (out of line: %llu, %llu); grouped accesses %llu, unchecked %llu; "
-            "window accesses %llu, window slow %llu\n",
+            "window accesses %llu, window slow %llu; loop blocks %llu (through a jump %llu)\n",
             j->index, (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
             (unsigned long long)s->flushes, (unsigned long long)s->invalidations,
             (unsigned long long)s->exits[JIT_EXIT_PC], (unsigned long long)s->exits[JIT_EXIT_CHAIN],
@@ -806,7 +806,8 @@ static void print_stats(const struct rv_jit *j)
             (unsigned long long)s->rc_stores, (unsigned long long)s->rc_cold_loads,
             (unsigned long long)s->rc_cold_stores, (unsigned long long)s->mem_grouped,
             (unsigned long long)s->group_cold, (unsigned long long)s->uwin_accesses,
-            (unsigned long long)s->uwin_slow);
+            (unsigned long long)s->uwin_slow, (unsigned long long)s->loop_blocks,
+            (unsigned long long)s->loops_followed);
     const struct rv_uwin *w = j->hart->uwin_state;
     if (w)
         fprintf(stderr, "jit hart %u: window maps %llu, flushes %llu (for the budget %llu), "

@@ -49,6 +49,9 @@ struct rv_jit_stats {
     /* accesses through the host-MMU window (jit_uwin.c) translated, and window faults sent
      * to the slow path */
     uint64_t uwin_accesses, uwin_slow;
+    /* blocks that loop back to their first instruction (translate_loop.c), and those of them
+     * that follow a jump closing the loop (translate.c, scan) */
+    uint64_t loop_blocks, loops_followed;
 };
 
 /* Whether translated code may use host-MMU windows (cpu/uwin.h): the SIGSEGV handler that

@@ -53,8 +53,8 @@ enum jit_helper_result {
 
 struct jit_page;
 
-/* A translated block: guest instructions [va, va + len) at guest-physical paddr, all in one
- * page. Blocks are never freed one by one: an invalidated block is marked dead and unlinked
+/* A translated block: guest instructions from va on at guest-physical paddr, all in one page:
+ * one run of them, or two where it follows a jump that closes a loop (translate.c, scan). Blocks are never freed one by one: an invalidated block is marked dead and unlinked
  * from the lookup structures; its memory is reused at the next whole-cache flush. */
 struct jit_block {
     uint64_t va, paddr;          /* the key: translations are per (virtual, physical) pc */
@@ -63,8 +63,9 @@ struct jit_block {
     struct jit_page *page;
     uintptr_t code;              /* executable entry point */
     uintptr_t counting;          /* entry of the counting variant, made on demand (or 0) */
-    const uint8_t *guest;        /* copy of the guest bytes translated, for FENCE.I checks */
-    uint16_t len;                /* guest bytes */
+    const uint8_t *guest;        /* copy of the page bytes the instructions come from, for
+                                    FENCE.I checks: len bytes from page offset guest_off */
+    uint16_t guest_off, len;
     uint16_t ninsns;             /* guest instructions; 0: the interpreter runs the one at va */
     uint8_t end;                 /* how the block ends (translate.c: enum op_class) */
     bool end_fence_i;            /* it ends before a FENCE.I (at va + len, or at va if

@@ -266,6 +266,14 @@ static void emit_branch(struct tr *t, const struct rv_insn *in)
     uint64_t next = t->pc + in->len, target = t->pc + (uint64_t)in->imm;
     switch (in->op) {
     case RV_OP_JAL:
+        if (t->k + 1 < t->n) {
+            /* a `j` scan() followed: the block goes on at the target (with rd = x0) */
+            if (t->counting) { /* the budget was taken before: leave if it is spent */
+                struct cold *e = jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
+                e->pc = target;
+            }
+            return;
+        }
         if (in->rd)
             set_reg_imm(t, in->rd, next);
         if (t->loop && target == t->b->va) {
@@ -398,54 +406,141 @@ void jit_emit_trampoline(struct rv_jit *j)
 
 /* --- blocks --- */
 
+/* Where scan() found the block's instructions. */
+struct scan {
+    unsigned n;                     /* instructions */
+    uint16_t off[JIT_MAX_BLOCK_INSNS]; /* page offset of each */
+    unsigned lo, hi;                /* the page bytes they come from: [lo, hi) */
+    unsigned next;                  /* OP_BODY, OP_INTERP: page offset where the block goes on
+                                       (the instruction for the interpreter) */
+    enum op_class end;
+    bool end_fence_i;
+    unsigned end_len;               /* OP_INTERP: the length of the instruction it ends at */
+    bool followed;                  /* a jump was followed (closes_loop) */
+};
+
+/* Decodes the instruction at page offset `off` into *in; false if it crosses into the next
+ * page (the interpreter runs such an instruction). */
+static bool decode_at(const uint8_t *page, unsigned off, struct rv_insn *in, unsigned *len)
+{
+    uint16_t lo;
+    memcpy(&lo, page + off, 2);
+    uint32_t raw = lo;
+    if (rv_insn_len(lo) == 4) {
+        if (off > 4096 - 4) {
+            *len = 2;
+            return false;
+        }
+        memcpy(&raw, page + off, 4);
+    }
+    rv_decode(raw, in);
+    *len = in->len;
+    return true;
+}
+
+/* Page offset of the target of a branch or JAL at page offset `off`, or -1 outside the page. */
+static int target_off(const struct rv_insn *in, unsigned off)
+{
+    int64_t to = (int64_t)off + in->imm;
+    return to >= 0 && to < 4096 ? (int)to : -1;
+}
+
+/* Traces through a `j` (JAL x0) that closes a loop. Compilers lay out loops so that the body
+ * ends with a jump to the loop's condition elsewhere (`body: ...; j cond` and `cond: ...;
+ * bltu ..., body`): each iteration would chain two blocks and reload its registers twice.
+ * The block at `body` goes on at `cond` if the instructions there (up to `room` of them, to
+ * the next jump) branch back to the block's first instruction: the block then is a loop
+ * (translate_loop.c). `first_end` is where the block's first run of instructions ends; a
+ * target inside [start, first_end) is already in the block. */
+static bool closes_loop(const uint8_t *page, unsigned start, unsigned first_end, int to,
+                        unsigned room)
+{
+    if (to < 0 || ((unsigned)to >= start && (unsigned)to < first_end))
+        return false;
+    unsigned off = (unsigned)to;
+    for (unsigned i = 0; i < room && i < 16 && off < 4096; i++) {
+        if (off >= start && off < first_end)
+            return false;
+        struct rv_insn in;
+        unsigned len;
+        if (!decode_at(page, off, &in, &len) || classify(in.op) == OP_INTERP)
+            return false;
+        if (is_cond_branch(in.op) || (in.op == RV_OP_JAL && in.rd == 0)) {
+            if (target_off(&in, off) == (int)start)
+                return true;
+            if (in.op == RV_OP_JAL)
+                return false;
+        } else if (classify(in.op) == OP_BRANCH) {
+            return false;
+        }
+        off += len;
+    }
+    return false;
+}
+
 /* Decodes the block starting at offset `start` of the page bytes `page`: at most
  * JIT_MAX_BLOCK_INSNS instructions, up to and including a branch, up to an instruction the
- * interpreter must run, or to the end of the page. Returns the number of instructions. */
-static unsigned scan(const uint8_t *page, unsigned start, struct rv_insn *ins, unsigned *len,
-                     enum op_class *end, bool *end_fence_i, unsigned *end_len)
+ * interpreter must run, or to the end of the page. A conditional branch does not end the
+ * block (translate.c, emit_branch), and one `j` that closes a loop is followed
+ * (closes_loop); the block then ends after the branch back to its start. */
+static void scan(const uint8_t *page, unsigned start, struct rv_insn *ins, struct scan *s)
 {
-    unsigned n = 0, off = start;
-    *end = OP_BODY;
-    *end_fence_i = false;
-    *end_len = 0;
+    unsigned n = 0, off = start, first_end = 4096;
+    bool followed = false;
+    s->followed = false;
+    s->end = OP_BODY;
+    s->end_fence_i = false;
+    s->end_len = 0;
+    s->lo = s->hi = start;
     while (n < JIT_MAX_BLOCK_INSNS && off < 4096) {
-        uint16_t lo;
-        memcpy(&lo, page + off, 2);
-        uint32_t raw = lo;
-        if (rv_insn_len(lo) == 4) {
-            if (off > 4096 - 4) { /* crosses into the next page: the interpreter's */
-                *end = OP_INTERP;
-                *end_len = 2;
-                break;
-            }
-            memcpy(&raw, page + off, 4);
-        }
-        rv_decode(raw, &ins[n]);
-        enum op_class cls = classify(ins[n].op);
-        if (cls == OP_INTERP) {
-            *end = OP_INTERP;
-            *end_len = ins[n].len;
-            *end_fence_i = ins[n].op == RV_OP_FENCE_I;
+        if (followed && off >= start && off < first_end)
+            break; /* the rest is in the block already: go on there */
+        unsigned len;
+        if (!decode_at(page, off, &ins[n], &len)) {
+            s->end = OP_INTERP;
+            s->end_len = 2;
             break;
         }
-        off += ins[n].len;
-        n++;
-        /* A conditional branch ends the block only at the end of the page or of the block:
-         * otherwise the block goes on at its fall-through (translate.c, emit_branch). */
-        if (cls == OP_BRANCH && (!is_cond_branch(ins[n - 1].op) || off >= 4096 ||
-                                 n == JIT_MAX_BLOCK_INSNS)) {
-            *end = OP_BRANCH;
+        enum op_class cls = classify(ins[n].op);
+        if (cls == OP_INTERP) {
+            s->end = OP_INTERP;
+            s->end_len = ins[n].len;
+            s->end_fence_i = ins[n].op == RV_OP_FENCE_I;
+            break;
+        }
+        const struct rv_insn *in = &ins[n];
+        s->off[n++] = (uint16_t)off;
+        if (off < s->lo)
+            s->lo = off;
+        if (off + len > s->hi)
+            s->hi = off + len;
+        unsigned at = off;
+        off += len;
+        if (cls != OP_BRANCH)
+            continue;
+        int to = target_off(in, at);
+        if (in->op == RV_OP_JAL && in->rd == 0 && !followed &&
+            closes_loop(page, start, off, to, JIT_MAX_BLOCK_INSNS - n)) {
+            followed = true;
+            first_end = off;
+            off = (unsigned)to;
+            continue;
+        }
+        if (!is_cond_branch(in->op) || off >= 4096 || n == JIT_MAX_BLOCK_INSNS ||
+            (followed && to == (int)start)) {
+            s->end = OP_BRANCH;
             break;
         }
     }
-    *len = off - start;
-    return n;
+    s->n = n;
+    s->next = off;
+    s->followed = followed;
 }
 
 /* Emits the code of block b (instructions ins[0..n-1]); returns its entry, or 0 if out of
  * space. */
 static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct rv_insn *ins,
-                            bool counting)
+                            const struct scan *sc, bool counting)
 {
     struct tr tr, *t = &tr;
     unsigned n = b->ninsns;
@@ -483,11 +578,9 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
             x86_alu_ri(a, X86_SUB, true, R13, (int32_t)n);
             jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_B))->refund = n;
         }
-        uint64_t pc = b->va;
-        for (unsigned k = 0; k < n; k++) {
-            t->ipc[k] = pc;
-            pc += ins[k].len;
-        }
+        const uint64_t page_va = b->va & ~0xfffull;
+        for (unsigned k = 0; k < n; k++)
+            t->ipc[k] = page_va + sc->off[k];
         jit_loop_plan(t, ins);
         jit_mem_plan(t, ins);
         if (t->loop) {
@@ -496,10 +589,9 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
             jit_rc_canon(t);
             t->loop_head = x86_here(a);
         }
-        pc = b->va;
         for (unsigned k = 0; k < n; k++) {
             t->k = k;
-            t->pc = pc;
+            t->pc = t->ipc[k];
             const struct rv_insn *in = &ins[k];
             if (t->join[k]) {
                 struct regcache here = t->rc;
@@ -516,9 +608,8 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                        jit_emit_alu_pair(t, in, &ins[k + 1])) {
                 /* two instructions as one (nothing can stop between them outside the
                  * counting variant) */
-                pc += in->len;
                 t->k = ++k;
-                in = &ins[k];
+                t->pc = t->ipc[k];
             } else {
                 if (in->op >= RV_OP_CSRRW && in->op <= RV_OP_CSRRCI)
                     emit_csr(t, in);
@@ -527,14 +618,14 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
                 if (counting) {
                     x86_alu_ri(a, X86_SUB, true, R13, 1);
                     struct cold *c = jit_add_cold(t, COLD_ENTRY, x86_jcc_fwd(a, X86_CC_E));
-                    c->pc = pc + in->len; /* the budget is spent: leave after this one */
+                    c->pc = t->pc + in->len; /* the budget is spent: leave after this one */
                     c->pre = t->rc;
                 }
             }
-            pc += in->len;
         }
         t->k = n;
-        t->pc = pc;
+        t->pc = page_va + sc->next;
+        const uint64_t pc = t->pc;
         if (b->end == OP_INTERP) {
             jit_rc_flush(t);
             exit_to(t, pc, interp_exit);
@@ -554,6 +645,8 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         j->stats.rc_stores += t->nstores[0];
         j->stats.rc_cold_loads += t->nloads[1];
         j->stats.rc_cold_stores += t->nstores[1];
+        j->stats.loop_blocks += t->loop;
+        j->stats.loops_followed += t->loop && sc->followed;
     }
     jit_note_code(j, b, entry, x86_here(a), counting);
     j->code_free = (uint8_t *)(((uintptr_t)a->p + 15) & ~(uintptr_t)15);
@@ -564,21 +657,22 @@ struct jit_block *jit_translate(struct rv_jit *j, struct jit_page *p, uint64_t v
                                 uint64_t paddr, const uint8_t *host)
 {
     struct rv_insn ins[JIT_MAX_BLOCK_INSNS];
-    unsigned start = (unsigned)(va & 0xfff), len, end_len;
-    enum op_class end;
-    bool end_fence_i;
-    unsigned n = scan(host, start, ins, &len, &end, &end_fence_i, &end_len);
-    if (n == 0)
-        len = end_len; /* for the FENCE.I check of the bytes */
+    struct scan sc;
+    unsigned start = (unsigned)(va & 0xfff);
+    scan(host, start, ins, &sc);
+    if (sc.n == 0)
+        sc.hi = start + sc.end_len; /* for the FENCE.I check of the bytes */
+    unsigned len = sc.hi - sc.lo;
     struct jit_block *b = jit_alloc(j, sizeof(*b));
     uint8_t *guest = jit_alloc(j, len);
     if (!b || !guest)
         return NULL;
-    memcpy(guest, host + start, len);
+    memcpy(guest, host + sc.lo, len);
     *b = (struct jit_block){.va = va, .paddr = paddr, .page = p, .guest = guest,
-                            .len = (uint16_t)len, .ninsns = (uint16_t)n, .end = (uint8_t)end,
-                            .end_fence_i = end_fence_i};
-    b->code = emit_block(j, b, ins, false);
+                            .guest_off = (uint16_t)sc.lo, .len = (uint16_t)len,
+                            .ninsns = (uint16_t)sc.n, .end = (uint8_t)sc.end,
+                            .end_fence_i = sc.end_fence_i};
+    b->code = emit_block(j, b, ins, &sc, false);
     if (!b->code)
         return NULL;
     jit_register_block(j, b);
@@ -590,15 +684,13 @@ bool jit_translate_counting(struct rv_jit *j, struct jit_block *b)
     /* The same instructions again, from the copy of their bytes (which still match guest
      * memory: the block would be dead otherwise). */
     uint8_t page[4096 + 4];
-    unsigned start = (unsigned)(b->va & 0xfff), len, end_len;
-    enum op_class end;
-    bool end_fence_i;
     struct rv_insn ins[JIT_MAX_BLOCK_INSNS];
+    struct scan sc;
     memset(page, 0, sizeof(page));
-    memcpy(page + start, b->guest, b->len);
-    unsigned n = scan(page, start, ins, &len, &end, &end_fence_i, &end_len);
-    if (n != b->ninsns)
+    memcpy(page + b->guest_off, b->guest, b->len);
+    scan(page, (unsigned)(b->va & 0xfff), ins, &sc);
+    if (sc.n != b->ninsns)
         return false;
-    b->counting = emit_block(j, b, ins, true);
+    b->counting = emit_block(j, b, ins, &sc, true);
     return b->counting != 0;
 }

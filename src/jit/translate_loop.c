@@ -82,7 +82,7 @@ void jit_loop_plan(struct tr *t, const struct rv_insn *ins)
         for (unsigned r = 2; r < 32; r++)
             if (use[r] > use[best])
                 best = r;
-        if (use[best] < 2)
+        if (use[best] == 0)
             break;
         t->canon.guest[i] = (int8_t)best;
         t->canon.dirty[i] = written[best];

@@ -484,7 +484,19 @@ static unsigned xrd_not(struct gen *g, unsigned avoid)
 static void unit_loop(struct gen *g)
 {
     unsigned c = gen_xtmp(g), n = 1 + (unsigned)gen_below(g, 4);
-    gen_ins(g, "li %s, %u", X(c), n);
+    /* the shape: the condition at the bottom (0), or laid out elsewhere, before the body (1)
+     * or after it (2), with the body ending in a jump to it (the translator follows such a
+     * jump: translate.c, closes_loop) */
+    unsigned shape = (unsigned)gen_below(g, 3);
+    gen_ins(g, "li %s, %u", X(c), n + (shape == 1));
+    if (shape == 1) {
+        fprintf(g->out, ".Lcond%u_%u:\n", g->seq, g->unit);
+        gen_ins(g, "addi %s, %s, -1", X(c), X(c));
+        gen_ins(g, "bnez %s, .Lloop%u_%u", X(c), g->seq, g->unit);
+        gen_ins(g, "j .Ldone%u_%u", g->seq, g->unit);
+    } else if (shape == 2) {
+        gen_ins(g, "j .Lcond%u_%u", g->seq, g->unit);
+    }
     fprintf(g->out, ".Lloop%u_%u:\n", g->seq, g->unit);
     for (unsigned k = 1 + (unsigned)gen_below(g, 8); k > 0; k--) {
         unsigned what = (unsigned)gen_below(g, 10), rd = xrd_not(g, c);
@@ -509,8 +521,19 @@ static void unit_loop(struct gen *g)
             fprintf(g->out, "1:\n");
         }
     }
-    gen_ins(g, "addi %s, %s, -1", X(c), X(c));
-    gen_ins(g, "bnez %s, .Lloop%u_%u", X(c), g->seq, g->unit);
+    if (shape == 0) {
+        gen_ins(g, "addi %s, %s, -1", X(c), X(c));
+        gen_ins(g, "bnez %s, .Lloop%u_%u", X(c), g->seq, g->unit);
+        return;
+    }
+    gen_ins(g, "j .Lcond%u_%u", g->seq, g->unit);
+    if (shape == 2) {
+        gen_ins(g, "j .Ldone%u_%u", g->seq, g->unit); /* never run */
+        fprintf(g->out, ".Lcond%u_%u:\n", g->seq, g->unit);
+        gen_ins(g, "addi %s, %s, -1", X(c), X(c));
+        gen_ins(g, "bnez %s, .Lloop%u_%u", X(c), g->seq, g->unit);
+    }
+    fprintf(g->out, ".Ldone%u_%u:\n", g->seq, g->unit);
 }
 
 static void unit_fence(struct gen *g)

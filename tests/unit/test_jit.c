@@ -279,6 +279,104 @@ static void test_alu_idioms(void)
     free(b);
 }
 
+/* Loops whose body jumps back to a condition laid out elsewhere (`body: ...; j cond` and
+ * `cond: ...; bne ..., body`): the block at `body` follows the jump and becomes one loop
+ * (translate.c, closes_loop). The condition lies before the body in the first program and
+ * after it (past an instruction never run) in the second; the bodies have a load, a store, a
+ * forward branch inside the loop and a side exit. Both run against the interpreter under
+ * random budgets, so that runs also stop right after the followed jump (the counting
+ * variant leaves for the jump's target there). */
+static void test_trace_loops(void)
+{
+    const uint32_t before[] = {
+        addi(S1, ZERO, 300),                /* 0 */
+        bne(S1, ZERO, 8),                   /* 1 cond: to body */
+        ECALL,                              /* 2 */
+        ld(T1, A1, 0),                      /* 3 body */
+        add(S0, S0, T1),                    /* 4 */
+        i_type(0x13, 7, T2, S1, 7),         /* 5 andi t2, s1, 7 */
+        beq(T2, ZERO, 12),                  /* 6 to 9, inside the loop */
+        addi(A1, A1, 8),                    /* 7 */
+        sd(S0, A1, 0),                      /* 8 */
+        addi(S1, S1, -1),                   /* 9 */
+        jal(ZERO, -4 * 9),                  /* 10 to cond */
+    };
+    const uint32_t after[] = {
+        addi(S1, ZERO, 300),                /* 0 */
+        jal(ZERO, 4 * 8),                   /* 1 to cond */
+        add(S0, S0, S1),                    /* 2 body */
+        xor_(A0, A0, S0),                   /* 3 */
+        i_type(0x13, 7, T2, S1, 3),         /* 4 andi t2, s1, 3 */
+        beq(T2, ZERO, 4 * 7),               /* 5 to out: leaves the loop */
+        addi(A0, A0, 5),                    /* 6 */
+        jal(ZERO, 8),                       /* 7 to cond, over 8 */
+        addi(A0, A0, 1000),                 /* 8 never run */
+        addi(S1, S1, -1),                   /* 9 cond */
+        bne(S1, ZERO, -4 * 8),              /* 10 to body */
+        ECALL,                              /* 11 */
+        addi(A0, A0, 7),                    /* 12 out */
+        jal(ZERO, -4 * 4),                  /* 13 to cond */
+    };
+    const uint32_t *progs[] = {before, after};
+    const unsigned sizes[] = {sizeof(before) / 4, sizeof(after) / 4};
+    for (unsigned i = 0; i < 2; i++) {
+        memset(bus.ram, 0, RAM_SIZE);
+        put(RAM_BASE, progs[i], sizes[i]);
+        struct rv_hart *a = new_hart(0), *b = new_hart(0);
+        a->x[A1] = b->x[A1] = RAM_BASE + 0x8000;
+        struct jit_env e;
+        jit_env_init(&e, a, NULL);
+        check_lockstep(e.j[0], a, b);
+        CHECK_EQ(a->x[S1], 0);
+        struct rv_jit_stats st;
+        rv_jit_get_stats(e.j[0], &st);
+        CHECK(st.loops_followed >= 1);
+        jit_env_free(&e);
+        free(a);
+        free(b);
+    }
+}
+
+/* A FENCE.I after code was written behind the hart's back sees the new condition of such a
+ * loop: the block's copy of the guest bytes covers the instructions it took from beyond its
+ * jump, not only those from its first instruction on (no other block holds them here). */
+static void test_trace_fence_i(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {
+        FENCE_I,                            /* 0 */
+        addi(S1, ZERO, 100),                /* 1 */
+        jal(ZERO, 4 * 5),                   /* 2 to body */
+        add(S0, S0, S2),                    /* 3 cond: rewritten to sub below */
+        addi(S1, S1, -1),                   /* 4 */
+        bne(S1, ZERO, 8),                   /* 5 to body */
+        ECALL,                              /* 6 */
+        addi(A0, A0, 1),                    /* 7 body */
+        jal(ZERO, -4 * 5),                  /* 8 to cond */
+    };
+    put(RAM_BASE, code, sizeof(code) / 4);
+    struct rv_hart *h = new_hart(0);
+    h->x[S2] = 5;
+    struct jit_env e;
+    jit_env_init(&e, h, NULL);
+    CHECK_EQ(rv_jit_run(e.j[0], 100000), RV_EXIT_MTRAP);
+    CHECK_EQ(h->x[S0], 500);
+    CHECK_EQ(h->x[A0], 100);
+    const uint32_t sub_s0 = sub(S0, S0, S2);
+    rv_bus_note_write(&bus, RAM_BASE + 12, 4); /* as a device does before its DMA */
+    memcpy(bus.ram + 12, &sub_s0, 4);
+    h->pc = RAM_BASE;
+    h->x[S0] = 0;
+    CHECK_EQ(rv_jit_run(e.j[0], 100000), RV_EXIT_MTRAP);
+    CHECK_EQ(h->x[S0], (uint64_t)-500);
+    CHECK_EQ(h->x[A0], 200);
+    struct rv_jit_stats st;
+    rv_jit_get_stats(e.j[0], &st);
+    CHECK(st.loops_followed >= 1);
+    jit_env_free(&e);
+    free(h);
+}
+
 struct irq_arg {
     struct rv_hart *h;
     const _Atomic uint32_t *counter; /* the guest loop's count in RAM */
@@ -539,6 +637,8 @@ int main(void)
     test_precise_fault();
     test_register_pressure();
     test_alu_idioms();
+    test_trace_loops();
+    test_trace_fence_i();
     test_interrupt_in_hot_loop();
     test_other_hart_store();
     test_base_groups();
