@@ -16,7 +16,11 @@
 #define PAGE_SIZE (1ull << PAGE_SHIFT)
 #define SUPER_SHIFT 21
 #define SUPER_SIZE (1ull << SUPER_SHIFT)
-/* the window and a guard page for accesses that start below RV_UWIN_SIZE and end above it */
+/* The window and a guard page after it, for accesses that start below RV_UWIN_SIZE and end
+ * above it; and a guard page before it. Translated code compares the base register of an
+ * access with the limit and adds the instruction's offset (-2048..2047) in the access itself,
+ * so it may reach up to 2 KiB beyond either end (uwin.h). */
+#define GUARD PAGE_SIZE
 #define RESERVE (RV_UWIN_SIZE + PAGE_SIZE)
 #define SUPER_WORDS ((RV_UWIN_SIZE >> SUPER_SHIFT) / 64)
 
@@ -26,8 +30,9 @@ static pthread_once_t none_once = PTHREAD_ONCE_INIT;
 
 static uint8_t *reserve(void)
 {
-    void *p = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    void *p = mmap(NULL, GUARD + RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : (uint8_t *)p + GUARD;
 }
 
 static void none_init(void)
@@ -83,7 +88,7 @@ void rv_uwin_destroy(struct rv_uwin *w)
     if (!w)
         return;
     if (w->base)
-        munmap(w->base, RESERVE);
+        munmap(w->base - GUARD, GUARD + RESERVE);
     atomic_fetch_sub(&w->budget->held, w->n);
     free(w->rec);
     free(w->written);
@@ -246,9 +251,9 @@ void rv_uwin_revoke_write(struct rv_hart *h, uint64_t ppage)
 bool rv_uwin_contains(const struct rv_hart *h, uintptr_t addr)
 {
     const struct rv_uwin *w = h->uwin_state;
-    if (none_window && addr - (uintptr_t)none_window < RESERVE)
+    if (none_window && addr - ((uintptr_t)none_window - GUARD) < GUARD + RESERVE)
         return true;
-    return w && addr - (uintptr_t)w->base < RESERVE;
+    return w && addr - ((uintptr_t)w->base - GUARD) < GUARD + RESERVE;
 }
 
 /* Whether [pa, pa + len) may be mapped: all of it ordinary RAM, and for writing without

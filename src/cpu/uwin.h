@@ -1,14 +1,14 @@
 /* Host-MMU windows: the host's page tables translate a hart's user-mode data accesses.
  *
- * A window is a reserved range of host address space, RV_UWIN_SIZE bytes plus a guard page,
- * in which guest-virtual page va of the hart's current U-mode translation regime is mapped at
+ * A window is a reserved range of host address space, RV_UWIN_SIZE bytes with a guard page on
+ * either side, in which guest-virtual page va of the hart's current U-mode translation regime is mapped at
  * window + va (a shared mapping of the guest RAM's memfd), with the permissions the guest's
  * page table grants U-mode: read-only, or read-write once the guest's PTE is dirty. Translated
  * code then does a U-mode load or store as one host instruction at [window + va] (src/jit):
  * no software TLB lookup on the critical path of dependent loads.
  *
  * Pages are mapped on demand. An access to an unmapped page, a read-only page written, or the
- * guard page raises SIGSEGV; the translator's handler calls rv_uwin_fault(), which walks the
+ * guard pages raises SIGSEGV; the translator's handler calls rv_uwin_fault(), which walks the
  * guest page table as the TLB's fill would (A/D updates included) and maps the page, and the
  * access is retried; where it cannot map (a page fault for the guest, I/O, a page with
  * translated code written, addresses at or above RV_UWIN_SIZE) the handler sends the access

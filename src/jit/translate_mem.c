@@ -313,18 +313,49 @@ static struct cold *add_access_cold(struct tr *t, enum cold_kind kind, uint8_t *
     return c;
 }
 
-/* The window check of the access at rsi (below the limit: in the window), then rdx = the
- * window (jit_uwin.c); the access is [rsi + rdx] as after emit_tlb_addend. Returns the jump
- * taken for addresses above the window. */
-static uint8_t *emit_uwin(struct tr *t)
+/* A U-mode access through the host-MMU window (jit_uwin.c): the base register below the
+ * limit, then the access at [base + window + offset], without computing the address first.
+ * An offset that leads out of the window lands in one of its guard pages (cpu/uwin.c), whose
+ * fault sends the access to the slow path as an unmapped page's does; a base at or above the
+ * limit jumps there at once. The out-of-line code computes the address (jit_emit_mem_cold).
+ * Stores write the value from its cache slot where it has one. */
+static void emit_uwin_access(struct tr *t, const struct rv_insn *in, unsigned size, bool sign,
+                             bool write)
 {
     struct x86_asm *a = &t->a;
-    x86_alu_rm(a, X86_CMP, true, RSI, HART(uwin_limit));
+    unsigned value = RCX;
+    if (write) {
+        if (in->rs2 && !jit_rc_in_hart(t, in->rs2))
+            value = jit_rc_get(t, in->rs2);
+        else
+            load_x(t, RCX, in->rs2);
+    }
+    unsigned base = emit_base(t, in->rs1);
+    struct regcache pre = t->rc;
+    x86_alu_rm(a, X86_CMP, true, base, HART(uwin_limit));
     uint8_t *miss = x86_jcc_fwd(a, X86_CC_AE);
     x86_load(a, RDX, HART(uwin), 8, false);
     if (!t->counting)
         t->j->stats.uwin_accesses++;
-    return miss;
+    const struct x86_mem at = x86_mem_idx((int)base, RDX, 0, (int32_t)in->imm);
+    uintptr_t access;
+    if (write) {
+        access = x86_here(a);
+        x86_store(a, value, at, size);
+    } else {
+        /* straight into rd's host register; the cache may write a victim back first (the
+         * fault happens at the load itself) */
+        unsigned dest = in->rd ? jit_rc_def(t, in->rd) : RAX;
+        access = x86_here(a);
+        x86_load(a, dest, at, size, sign);
+    }
+    struct cold *c = add_access_cold(t, write ? COLD_STORE : COLD_LOAD, miss, in, size, write);
+    c->pre = write ? t->rc : pre;
+    c->access = access;
+    c->sign = sign;
+    c->uwin = true;
+    c->base = base;
+    c->host = value;
 }
 
 static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
@@ -344,31 +375,35 @@ static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, boo
         c->host = h;
         return;
     }
+    if (t->uwin) {
+        emit_uwin_access(t, in, size, sign, false);
+        return;
+    }
     jit_emit_va(t, in->rs1, in->imm);
     struct regcache pre = t->rc;
-    uint8_t *miss = t->uwin             ? emit_uwin(t)
-                    : role == MEM_LEADER ? emit_leader_check(t)
-                                         : emit_tlb_addend(t, 0, (int32_t)size - 1, false);
+    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
+                                       : emit_tlb_addend(t, 0, (int32_t)size - 1, false);
     /* straight into rd's host register (a miss leaves through the cold path before it). The
      * register cache may write a victim back first: a leader's out-of-line code returns to
-     * that, a window fault happens at the load itself. */
+     * that. */
     uintptr_t access = x86_here(a);
     unsigned dest = in->rd ? jit_rc_def(t, in->rd) : RAX;
-    if (t->uwin)
-        access = x86_here(a);
     x86_load(a, dest, access_at(), size, sign);
     struct cold *c = add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_LOAD, miss, in,
                                      size, false);
     c->pre = pre;
     c->access = access;
     c->sign = sign;
-    c->uwin = t->uwin;
 }
 
 static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
 {
     struct x86_asm *a = &t->a;
     unsigned role = t->mrole[t->k];
+    if (t->uwin) {
+        emit_uwin_access(t, in, size, false, true);
+        return;
+    }
     load_x(t, RCX, in->rs2);
     if (role == MEM_MEMBER) {
         unsigned base = emit_base(t, in->rs1);
@@ -378,15 +413,14 @@ static void emit_store(struct tr *t, const struct rv_insn *in, unsigned size)
         return;
     }
     jit_emit_va(t, in->rs1, in->imm);
-    uint8_t *miss = t->uwin             ? emit_uwin(t)
-                    : role == MEM_LEADER ? emit_leader_check(t)
-                                         : emit_tlb_addend(t, 0, (int32_t)size - 1, true);
+    uint8_t *miss = role == MEM_LEADER ? emit_leader_check(t)
+                                       : emit_tlb_addend(t, 0, (int32_t)size - 1, true);
     uintptr_t access = x86_here(a);
     x86_store(a, RCX, access_at(), size);
     struct cold *c = add_access_cold(t, role == MEM_LEADER ? COLD_LEADER : COLD_STORE, miss, in,
                                      size, true);
     c->access = access;
-    c->uwin = t->uwin;
+    c->host = RCX;
 }
 
 bool jit_emit_mem(struct tr *t, const struct rv_insn *in)
@@ -411,14 +445,15 @@ bool jit_emit_mem(struct tr *t, const struct rv_insn *in)
 
 /* --- out of line --- */
 
-/* The helper does the access at rsi (rcx = the value to store), from the hart's registers. */
+/* The helper does the access at rsi (c->host holds the value to store: rcx, or a window
+ * store's cache slot), from the hart's registers. */
 static void emit_slow(struct tr *t, const struct cold *c)
 {
     struct x86_asm *a = &t->a;
     /* the helper may leave the block, and clobbers the cache's registers */
     jit_rc_write_back(t, &c->pre);
     if (c->write)
-        x86_mov_rr(a, X86_R8, RCX);
+        x86_mov_rr(a, X86_R8, c->kind == COLD_STORE ? c->host : RCX);
     x86_load(a, RDI, JIT_PTR, 8, false);
     x86_mov_ri(a, RDX, c->site);
     x86_mov_ri(a, RCX, c->pc);
@@ -441,8 +476,10 @@ void jit_emit_mem_cold(struct tr *t, const struct cold *c)
 {
     struct x86_asm *a = &t->a;
     uint8_t *miss;
-    if (c->uwin)
+    if (c->uwin) {
         jit_uwin_note(t, c->access, x86_here(a)); /* where a refused window access goes */
+        x86_lea(a, RSI, x86_mem((int)c->base, c->imm)); /* the address (emit_uwin_access) */
+    }
     switch (c->kind) {
     case COLD_LEADER:
         /* rsi = the leader's address: no group this time; its own access as usual */

@@ -211,6 +211,78 @@ static void test_self_modifying(void)
     }
 }
 
+/* Translated code compares an access's base register with the window's limit and adds the
+ * offset in the access itself: offsets that lead out of the window, below 0 or above
+ * 2^38, must land in its guard pages and raise the guest's page fault, as a base at or
+ * above the limit does through the slow path. Byte and halfword stores write a cached value
+ * register's low bytes. Loads and stores, translator and interpreter in the same slices. */
+static void test_window_edges(void)
+{
+    static const struct {
+        uint64_t base;
+        int32_t imm;
+        bool store;
+        uint64_t tval; /* the fault's address, or VA_RO: the access worked, the program ended */
+    } cases[] = {
+        {8, -16, true, 0xfffffffffffffff8ull},          /* below the window */
+        {8, -16, false, 0xfffffffffffffff8ull},
+        {0, -2048, false, 0xfffffffffffff800ull},
+        {RV_UWIN_SIZE - 8, 16, true, RV_UWIN_SIZE + 8}, /* above it */
+        {RV_UWIN_SIZE - 8, 2047, false, RV_UWIN_SIZE + 2039},
+        {RV_UWIN_SIZE + 16, -24, true, RV_UWIN_SIZE - 8}, /* base above, address below */
+        {VA_DATA - 16, 24, true, VA_RO},                  /* in the window after the offset */
+        {VA_DATA + 0x4000 + 16, -24, false, VA_RO},
+    };
+    static const uint64_t slices[] = {1000000, 3};
+    for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (unsigned i = 0; i < 2; i++) {
+            build_space();
+            const uint32_t prog[] = {
+                addi(S0, ZERO, 0x1a5),      /* 00 */
+                s_type(0, S0, S6, 3),       /* 04: sb s0, 3(s6) */
+                s_type(1, S0, S6, 6),       /* 08: sh s0, 6(s6) */
+                i_type(3, 4, A1, S6, 3),    /* 0c: lbu a1, 3(s6) */
+                i_type(3, 5, A2, S6, 6),    /* 10: lhu a2, 6(s6) */
+                add(S0, S0, A1),            /* 14 */
+                add(S0, S0, A2),            /* 18 */
+                cases[c].store ? sd(S0, 25, cases[c].imm) : ld(A0, 25, cases[c].imm), /* 1c */
+                sd(S0, S7, 0),              /* 20: read-only: the end */
+            };
+            put(PA_CODE, prog, sizeof(prog) / 4);
+            memcpy(bus_int.ram, bus.ram, RAM_SIZE);
+            struct rv_hart *a = new_hart(&bus), *b = new_hart(&bus_int);
+            static struct rv_uwin_budget budget;
+            rv_uwin_budget_init(&budget, RV_UWIN_MAPS_TOTAL);
+            struct rv_uwin *w = rv_uwin_create(ram_fd, RAM_SIZE, &budget);
+            CHECK(w != NULL);
+            rv_uwin_attach(a, w);
+            setup(a);
+            setup(b);
+            a->medeleg = b->medeleg = 0; /* every fault ends the program */
+            a->x[25] = b->x[25] = cases[c].base;
+            struct rv_jit_group *g;
+            struct rv_jit *j;
+            CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
+            CHECK_EQ(rv_jit_create(g, a, &j), 0);
+            enum rv_exit ea;
+            CHECK(jit_lockstep(j, a, b, slices[i], same_state, &ea));
+            CHECK_EQ(ea, RV_EXIT_MTRAP);
+            CHECK_EQ(a->exit_cause, cases[c].store || cases[c].tval == VA_RO ? 15 : 13);
+            CHECK_EQ(a->exit_tval, cases[c].tval);
+            CHECK_EQ(a->x[S0], 0x1a5 + 0xa5 + 0x1a5);
+            struct rv_jit_stats st;
+            rv_jit_get_stats(j, &st);
+            CHECK(st.uwin_accesses > 0);
+            rv_jit_destroy(j);
+            rv_jit_group_destroy(g);
+            rv_uwin_attach(a, NULL);
+            rv_uwin_destroy(w);
+            free(a);
+            free(b);
+        }
+    }
+}
+
 int main(void)
 {
     ram_fd = memfd_create("test-jit-uwin", MFD_CLOEXEC);
@@ -226,6 +298,7 @@ int main(void)
     bus_int.ram = calloc(1, RAM_SIZE);
     test_loads_and_stores();
     test_self_modifying();
+    test_window_edges();
     free(bus_int.ram);
     TEST_MAIN_END();
 }
