@@ -46,6 +46,9 @@ enum rv_op {
     RV_OP_COUNT
 };
 
+/* PAUSE (Zihintpause): FENCE with predecessor W, successor nothing; decoded as RV_OP_FENCE */
+#define RV_PAUSE 0x0100000fu
+
 struct rv_insn {
     uint16_t op;   /* enum rv_op */
     uint8_t rd, rs1, rs2, rs3;

@@ -379,6 +379,13 @@ static inline void x86_lock_op_mem(struct x86_asm *a, bool w, uint32_t opc, unsi
     x86_op_mem(a, 0xf0, w, opc, reg, m, false);
 }
 
+/* spin-wait hint: the other logical CPU of the core gets its resources meanwhile */
+static inline void x86_pause(struct x86_asm *a)
+{
+    static const uint8_t b[] = {0xf3, 0x90};
+    x86_bytes(a, b, sizeof(b));
+}
+
 static inline void x86_mfence(struct x86_asm *a)
 {
     static const uint8_t b[] = {0x0f, 0xae, 0xf0};

@@ -252,8 +252,7 @@ static enum op_class classify(unsigned op)
      * translation, waits: they change what the translated code assumes, or leave the hart.
      * (CSR instructions stay in blocks: helper_csr leaves when needed.) */
     case RV_OP_ILLEGAL: case RV_OP_ECALL: case RV_OP_EBREAK: case RV_OP_MRET: case RV_OP_SRET:
-    case RV_OP_WFI: case RV_OP_SFENCE_VMA: case RV_OP_FENCE_I: case RV_OP_WRS_NTO:
-    case RV_OP_WRS_STO:
+    case RV_OP_WFI: case RV_OP_SFENCE_VMA: case RV_OP_FENCE_I:
         return OP_INTERP;
     default:
         return OP_BODY;

@@ -493,6 +493,14 @@ static bool emit(struct tr *t, const struct rv_insn *in)
 
 bool jit_emit_alu(struct tr *t, const struct rv_insn *in)
 {
+    if (in->op == RV_OP_WRS_NTO || in->op == RV_OP_WRS_STO || in->raw == RV_PAUSE) {
+        /* Spin-wait hints. Zawrs lets WRS.NTO/STO end at any time, and the interpreter ends
+         * them at once (exec.c): here they stay in the block as a host PAUSE, which gives the
+         * host core's other logical CPU (often the other hart, holding the lock waited
+         * for) its resources; the spin loop's next block entry checks for interrupts. */
+        x86_pause(&t->a);
+        return true;
+    }
     if (in->op == RV_OP_FENCE) {
         /* x86 is TSO: only ordering earlier stores before later loads (pred.W, succ.R) needs
          * a host barrier, as in exec.c. */

@@ -377,6 +377,39 @@ static void test_trace_fence_i(void)
     free(h);
 }
 
+/* Spin-wait hints (WRS.NTO, WRS.STO, PAUSE) stay in their block: no return to the
+ * dispatcher for each (Zawrs lets them end at any time); the same state as the interpreter's
+ * under random budgets. */
+static void test_spin_hints(void)
+{
+    memset(bus.ram, 0, RAM_SIZE);
+    const uint32_t code[] = {
+        addi(S1, ZERO, 100),                /* 0 */
+        0x00d00073u,                        /* 1 loop: wrs.nto */
+        RV_PAUSE,                           /* 2 */
+        0x01d00073u,                        /* 3 wrs.sto */
+        addi(S1, S1, -1),                   /* 4 */
+        bne(S1, ZERO, -4 * 4),              /* 5 to loop */
+        ECALL,                              /* 6 */
+    };
+    put(RAM_BASE, code, sizeof(code) / 4);
+    struct rv_hart *a = new_hart(0), *b = new_hart(0);
+    struct jit_env e;
+    jit_env_init(&e, a, NULL);
+    CHECK_EQ(rv_jit_run(e.j[0], 1000000), RV_EXIT_MTRAP);
+    CHECK_EQ(rv_hart_run(b, 1000000), RV_EXIT_MTRAP);
+    CHECK(same_state(a, b));
+    struct rv_jit_stats st;
+    rv_jit_get_stats(e.j[0], &st);
+    CHECK_EQ(st.exits[JIT_EXIT_INTERP], 0);
+    a->pc = b->pc = RAM_BASE;
+    a->instret = b->instret = 0;
+    check_lockstep(e.j[0], a, b);
+    jit_env_free(&e);
+    free(a);
+    free(b);
+}
+
 struct irq_arg {
     struct rv_hart *h;
     const _Atomic uint32_t *counter; /* the guest loop's count in RAM */
@@ -639,6 +672,7 @@ int main(void)
     test_alu_idioms();
     test_trace_loops();
     test_trace_fence_i();
+    test_spin_hints();
     test_interrupt_in_hot_loop();
     test_other_hart_store();
     test_base_groups();
