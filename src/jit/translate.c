@@ -485,14 +485,13 @@ static bool closes_loop(const uint8_t *page, unsigned start, unsigned first_end,
 static void scan(const uint8_t *page, unsigned start, struct rv_insn *ins, struct scan *s)
 {
     unsigned n = 0, off = start, first_end = 4096;
-    bool followed = false;
     s->followed = false;
     s->end = OP_BODY;
     s->end_fence_i = false;
     s->end_len = 0;
     s->lo = s->hi = start;
     while (n < JIT_MAX_BLOCK_INSNS && off < 4096) {
-        if (followed && off >= start && off < first_end)
+        if (s->followed && off >= start && off < first_end)
             break; /* the rest is in the block already: go on there */
         unsigned len;
         if (!decode_at(page, off, &ins[n], &len)) {
@@ -518,22 +517,21 @@ static void scan(const uint8_t *page, unsigned start, struct rv_insn *ins, struc
         if (cls != OP_BRANCH)
             continue;
         int to = target_off(in, at);
-        if (in->op == RV_OP_JAL && in->rd == 0 && !followed &&
+        if (in->op == RV_OP_JAL && in->rd == 0 && !s->followed &&
             closes_loop(page, start, off, to, JIT_MAX_BLOCK_INSNS - n)) {
-            followed = true;
+            s->followed = true;
             first_end = off;
             off = (unsigned)to;
             continue;
         }
         if (!is_cond_branch(in->op) || off >= 4096 || n == JIT_MAX_BLOCK_INSNS ||
-            (followed && to == (int)start)) {
+            (s->followed && to == (int)start)) {
             s->end = OP_BRANCH;
             break;
         }
     }
     s->n = n;
     s->next = off;
-    s->followed = followed;
 }
 
 /* Emits the code of block b (instructions ins[0..n-1]); returns its entry, or 0 if out of

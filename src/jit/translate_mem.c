@@ -350,7 +350,7 @@ static void emit_uwin_access(struct tr *t, const struct rv_insn *in, unsigned si
         x86_load(a, dest, at, size, sign);
     }
     struct cold *c = add_access_cold(t, write ? COLD_STORE : COLD_LOAD, miss, in, size, write);
-    c->pre = write ? t->rc : pre;
+    c->pre = pre;
     c->access = access;
     c->sign = sign;
     c->uwin = true;

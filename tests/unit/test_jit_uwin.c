@@ -118,9 +118,11 @@ static bool same_state(const struct rv_hart *a, const struct rv_hart *b)
            a->exit_tval == b->exit_tval && !memcmp(bus.ram, bus_int.ram, RAM_SIZE);
 }
 
-/* Runs the program on both harts in slices of `slice`; returns the translator's s0 if the
- * states stayed equal and the program ended with the store page fault at VA_RO. */
-static uint64_t run_both(uint64_t slice, struct rv_jit_stats *st)
+/* Runs the program on the translator (with a window) and the interpreter in slices of
+ * `slice` until it traps into M; x25 = x25 (a base register) and, with `no_deleg`, every fault
+ * ends the program. Returns whether the states stayed equal; *end = the translator's hart. */
+static bool run_pair(uint64_t slice, uint64_t x25, bool no_deleg, struct rv_hart *end,
+                     struct rv_jit_stats *st)
 {
     memcpy(bus_int.ram, bus.ram, RAM_SIZE);
     struct rv_hart *a = new_hart(&bus), *b = new_hart(&bus_int);
@@ -131,25 +133,37 @@ static uint64_t run_both(uint64_t slice, struct rv_jit_stats *st)
     rv_uwin_attach(a, w);
     setup(a);
     setup(b);
+    if (no_deleg)
+        a->medeleg = b->medeleg = 0;
+    a->x[25] = b->x[25] = x25;
     struct rv_jit_group *g;
     struct rv_jit *j;
     CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
     CHECK_EQ(rv_jit_create(g, a, &j), 0);
     enum rv_exit ea;
     bool same = jit_lockstep(j, a, b, slice, same_state, &ea);
-    CHECK(same);
     CHECK_EQ(ea, RV_EXIT_MTRAP);
-    CHECK_EQ(a->exit_cause, 15); /* store page fault */
-    CHECK_EQ(a->exit_tval, VA_RO);
-    uint64_t result = same && ea == RV_EXIT_MTRAP ? a->x[S0] : ~0ull;
     rv_jit_get_stats(j, st);
     rv_jit_destroy(j);
     rv_jit_group_destroy(g);
     rv_uwin_attach(a, NULL);
     rv_uwin_destroy(w);
+    *end = *a;
     free(a);
     free(b);
-    return result;
+    return same && ea == RV_EXIT_MTRAP;
+}
+
+/* Runs the program on both harts in slices of `slice`; returns the translator's s0 if the
+ * states stayed equal and the program ended with the store page fault at VA_RO. */
+static uint64_t run_both(uint64_t slice, struct rv_jit_stats *st)
+{
+    static struct rv_hart a;
+    bool same = run_pair(slice, 0, false, &a, st);
+    CHECK(same);
+    CHECK_EQ(a.exit_cause, 15); /* store page fault */
+    CHECK_EQ(a.exit_tval, VA_RO);
+    return same ? a.x[S0] : ~0ull;
 }
 
 /* Loads and stores over four pages, and a load of the lazily mapped page, 200 times. */
@@ -249,36 +263,13 @@ static void test_window_edges(void)
                 sd(S0, S7, 0),              /* 20: read-only: the end */
             };
             put(PA_CODE, prog, sizeof(prog) / 4);
-            memcpy(bus_int.ram, bus.ram, RAM_SIZE);
-            struct rv_hart *a = new_hart(&bus), *b = new_hart(&bus_int);
-            static struct rv_uwin_budget budget;
-            rv_uwin_budget_init(&budget, RV_UWIN_MAPS_TOTAL);
-            struct rv_uwin *w = rv_uwin_create(ram_fd, RAM_SIZE, &budget);
-            CHECK(w != NULL);
-            rv_uwin_attach(a, w);
-            setup(a);
-            setup(b);
-            a->medeleg = b->medeleg = 0; /* every fault ends the program */
-            a->x[25] = b->x[25] = cases[c].base;
-            struct rv_jit_group *g;
-            struct rv_jit *j;
-            CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
-            CHECK_EQ(rv_jit_create(g, a, &j), 0);
-            enum rv_exit ea;
-            CHECK(jit_lockstep(j, a, b, slices[i], same_state, &ea));
-            CHECK_EQ(ea, RV_EXIT_MTRAP);
-            CHECK_EQ(a->exit_cause, cases[c].store || cases[c].tval == VA_RO ? 15 : 13);
-            CHECK_EQ(a->exit_tval, cases[c].tval);
-            CHECK_EQ(a->x[S0], 0x1a5 + 0xa5 + 0x1a5);
+            static struct rv_hart a;
             struct rv_jit_stats st;
-            rv_jit_get_stats(j, &st);
+            CHECK(run_pair(slices[i], cases[c].base, true, &a, &st));
+            CHECK_EQ(a.exit_cause, cases[c].store || cases[c].tval == VA_RO ? 15 : 13);
+            CHECK_EQ(a.exit_tval, cases[c].tval);
+            CHECK_EQ(a.x[S0], 0x1a5 + 0xa5 + 0x1a5);
             CHECK(st.uwin_accesses > 0);
-            rv_jit_destroy(j);
-            rv_jit_group_destroy(g);
-            rv_uwin_attach(a, NULL);
-            rv_uwin_destroy(w);
-            free(a);
-            free(b);
         }
     }
 }
