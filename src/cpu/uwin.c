@@ -132,6 +132,16 @@ static void set_limit(struct rv_hart *h, const struct rv_uwin *w)
     h->uwin_limit = w && !w->dead && !w->starved ? RV_UWIN_SIZE : 0;
 }
 
+/* h->uwin: its window in the U-mode data regime, else the window that is never mapped. A dead
+ * window may still hold stale mappings, and translated code does not check the limit before
+ * every access (only before the first one through a base register, translate_mem.c): so a dead
+ * window is never pointed at either. */
+static void point(struct rv_hart *h)
+{
+    const struct rv_uwin *w = h->uwin_state;
+    h->uwin = w && !w->dead && h->data_mmu_idx == RV_MMU_U ? w->base : none_window;
+}
+
 /* Unmaps [addr, addr + len) of h's window w. A stale translation must never stay usable: if
  * the host refuses (a fixed mapping that splits one can fail with ENOMEM at vm.max_map_count),
  * the whole window is unmapped instead, and if that fails too, the window is turned off for
@@ -148,6 +158,7 @@ static void unmap(struct rv_hart *h, struct rv_uwin *w, uint8_t *addr, uint64_t 
     rv_warn("host-MMU window: turned off");
     w->dead = true;
     set_limit(h, w);
+    point(h);
 }
 
 static void empty(struct rv_hart *h, struct rv_uwin *w)
@@ -199,7 +210,7 @@ void rv_uwin_select(struct rv_hart *h)
         reclaim(h, h->uwin_state);
         feed(h, h->uwin_state);
     }
-    h->uwin = h->uwin_state && h->data_mmu_idx == RV_MMU_U ? h->uwin_state->base : none_window;
+    point(h);
 }
 
 void rv_uwin_flush(struct rv_hart *h)

@@ -46,9 +46,9 @@ struct rv_jit_stats {
     /* accesses translated as members of a base group (translate_mem.c), and how often one
      * found no addend from its leader and checked the TLB itself */
     uint64_t mem_grouped, group_cold;
-    /* accesses through the host-MMU window (jit_uwin.c) translated, and window faults sent
-     * to the slow path */
-    uint64_t uwin_accesses, uwin_slow;
+    /* accesses through the host-MMU window (jit_uwin.c) translated, those of them without a
+     * limit check of their own (translate_mem.c), and window faults sent to the slow path */
+    uint64_t uwin_accesses, uwin_unchecked, uwin_slow;
     /* blocks that loop back to their first instruction (translate_loop.c), and those of them
      * that follow a jump closing the loop (translate.c, scan) */
     uint64_t loop_blocks, loops_followed;

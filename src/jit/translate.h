@@ -69,6 +69,8 @@ struct cold {
     uintptr_t access;        /* LEADER: the access on the main path (at rsi + rdx); LOAD,
                                 STORE with uwin: the window access */
     bool uwin;               /* LOAD, STORE: through the window (jit_uwin.c) */
+    unsigned anchor;         /* LOAD, STORE with uwin: the guest register whose limit check
+                                later accesses rely on (translate_mem.c), or 0 */
     unsigned slot;           /* LEADER: its group's frame slot */
     unsigned base, host;     /* MEMBER: host registers of the base and of the loaded value */
     int32_t imm;             /* MEMBER: the offset */
@@ -111,6 +113,8 @@ struct tr {
     bool mwrite[JIT_MAX_BLOCK_INSNS];      /* LEADER: the group has a store (checks for it) */
     int16_t mlo[JIT_MAX_BLOCK_INSNS], mhi[JIT_MAX_BLOCK_INSNS]; /* LEADER: the group's first
                                              and last byte relative to the leader's address */
+    bool wcheck[JIT_MAX_BLOCK_INSNS];      /* window access k compares its base with the
+                                              limit (translate_mem.c) */
 };
 enum { MEM_PLAIN, MEM_LEADER, MEM_MEMBER };
 

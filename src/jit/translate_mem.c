@@ -26,6 +26,7 @@
  * writable page is readable (W without R is reserved). */
 #include <string.h>
 
+#include "cpu/uwin.h"
 #include "jit/translate.h"
 
 /* bytes a group's accesses may spread over (a larger range crosses pages more often) */
@@ -151,11 +152,54 @@ static void plan_access(struct tr *t, struct plan *p, unsigned k, unsigned base,
     p->ng++;
 }
 
+/* Which window accesses compare their base with the limit (emit_uwin_access). A base value
+ * that passed the check (it is below RV_UWIN_SIZE) stays good for the accesses after it, as
+ * long as it stays within WINDOW_SLACK bytes of a checked value (ADDI, moves): with the access's
+ * offset (-2048..2047) and size, every byte then falls in the window or one of its guard pages,
+ * and a fault there goes to the slow path as for any unmapped page. Any other write of the
+ * register ends that, and so do the block's join points (a forward branch may have skipped
+ * the check) and its first instruction (a loop's back edge goes there). */
+#define WINDOW_SLACK 2040
+_Static_assert(WINDOW_SLACK + 2048 + 8 <= 4096, "the window's guard pages (cpu/uwin.c)");
+
+static void plan_window_checks(struct tr *t, const struct rv_insn *ins)
+{
+    int slack[32]; /* bytes from a checked value, or -1 */
+    for (unsigned k = 0; k < t->n; k++) {
+        const struct rv_insn *in = &ins[k];
+        if (k == 0 || t->join[k])
+            memset(slack, 0xff, sizeof(slack));
+        const int s1 = in->rs1 ? slack[in->rs1] : -1;
+        int out = -1; /* what the instruction's rd becomes */
+        t->wcheck[k] = false;
+        if (access_size(in->op)) {
+            t->wcheck[k] = s1 < 0;
+            if (in->rs1 && s1 < 0)
+                slack[in->rs1] = 0;
+            if (is_store(in->op))
+                continue;
+        } else if (in->op == RV_OP_ADDI) {
+            const int64_t d = in->imm < 0 ? -in->imm : in->imm;
+            if (s1 >= 0 && s1 + d <= WINDOW_SLACK)
+                out = s1 + (int)d;
+        } else if (in->op == RV_OP_ADD && (in->rs1 == 0 || in->rs2 == 0)) {
+            const unsigned src = in->rs1 | in->rs2; /* c.mv */
+            out = src ? slack[src] : -1;
+        }
+        /* anything else with an rd (an FP or a CSR instruction, an AMO, a branch's field) is
+         * taken as writing it */
+        if (in->rd)
+            slack[in->rd] = out;
+    }
+}
+
 void jit_mem_plan(struct tr *t, const struct rv_insn *ins)
 {
     memset(t->mrole, MEM_PLAIN, sizeof(t->mrole));
-    if (t->uwin)
-        return; /* a window access is shorter than a group member's */
+    if (t->uwin) {
+        plan_window_checks(t, ins); /* a window access is shorter than a group member's */
+        return;
+    }
     struct plan p;
     memset(&p, 0, sizeof(p));
     int64_t rel[JIT_MAX_BLOCK_INSNS];
@@ -318,7 +362,11 @@ static struct cold *add_access_cold(struct tr *t, enum cold_kind kind, uint8_t *
  * An offset that leads out of the window lands in one of its guard pages (cpu/uwin.c), whose
  * fault sends the access to the slow path as an unmapped page's does; a base at or above the
  * limit jumps there at once. The out-of-line code computes the address (jit_emit_mem_cold).
- * Stores write the value from its cache slot where it has one. */
+ * Stores write the value from its cache slot where it has one. Accesses through a base that an
+ * earlier one checked skip the check (plan_window_checks); the checked access is then their
+ * anchor: if its base failed the check and its slow path went on, the block goes on only if
+ * the base is still below RV_UWIN_SIZE (a window whose limit is 0 has nothing mapped that the
+ * guest could not reach), and is left after the access otherwise (emit_slow). */
 static void emit_uwin_access(struct tr *t, const struct rv_insn *in, unsigned size, bool sign,
                              bool write)
 {
@@ -332,11 +380,17 @@ static void emit_uwin_access(struct tr *t, const struct rv_insn *in, unsigned si
     }
     unsigned base = emit_base(t, in->rs1);
     struct regcache pre = t->rc;
-    x86_alu_rm(a, X86_CMP, true, base, HART(uwin_limit));
-    uint8_t *miss = x86_jcc_fwd(a, X86_CC_AE);
+    const bool check = t->wcheck[t->k];
+    uint8_t *miss = NULL;
+    if (check) {
+        x86_alu_rm(a, X86_CMP, true, base, HART(uwin_limit));
+        miss = x86_jcc_fwd(a, X86_CC_AE);
+    }
     x86_load(a, RDX, HART(uwin), 8, false);
-    if (!t->counting)
+    if (!t->counting) {
         t->j->stats.uwin_accesses++;
+        t->j->stats.uwin_unchecked += !check;
+    }
     const struct x86_mem at = x86_mem_idx((int)base, RDX, 0, (int32_t)in->imm);
     uintptr_t access;
     if (write) {
@@ -356,6 +410,7 @@ static void emit_uwin_access(struct tr *t, const struct rv_insn *in, unsigned si
     c->uwin = true;
     c->base = base;
     c->host = value;
+    c->anchor = check && (write || in->rd != in->rs1) ? in->rs1 : 0;
 }
 
 static void emit_load(struct tr *t, const struct rv_insn *in, unsigned size, bool sign)
@@ -468,6 +523,18 @@ static void emit_slow(struct tr *t, const struct cold *c)
     }
     x86_test_rr(a, false, RDX, RDX);
     x86_jcc(a, X86_CC_NE, t->j->exit_helper);
+    if (c->anchor) {
+        /* a window access whose base failed the check: later accesses through that base skip
+         * it (emit_uwin_access). Every register is in the hart here. */
+        x86_load(a, RAX, XR(c->anchor), 8, false);
+        x86_shift_ri(a, X86_SHR, true, RAX, RV_UWIN_BITS);
+        uint8_t *inside = x86_jcc_fwd(a, X86_CC_E);
+        if (JIT_SITE_ADJ_AFTER(c->site))
+            x86_alu_ri(a, X86_ADD, true, R13, JIT_SITE_ADJ_AFTER(c->site));
+        x86_mov_ri(a, RAX, c->pc + JIT_SITE_LEN(c->site));
+        x86_jmp(a, t->j->exit_at_rax[JIT_EXIT_PC]);
+        x86_bind(a, inside);
+    }
     jit_rc_reload(t, &c->post);
     x86_jmp(a, c->resume);
 }

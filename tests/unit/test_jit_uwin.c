@@ -34,6 +34,8 @@
 #define VA_RO 0x25000ull    /* U, R only */
 #define VA_S 0x30000ull     /* S, RX: the page-fault handler */
 #define VA_L0 0x40000ull    /* S, RW: the leaf table */
+#define VA_TOP (RV_UWIN_SIZE - 0x1000)         /* U, R: the last page below the window's end */
+#define VA_HIGH 0xffffffc000010000ull          /* U, R: in the upper half (above the window) */
 /* guest-physical */
 #define PA_ROOT (RAM_BASE + 0x1000)
 #define PA_L1 (RAM_BASE + 0x2000)
@@ -41,11 +43,19 @@
 #define PA_CODE (RAM_BASE + 0x10000)
 #define PA_DATA (RAM_BASE + 0x20000)
 #define PA_S (RAM_BASE + 0x30000)
+#define PA_L1_TOP (RAM_BASE + 0x4000)   /* tables of VA_TOP */
+#define PA_L0_TOP (RAM_BASE + 0x5000)
+#define PA_L1_HIGH (RAM_BASE + 0x6000)  /* tables of VA_HIGH */
+#define PA_L0_HIGH (RAM_BASE + 0x7000)
+#define PA_TOP (RAM_BASE + 0x40000)
+#define PA_HIGH (RAM_BASE + 0x41000)
 
 #define U_RW (RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_U | RV_PTE_A | RV_PTE_D)
+#define U_R (RV_PTE_V | RV_PTE_R | RV_PTE_U | RV_PTE_A)
 
 static struct rv_bus bus, bus_int;
 static int ram_fd;
+static bool limit_zero; /* run_pair: the window's limit 0, as when it is starved */
 
 static uint64_t pte(uint64_t pa, uint64_t flags)
 {
@@ -77,6 +87,19 @@ static void build_space(void)
     set_u64(PA_L0 + 8 * (VA_L0 >> 12), pte(PA_L0, RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_A |
                                                       RV_PTE_D));
     set_u64(PA_DATA + 0x4000 + 8, 5); /* what the lazy page holds at VA_LAZY + 8 */
+    /* page 0 (a base just above 0), and the pages at the ends of the window: read-only */
+    set_u64(PA_L0, pte(PA_DATA + 0x6000, U_R));
+    set_u64(PA_ROOT + 8 * ((VA_TOP >> 30) & 511), pte(PA_L1_TOP, RV_PTE_V));
+    set_u64(PA_L1_TOP + 8 * ((VA_TOP >> 21) & 511), pte(PA_L0_TOP, RV_PTE_V));
+    set_u64(PA_L0_TOP + 8 * ((VA_TOP >> 12) & 511), pte(PA_TOP, U_R));
+    set_u64(PA_ROOT + 8 * ((VA_HIGH >> 30) & 511), pte(PA_L1_HIGH, RV_PTE_V));
+    set_u64(PA_L1_HIGH + 8 * ((VA_HIGH >> 21) & 511), pte(PA_L0_HIGH, RV_PTE_V));
+    set_u64(PA_L0_HIGH + 8 * ((VA_HIGH >> 12) & 511), pte(PA_HIGH, U_R));
+    for (unsigned i = 0; i < 512; i++) {
+        set_u64(PA_TOP + 8 * i, 3 * i + 1);
+        set_u64(PA_HIGH + 8 * i, 5 * i + 2);
+        set_u64(PA_DATA + 0x6000 + 8 * i, 7 * i + 3);
+    }
     /* the S-mode handler of load page faults: map VA_LAZY, fence, return to the load */
     const uint32_t handler[] = {sd(S4, S3, 0), SFENCE_VMA_ALL, SRET};
     put(PA_S, handler, 3);
@@ -132,6 +155,8 @@ static bool run_pair(uint64_t slice, uint64_t x25, bool no_deleg, struct rv_hart
     CHECK(w != NULL);
     rv_uwin_attach(a, w);
     setup(a);
+    if (limit_zero)
+        a->uwin_limit = 0;
     setup(b);
     if (no_deleg)
         a->medeleg = b->medeleg = 0;
@@ -274,6 +299,99 @@ static void test_window_edges(void)
     }
 }
 
+/* Accesses through a base that an earlier access of the block checked skip the limit check
+ * (translate_mem.c, plan_window_checks): the base may have moved by ADDI since, up to 2040
+ * bytes, so that with the offset every access still lands in the window or a guard page. Cases:
+ * the moved base leads past either end of the window (the guard page's fault must become the
+ * guest's page fault); the moves add up to more than the slack (the base is checked again);
+ * the checked base is above the window, in a user page of the upper half: its slow path
+ * works, and the block must not go on to accesses that trust the base; and a window whose
+ * limit is 0 (starved), where every checked access takes the slow path and the others fault
+ * into the window. The translator's counts say the checks were skipped. */
+static void test_unchecked(void)
+{
+    static const struct {
+        uint64_t base;
+        int32_t step, imm; /* base += step twice; loads at 0, imm and -imm after each */
+        unsigned cause;    /* how the program ends: 15 at VA_RO, or 13 (load page fault) */
+        uint64_t tval;
+    } cases[] = {
+        {VA_TOP + 0xff8, 1000, 0, 13, RV_UWIN_SIZE + 992},  /* past the end: 1 step */
+        {VA_TOP + 0x800, 1020, 16, 13, RV_UWIN_SIZE + 8},   /* 2 steps (2040) and 16 */
+        {8, -1020, 1024, 13, 8 - 1020},                      /* below 0 */
+        {2048, -1020, -2040, 13, 2048 - 2040 - 2040},        /* 2 steps and -2040 */
+        {VA_TOP + 0x10, 1020, 1024, 15, VA_RO},              /* 2 steps, inside */
+        {VA_TOP + 0x10, 2000, 80, 13, RV_UWIN_SIZE},         /* 4000: checked again */
+        {VA_HIGH + 0x10, 1000, 8, 15, VA_RO},                /* above the window */
+        {VA_DATA + 0x100, 1000, 16, 15, VA_RO},
+    };
+    static const uint64_t slices[] = {1000000, 5, 2};
+    for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (unsigned z = 0; z < 2; z++) {
+            for (unsigned i = 0; i < 3; i++) {
+                build_space();
+                const int32_t m = cases[c].imm;
+                const uint32_t prog[] = {
+                    ld(A0, 25, 0),             /* 00: the check */
+                    ld(A1, 25, m),             /* 04 */
+                    add(S0, A0, A1),           /* 08 */
+                    addi(25, 25, cases[c].step), /* 0c */
+                    ld(A0, 25, 0),             /* 10 */
+                    ld(A1, 25, -m),            /* 14 */
+                    add(S0, S0, A0),           /* 18 */
+                    add(S0, S0, A1),           /* 1c */
+                    addi(25, 25, cases[c].step), /* 20 */
+                    ld(A0, 25, m),             /* 24 */
+                    add(S0, S0, A0),           /* 28 */
+                    sd(S0, S7, 0),             /* 2c: read-only: the end */
+                };
+                put(PA_CODE, prog, sizeof(prog) / 4);
+                static struct rv_hart a;
+                struct rv_jit_stats st;
+                limit_zero = z;
+                CHECK(run_pair(slices[i], cases[c].base, true, &a, &st));
+                limit_zero = false;
+                CHECK_EQ(a.exit_cause, cases[c].cause);
+                CHECK_EQ(a.exit_tval, cases[c].tval);
+                CHECK(st.uwin_unchecked > 0);
+            }
+        }
+    }
+    /* three moves without an access between them: 2040 bytes are still trusted, 3000 not */
+    static const struct {
+        uint64_t base;
+        int32_t step, imm;
+        uint64_t tval;
+    } moves[] = {
+        {VA_TOP + 0xff8, 680, 2040, RV_UWIN_SIZE - 8 + 2040 + 2040},
+        {VA_TOP + 0xff8, 1000, 2040, RV_UWIN_SIZE - 8 + 3000 + 2040},
+        {8, -680, -2040, 8 - 2040 - 2040},
+        {8, -1000, -2040, 8 - 3000 - 2040},
+    };
+    for (unsigned c = 0; c < sizeof(moves) / sizeof(moves[0]); c++) {
+        for (unsigned z = 0; z < 2; z++) {
+            build_space();
+            const uint32_t prog[] = {
+                ld(A0, 25, 0),                /* 00: the check */
+                addi(25, 25, moves[c].step),  /* 04 */
+                addi(25, 25, moves[c].step),  /* 08 */
+                addi(25, 25, moves[c].step),  /* 0c */
+                ld(A1, 25, moves[c].imm),     /* 10: a load page fault */
+                sd(S0, S7, 0),                /* 14 */
+            };
+            put(PA_CODE, prog, sizeof(prog) / 4);
+            static struct rv_hart a;
+            struct rv_jit_stats st;
+            limit_zero = z;
+            CHECK(run_pair(1000000, moves[c].base, true, &a, &st));
+            limit_zero = false;
+            CHECK_EQ(a.exit_cause, 13);
+            CHECK_EQ(a.exit_tval, moves[c].tval);
+            CHECK_EQ(st.uwin_unchecked, (uint64_t)(abs(moves[c].step) == 680));
+        }
+    }
+}
+
 int main(void)
 {
     ram_fd = memfd_create("test-jit-uwin", MFD_CLOEXEC);
@@ -290,6 +408,7 @@ int main(void)
     test_loads_and_stores();
     test_self_modifying();
     test_window_edges();
+    test_unchecked();
     free(bus_int.ram);
     TEST_MAIN_END();
 }
