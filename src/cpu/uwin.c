@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 
 #include "core/error.h"
@@ -35,9 +36,33 @@ static uint8_t *reserve(void)
     return p == MAP_FAILED ? NULL : (uint8_t *)p + GUARD;
 }
 
+/* Whether wrgsbase works in user space (Linux 5.9 and later say so in AT_HWCAP2 on CPUs that
+ * have it). Without it there are no windows: translated code reaches them through GS. */
+#define HWCAP2_FSGSBASE (1u << 1)
+static bool have_wrgsbase;
+/* What this thread's GS base is (0: never set). */
+static __thread uintptr_t gs_now;
+
 static void none_init(void)
 {
     none_window = reserve();
+#ifdef __x86_64__
+    have_wrgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+#endif
+}
+
+static void set_gs(uintptr_t base)
+{
+#ifdef __x86_64__
+    __asm__ volatile("wrgsbase %0" : : "r"(base) : "memory");
+#endif
+    gs_now = base;
+}
+
+void rv_uwin_enter(const struct rv_hart *h)
+{
+    if (h->uwin && (uintptr_t)h->uwin != gs_now)
+        set_gs((uintptr_t)h->uwin);
 }
 
 /* [addr, addr + len) unmapped again (still reserved): a fixed PROT_NONE mapping replaces
@@ -58,6 +83,10 @@ void rv_uwin_budget_init(struct rv_uwin_budget *b, unsigned cap)
 struct rv_uwin *rv_uwin_create(int ram_fd, uint64_t ram_size, struct rv_uwin_budget *b)
 {
     pthread_once(&none_once, none_init);
+    if (!have_wrgsbase) {
+        rv_error_set(-ENOTSUP, "the host does not let programs set their GS base (FSGSBASE)");
+        return NULL;
+    }
     if (!none_window) {
         rv_error_set(-ENOMEM, "cannot reserve host address space for a host-MMU window");
         return NULL;
@@ -139,7 +168,10 @@ static void set_limit(struct rv_hart *h, const struct rv_uwin *w)
 static void point(struct rv_hart *h)
 {
     const struct rv_uwin *w = h->uwin_state;
+    uint8_t *old = h->uwin;
     h->uwin = w && !w->dead && h->data_mmu_idx == RV_MMU_U ? w->base : none_window;
+    if (old != h->uwin && gs_now && gs_now == (uintptr_t)old)
+        set_gs((uintptr_t)h->uwin); /* this thread runs h's code (rv_uwin_enter) */
 }
 
 /* Unmaps [addr, addr + len) of h's window w. A stale translation must never stay usable: if

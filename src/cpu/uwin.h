@@ -4,8 +4,9 @@
  * either side, in which guest-virtual page va of the hart's current U-mode translation regime is mapped at
  * window + va (a shared mapping of the guest RAM's memfd), with the permissions the guest's
  * page table grants U-mode: read-only, or read-write once the guest's PTE is dirty. Translated
- * code then does a U-mode load or store as one host instruction at [window + va] (src/jit):
- * no software TLB lookup on the critical path of dependent loads.
+ * code then does a U-mode load or store as one host instruction at [window + va] (src/jit; the
+ * thread's GS base is the window, rv_uwin_enter): no software TLB lookup on the critical path
+ * of dependent loads.
  *
  * Pages are mapped on demand. An access to an unmapped page, a read-only page written, or the
  * guard pages raises SIGSEGV; the translator's handler calls rv_uwin_fault(), which walks the
@@ -22,7 +23,8 @@
  *
  * While the hart's data regime is not RV_MMU_U (S-mode, M-mode, MPRV), h->uwin points at a
  * window that is never mapped (shared by all harts): code translated for U-mode that runs in
- * another regime then takes the slow path on every access, which is correct. */
+ * another regime then takes the slow path on every access, which is correct. So does a window
+ * turned off (`dead`: it may hold stale mappings). */
 #ifndef RV_CPU_UWIN_H
 #define RV_CPU_UWIN_H
 
@@ -92,6 +94,13 @@ void rv_uwin_attach(struct rv_hart *h, struct rv_uwin *w);
 /* Points h->uwin at the window of the hart's data regime (rv_hart_update_mmu_idx); empties the
  * window first if the budget asked for it. */
 void rv_uwin_select(struct rv_hart *h);
+
+/* Translated code reaches the window through the GS segment register ([gs: base + offset],
+ * jit/translate_mem.c): before the calling thread runs h's translated code, this points its
+ * GS base at h->uwin (wrgsbase: rv_uwin_create refuses hosts that do not allow it). The
+ * window code keeps it there when h->uwin changes on that thread (at a change of regime, or a
+ * window turned off inside a helper). */
+void rv_uwin_enter(const struct rv_hart *h);
 
 /* Empties h's window if the budget asked for it since it was last emptied (the hart's own
  * thread, or while it is not running guest code). */

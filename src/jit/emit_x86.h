@@ -34,21 +34,28 @@ struct x86_asm {
     bool overflow;     /* ran out of space: the output is unusable */
 };
 
-/* A memory operand [base + index * 2^scale + disp]; index < 0 for none. */
+/* A memory operand [base + index * 2^scale + disp]; index < 0 for none; `gs`: relative to
+ * the GS segment's base (the host-MMU window, cpu/uwin.h). */
 struct x86_mem {
     int base, index;
     unsigned scale;
     int32_t disp;
+    bool gs;
 };
 
 static inline struct x86_mem x86_mem(int base, int32_t disp)
 {
-    return (struct x86_mem){base, -1, 0, disp};
+    return (struct x86_mem){base, -1, 0, disp, false};
 }
 
 static inline struct x86_mem x86_mem_idx(int base, int index, unsigned scale, int32_t disp)
 {
-    return (struct x86_mem){base, index, scale, disp};
+    return (struct x86_mem){base, index, scale, disp, false};
+}
+
+static inline struct x86_mem x86_mem_gs(int base, int32_t disp)
+{
+    return (struct x86_mem){base, -1, 0, disp, true};
 }
 
 /* Executable address of the next byte. */
@@ -123,6 +130,8 @@ static inline bool x86_needs_rex8(unsigned reg)
 static inline void x86_op_mem(struct x86_asm *a, unsigned pfx, bool w, uint32_t opc, unsigned reg,
                               struct x86_mem m, bool force_rex)
 {
+    if (m.gs)
+        x86_u8(a, 0x65); /* GS segment override */
     x86_head(a, pfx, w, reg, m.index, m.base, opc, force_rex);
     unsigned r = (reg & 7) << 3;
     bool sib = m.index >= 0 || (m.base & 7) == X86_RSP;

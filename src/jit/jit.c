@@ -618,6 +618,7 @@ enum rv_exit rv_jit_run(struct rv_jit *j, uint64_t budget)
             j->entry_satp = h->satp;
             j->entry_fetch_idx = h->fetch_mmu_idx;
             j->entry_data_idx = h->data_mmu_idx;
+            rv_uwin_enter(h); /* window accesses address it through GS */
             int why = j->enter(h, j, code, &h->tlb[h->data_mmu_idx][RV_ACCESS_READ][0],
                                &h->tlb[h->fetch_mmu_idx][RV_ACCESS_EXEC][0]);
             h->instret += chunk - j->budget; /* every unit used so far was a retirement */

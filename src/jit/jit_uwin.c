@@ -1,11 +1,12 @@
 /* Translated code and host-MMU windows (cpu/uwin.h): the SIGSEGV handler that maps a faulting
  * window page or sends the access to its out-of-line slow path.
  *
- * A U-mode load or store translated for the window is `cmp rsi, [hart.uwin_limit]; jae cold;
- * mov rdx, [hart.uwin]; op [rsi + rdx]`. If the host faults on the access, the handler asks
- * the window to map the page (then the access runs again) or, where the window will not map
- * it, moves the thread's rip to the access's out-of-line code: the code the jae would have
- * reached. The registers are then exactly as at that jump (the access wrote nothing), so the
+ * A U-mode load or store translated for the window is `cmp base, [hart.uwin_limit]; jae cold;
+ * op gs:[base + offset]` (the thread's GS base is the window, cpu/uwin.h), or only the access
+ * where an earlier one of the block checked the base (translate_mem.c). If the host faults on
+ * the access, the handler asks the window to map the page (then the access runs again) or,
+ * where the window will not map it, moves the thread's rip to the access's out-of-line code:
+ * the code the jae would have reached. The registers are then exactly as at that jump (the access wrote nothing), so the
  * slow path runs as for any TLB miss. The table of (access, out-of-line code) offsets grows
  * with the code cache, in code order, and is emptied with it. */
 #include <errno.h>

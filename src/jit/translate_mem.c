@@ -358,7 +358,8 @@ static struct cold *add_access_cold(struct tr *t, enum cold_kind kind, uint8_t *
 }
 
 /* A U-mode access through the host-MMU window (jit_uwin.c): the base register below the
- * limit, then the access at [base + window + offset], without computing the address first.
+ * limit, then the access at gs:[base + offset] (the thread's GS base is the window,
+ * rv_uwin_enter), without computing the address first.
  * An offset that leads out of the window lands in one of its guard pages (cpu/uwin.c), whose
  * fault sends the access to the slow path as an unmapped page's does; a base at or above the
  * limit jumps there at once. The out-of-line code computes the address (jit_emit_mem_cold).
@@ -386,12 +387,11 @@ static void emit_uwin_access(struct tr *t, const struct rv_insn *in, unsigned si
         x86_alu_rm(a, X86_CMP, true, base, HART(uwin_limit));
         miss = x86_jcc_fwd(a, X86_CC_AE);
     }
-    x86_load(a, RDX, HART(uwin), 8, false);
     if (!t->counting) {
         t->j->stats.uwin_accesses++;
         t->j->stats.uwin_unchecked += !check;
     }
-    const struct x86_mem at = x86_mem_idx((int)base, RDX, 0, (int32_t)in->imm);
+    const struct x86_mem at = x86_mem_gs((int)base, (int32_t)in->imm); /* cpu/uwin.h */
     uintptr_t access;
     if (write) {
         access = x86_here(a);

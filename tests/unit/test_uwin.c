@@ -187,10 +187,25 @@ static void test_superpage(void)
     rv_tlb_flush_all(h);
 }
 
+/* This thread's GS base (translated code addresses the window through it). */
+static uintptr_t gs_base(void)
+{
+    uintptr_t v;
+    __asm__ volatile("rdgsbase %0" : "=r"(v));
+    return v;
+}
+
 static void test_regimes(void)
 {
     CHECK(h->uwin == w->base);
     CHECK_EQ(h->uwin_limit, RV_UWIN_SIZE);
+    /* once the thread runs h's code, its GS base follows h->uwin through changes of regime */
+    rv_uwin_enter(h);
+    CHECK_EQ(gs_base(), (uintptr_t)w->base);
+    set_priv(RV_PRIV_S);
+    CHECK_EQ(gs_base(), (uintptr_t)h->uwin);
+    set_priv(RV_PRIV_U);
+    CHECK_EQ(gs_base(), (uintptr_t)w->base);
     /* S-mode: the hart's accesses use the unmapped window, which never maps */
     set_priv(RV_PRIV_S);
     CHECK(h->uwin != w->base);
@@ -305,6 +320,7 @@ static void test_unmap_refused(void)
     struct rv_uwin *good = w;
     w = bad;
     rv_uwin_attach(h, bad);
+    rv_uwin_enter(h);
     CHECK(rv_uwin_fault(h, (uintptr_t)bad->base + RO_VA, false));
     CHECK(probe(RO_VA, false));
     uint8_t *base = bad->base;
@@ -312,6 +328,10 @@ static void test_unmap_refused(void)
     rv_tlb_flush(h, true, RO_VA, false, 0);
     CHECK(bad->dead);
     CHECK_EQ(h->uwin_limit, 0);
+    /* it still maps RO_VA: neither the hart nor this thread's GS base may point at it */
+    CHECK(h->uwin != base);
+    CHECK(rv_uwin_contains(h, (uintptr_t)h->uwin));
+    CHECK_EQ(gs_base(), (uintptr_t)h->uwin);
     CHECK(!rv_uwin_fault(h, (uintptr_t)bad->base + RW_VA, true));
     rv_uwin_attach(h, bad); /* still off */
     CHECK_EQ(h->uwin_limit, 0);
@@ -319,6 +339,7 @@ static void test_unmap_refused(void)
     w = good;
     rv_uwin_attach(h, good);
     CHECK_EQ(h->uwin_limit, RV_UWIN_SIZE);
+    CHECK_EQ(gs_base(), (uintptr_t)good->base);
     rv_uwin_destroy(bad);
 }
 
