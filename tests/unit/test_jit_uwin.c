@@ -56,6 +56,7 @@
 static struct rv_bus bus, bus_int;
 static int ram_fd;
 static bool limit_zero; /* run_pair: the window's limit 0, as when it is starved */
+static uint64_t x26, x27; /* run_pair: more base registers (test_random) */
 
 static uint64_t pte(uint64_t pa, uint64_t flags)
 {
@@ -161,6 +162,8 @@ static bool run_pair(uint64_t slice, uint64_t x25, bool no_deleg, struct rv_hart
     if (no_deleg)
         a->medeleg = b->medeleg = 0;
     a->x[25] = b->x[25] = x25;
+    a->x[26] = b->x[26] = x26;
+    a->x[27] = b->x[27] = x27;
     struct rv_jit_group *g;
     struct rv_jit *j;
     CHECK_EQ(rv_jit_group_create(&bus, &g), 0);
@@ -392,6 +395,120 @@ static void test_unchecked(void)
     }
 }
 
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (uint32_t)((rnd_state >> 11) % n);
+}
+
+/* An offset for an access or a move: small and 8-aligned, or anywhere in -2048..2047. */
+static int32_t rnd_imm(bool small)
+{
+    return small ? 8 * ((int32_t)rnd(17) - 8) : (int32_t)rnd(4096) - 2048;
+}
+
+/* Random programs of loads and stores of every size, ADDI and moves through three base
+ * registers (x25..x27) that start in the data pages, in page 0, near both ends of the window
+ * and above it, with forward branches and loads into a base, straight or as the body of a loop
+ * (a loop block: its forward branches are join points), against
+ * the interpreter in slices of 10^6 and 3: the first fault and its address, every register and
+ * every byte of memory must agree. Code is read-only here, so the program cannot rewrite
+ * itself into a loop; page 0 and the pages at the window's ends are writable. */
+static void test_random(void)
+{
+    static const uint64_t starts[] = {
+        VA_DATA + 0x800, VA_DATA + 0x3ff8, VA_DATA - 0x10, VA_TOP + 0x800, VA_TOP + 0xff0,
+        0x10, 0x7f8, VA_HIGH + 0x400, RV_UWIN_SIZE + 0x10,
+    };
+    const unsigned nstarts = sizeof(starts) / sizeof(starts[0]);
+    /* loops start where small moves stay in writable pages for a while */
+    static const uint64_t loop_starts[] = {VA_DATA + 0x1800, 0x800, VA_TOP + 0x800,
+                                           VA_HIGH + 0x800};
+    uint64_t unchecked = 0, accesses = 0;
+    uint64_t loops = 0;
+    for (unsigned p = 0; p < 300; p++) {
+        uint32_t prog[64];
+        unsigned n = 0;
+        const bool loop = p % 2; /* the body three times: a loop block, forward branches join */
+        if (loop) {
+            prog[n++] = addi(S1, ZERO, 3);
+            /* the loop's first access behind a branch that may skip it */
+            prog[n++] = rnd(2) ? beq(ZERO, ZERO, 8) : beq(A0, A1, 8);
+            prog[n++] = ld(A0, 25 + rnd(3), rnd_imm(true));
+        }
+        while (n < 28) {
+            const unsigned base = 25 + rnd(3);
+            const unsigned kind = rnd(100);
+            /* loop bodies: small offsets and moves, no loads into a base */
+            if (kind < 35) {
+                const unsigned rd = loop || rnd(16) ? A0 + rnd(2) : 25 + rnd(3);
+                prog[n++] = i_type(3, rnd(7), rd, base, rnd_imm(loop || rnd(5) != 0));
+            } else if (kind < 60) {
+                prog[n++] = s_type(rnd(4), rnd(2) ? S0 : A0, base, rnd_imm(loop || rnd(5) != 0));
+            } else if (kind < 82) {
+                prog[n++] = addi(base, base, loop || rnd(10) ? rnd_imm(true) / 2 : rnd_imm(false));
+            } else if (kind < 88) {
+                prog[n++] = add(base, 25 + rnd(3), ZERO);
+            } else if (kind < 94) {
+                prog[n++] = add(S0, S0, rnd(2) ? A0 : A1);
+            } else {
+                /* skips 1 or 2 instructions: if a0 == a1, always, never */
+                const int32_t off = 4 * (int32_t)(2 + rnd(2));
+                const unsigned how = rnd(3);
+                prog[n++] = how == 0 ? beq(A0, A1, off) : how == 1 ? beq(ZERO, ZERO, off)
+                                                                  : bne(ZERO, ZERO, off);
+            }
+        }
+        prog[n++] = addi(0, 0, 0);
+        prog[n++] = addi(0, 0, 0);
+        if (loop) {
+            prog[n++] = addi(S1, S1, -1);
+            prog[n] = bne(S1, ZERO, 4 - 4 * (int32_t)n);
+            n++;
+        }
+        prog[n++] = sd(S0, S7, 0); /* read-only: the end */
+        uint64_t b25 = starts[rnd(nstarts)], b26 = starts[rnd(nstarts)];
+        uint64_t b27 = starts[rnd(nstarts)] + (uint64_t)rnd_imm(false);
+        if (loop) {
+            b25 = loop_starts[rnd(4)];
+            b26 = loop_starts[rnd(4)];
+            b27 = loop_starts[rnd(4)];
+        }
+        static const uint64_t slices[] = {1000000, 3};
+        for (unsigned i = 0; i < 2; i++) {
+            build_space();
+            set_u64(PA_L0 + 8 * (VA_CODE >> 12), pte(PA_CODE, U_R | RV_PTE_X));
+            set_u64(PA_L0, pte(PA_DATA + 0x6000, U_RW));
+            set_u64(PA_L0_TOP + 8 * ((VA_TOP >> 12) & 511), pte(PA_TOP, U_RW));
+            set_u64(PA_L0_HIGH + 8 * ((VA_HIGH >> 12) & 511), pte(PA_HIGH, U_RW));
+            put(PA_CODE, prog, n);
+            x26 = b26;
+            x27 = b27;
+            static struct rv_hart a;
+            struct rv_jit_stats st;
+            const bool same = run_pair(slices[i], b25, true, &a, &st);
+            x26 = x27 = 0;
+            CHECK(same);
+            if (!same) {
+                fprintf(stderr, "program %u (slice %llu) differs\n", p,
+                        (unsigned long long)slices[i]);
+                return;
+            }
+            unchecked += st.uwin_unchecked;
+            accesses += st.uwin_accesses;
+            loops += st.loop_blocks;
+        }
+    }
+    /* most programs fault early; enough accesses were translated without a check */
+    CHECK(unchecked > 100);
+    CHECK(accesses > unchecked);
+    CHECK(loops > 20);
+}
+
 int main(void)
 {
     ram_fd = memfd_create("test-jit-uwin", MFD_CLOEXEC);
@@ -409,6 +526,7 @@ int main(void)
     test_self_modifying();
     test_window_edges();
     test_unchecked();
+    test_random();
     free(bus_int.ram);
     TEST_MAIN_END();
 }
