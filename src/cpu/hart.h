@@ -150,6 +150,10 @@ struct rv_hart {
                                                   pages of that size; empty when lo > hi */
     uint32_t tlb_clean;                  /* bit m * RV_ACCESS_COUNT + a: tlb[m][a] holds no
                                             entry (whole-TLB flushes skip it); 0 = unknown */
+    /* bit s of tlb_wfilled[m]: slot s of tlb[m][RV_ACCESS_WRITE] was filled since the last
+     * whole flush (it may have been invalidated since): the translator looks for a page's
+     * write entries there only (jit.c) */
+    uint64_t tlb_wfilled[RV_MMU_COUNT][RV_TLB_SIZE / 64];
     uint8_t tlb_page_shift[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* log2 of the size of
                                             the page each TLB entry is a piece of (12: 4 KiB) */
     struct rv_tlb_meta tlb_meta[RV_MMU_COUNT][RV_ACCESS_COUNT][RV_TLB_SIZE]; /* of tlb[][][] */

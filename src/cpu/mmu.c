@@ -230,6 +230,8 @@ int rv_mmu_fill(struct rv_hart *h, uint64_t va, enum rv_access acc, struct rv_tl
                                                     SATP_ASID_MASK)};
     h->tlb_clean &= ~(1u << (mmu_idx * RV_ACCESS_COUNT + acc));
     h->tlb_page_shift[mmu_idx][acc][slot] = (uint8_t)page_shift;
+    if (acc == RV_ACCESS_WRITE)
+        h->tlb_wfilled[mmu_idx][slot / 64] |= 1ull << (slot % 64);
 
     if (page_shift > PAGE_SHIFT) {
         const uint64_t base = va & ~((1ull << page_shift) - 1);
@@ -267,6 +269,8 @@ void rv_tlb_flush_all(struct rv_hart *h)
             for (unsigned s = 0; s < RV_TLB_SIZE; s++)
                 h->tlb[m][a][s].tag = RV_TLB_INVALID;
             memset(h->tlb_page_shift[m][a], PAGE_SHIFT, sizeof(h->tlb_page_shift[m][a]));
+            if (a == RV_ACCESS_WRITE)
+                memset(h->tlb_wfilled[m], 0, sizeof(h->tlb_wfilled[m]));
         }
     h->tlb_clean = (1u << (RV_MMU_COUNT * RV_ACCESS_COUNT)) - 1;
     for (unsigned k = 0; k < RV_TLB_SUPER_KINDS; k++) {

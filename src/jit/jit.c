@@ -180,19 +180,23 @@ static uint8_t *code_byte(struct rv_jit *j, uint64_t ppage)
     return &bus->code_pages[(ppage - bus->ram_base) >> 12];
 }
 
-/* Makes this hart's cached WRITE translations of physical page `ppage` go to the slow path. */
+/* Makes this hart's cached WRITE translations of physical page `ppage` go to the slow path:
+ * those in the slots filled since the last whole flush (hart.h, tlb_wfilled). */
 static void drop_direct_writes(struct rv_hart *h, uint64_t ppage)
 {
     rv_uwin_revoke_write(h, ppage);
-    for (unsigned m = 0; m < RV_MMU_COUNT; m++)
-        for (unsigned s = 0; s < RV_TLB_SIZE; s++) {
-            if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + RV_ACCESS_WRITE)))
-                break; /* no entries */
-            struct rv_tlb_entry *e = &h->tlb[m][RV_ACCESS_WRITE][s];
-            if (e->tag != RV_TLB_INVALID && !(e->tag & RV_TLB_IO) &&
-                h->tlb_meta[m][RV_ACCESS_WRITE][s].paddr == ppage)
-                e->tag |= RV_TLB_CODE;
-        }
+    for (unsigned m = 0; m < RV_MMU_COUNT; m++) {
+        if (h->tlb_clean & (1u << (m * RV_ACCESS_COUNT + RV_ACCESS_WRITE)))
+            continue; /* no entries */
+        for (unsigned w = 0; w < RV_TLB_SIZE / 64; w++)
+            for (uint64_t bits = h->tlb_wfilled[m][w]; bits; bits &= bits - 1) {
+                const unsigned s = 64 * w + (unsigned)__builtin_ctzll(bits);
+                struct rv_tlb_entry *e = &h->tlb[m][RV_ACCESS_WRITE][s];
+                if (e->tag != RV_TLB_INVALID && !(e->tag & RV_TLB_IO) &&
+                    h->tlb_meta[m][RV_ACCESS_WRITE][s].paddr == ppage)
+                    e->tag |= RV_TLB_CODE;
+            }
+    }
 }
 
 static void post_request(struct rv_jit *m, bool inval, uint64_t ppage)

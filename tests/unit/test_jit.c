@@ -485,6 +485,47 @@ static void test_other_hart_store(void)
     free(h1);
 }
 
+/* A page with a cached write translation gets translated code: the hart's stores through that
+ * entry must reach the slow path from then on (jit.c, drop_direct_writes, which looks at the
+ * slots filled since the last flush only: hart.h, tlb_wfilled), so that a rewritten function
+ * runs as rewritten, as under the interpreter; the entry in the first and the last slot of a
+ * 64-slot word of that record. */
+static void test_store_to_new_code(void)
+{
+    for (unsigned last = 0; last < 2; last++) {
+        memset(bus.ram, 0, RAM_SIZE);
+        const uint64_t fpage = RAM_BASE + (last ? 0xff000 : 0x80000); /* slot 255 or 128 */
+        const uint32_t code[] = {
+            sw(ZERO, S2, 0x400),  /* 00: a write entry for f's page */
+            jalr(RA, S2, 0),      /* 04: f's page gets translated */
+            add(S0, S0, A0),      /* 08 */
+            sw(S3, S2, 0),        /* 0c: through the entry: f returns 7 from now on */
+            jalr(RA, S2, 0),      /* 10 */
+            add(S0, S0, A0),      /* 14 */
+            ECALL,                /* 18 */
+        };
+        const uint32_t f[] = {addi(A0, ZERO, 1), jalr(ZERO, RA, 0)};
+        put(RAM_BASE, code, sizeof(code) / 4);
+        put(fpage, f, 2);
+        struct rv_hart *h = new_hart(0), *ref = new_hart(0);
+        h->x[S2] = ref->x[S2] = fpage;
+        h->x[S3] = ref->x[S3] = addi(A0, ZERO, 7);
+        struct jit_env e;
+        jit_env_init(&e, h, NULL);
+        CHECK_EQ(rv_jit_run(e.j[0], 1000), RV_EXIT_MTRAP);
+        CHECK_EQ(h->x[S0], 8);
+        struct rv_jit_stats st;
+        rv_jit_get_stats(e.j[0], &st);
+        CHECK_EQ(st.slow_stores, 2); /* the fill, then the store to code */
+        jit_env_free(&e);
+        /* the interpreter, from the same memory */
+        put(fpage, f, 2);
+        CHECK_EQ(rv_hart_run(ref, 1000), RV_EXIT_MTRAP);
+        CHECK(same_state(h, ref));
+        free(h);
+        free(ref);
+    }
+}
 
 /* Data accesses of M-mode code go through Sv39 (MPRV, MPP = S): VA_DATA + 4 KiB * i maps to
  * the physical page DATA_PA + 4 KiB * ((23 * i) % 64), so each page has its own TLB addend;
@@ -675,6 +716,7 @@ int main(void)
     test_spin_hints();
     test_interrupt_in_hot_loop();
     test_other_hart_store();
+    test_store_to_new_code();
     test_base_groups();
     test_base_group_fault();
     test_base_group_read_only();
