@@ -799,7 +799,8 @@ static void print_stats(const struct rv_jit *j)
             "chain %llu interp %llu fence.i %llu exc %llu; lookups %llu; slow loads %llu "
             "stores %llu; helper execs %llu; interpreter steps %llu; register loads %llu stores %llu "
             "emitted (out of line: %llu, %llu); grouped accesses %llu, unchecked %llu; "
-            "window accesses %llu (unchecked %llu), window slow %llu; loop blocks %llu (through a jump %llu)\n",
+            "window accesses %llu (unchecked %llu), window slow %llu; loop blocks %llu "
+            "(through a jump %llu)\n",
             j->index, (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
             (unsigned long long)s->flushes, (unsigned long long)s->invalidations,
             (unsigned long long)s->exits[JIT_EXIT_PC], (unsigned long long)s->exits[JIT_EXIT_CHAIN],
@@ -811,7 +812,8 @@ static void print_stats(const struct rv_jit *j)
             (unsigned long long)s->rc_stores, (unsigned long long)s->rc_cold_loads,
             (unsigned long long)s->rc_cold_stores, (unsigned long long)s->mem_grouped,
             (unsigned long long)s->group_cold, (unsigned long long)s->uwin_accesses,
-            (unsigned long long)s->uwin_unchecked, (unsigned long long)s->uwin_slow, (unsigned long long)s->loop_blocks,
+            (unsigned long long)s->uwin_unchecked, (unsigned long long)s->uwin_slow,
+            (unsigned long long)s->loop_blocks,
             (unsigned long long)s->loops_followed);
     const struct rv_uwin *w = j->hart->uwin_state;
     if (w)

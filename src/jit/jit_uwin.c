@@ -6,9 +6,9 @@
  * where an earlier one of the block checked the base (translate_mem.c). If the host faults on
  * the access, the handler asks the window to map the page (then the access runs again) or,
  * where the window will not map it, moves the thread's rip to the access's out-of-line code:
- * the code the jae would have reached. The registers are then exactly as at that jump (the access wrote nothing), so the
- * slow path runs as for any TLB miss. The table of (access, out-of-line code) offsets grows
- * with the code cache, in code order, and is emptied with it. */
+ * the code the jae would have reached. The registers are then exactly as at that jump (the
+ * access wrote nothing), so the slow path runs as for any TLB miss. The table of (access,
+ * out-of-line code) offsets grows with the code cache, in code order, and is emptied with it. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
