@@ -40,9 +40,7 @@ struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump)
 
 /* --- small pieces --- */
 
-/* Leaves the block for the dispatcher with h->pc = pc and the given reason (nothing to give
- * back to the budget). */
-static void exit_to(struct tr *t, uint64_t pc, enum jit_exit why)
+void jit_exit_to(struct tr *t, uint64_t pc, enum jit_exit why)
 {
     x86_mov_ri(&t->a, RAX, pc);
     x86_jmp(&t->a, t->j->exit_at_rax[why]);
@@ -182,7 +180,7 @@ static void emit_cold(struct tr *t, const struct cold *c)
         if (c->refund)
             x86_alu_ri(a, X86_ADD, true, R13, (int32_t)c->refund);
         jit_rc_write_back(t, &c->pre);
-        exit_to(t, c->pc, JIT_EXIT_PC);
+        jit_exit_to(t, c->pc, JIT_EXIT_PC);
         return;
     case COLD_LOOKUP:
         x86_mov_ri(a, RAX, c->pc);
@@ -565,7 +563,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
     enum jit_exit interp_exit = b->end_fence_i ? JIT_EXIT_FENCE_I : JIT_EXIT_INTERP;
 
     if (n == 0) {
-        exit_to(t, b->va, interp_exit);
+        jit_exit_to(t, b->va, interp_exit);
     } else {
         t->k = 0;
         t->pc = b->va;
@@ -625,7 +623,7 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
         const uint64_t pc = t->pc;
         if (b->end == OP_INTERP) {
             jit_rc_flush(t);
-            exit_to(t, pc, interp_exit);
+            jit_exit_to(t, pc, interp_exit);
         }
         else if (b->end == OP_BODY)
             goto_pc(t, pc); /* page end or JIT_MAX_BLOCK_INSNS */

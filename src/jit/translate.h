@@ -211,6 +211,9 @@ struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump);
 /* translate.c: the exit information of the instruction being translated for the helpers
  * (JIT_SITE). */
 uint32_t jit_site(const struct tr *t, unsigned size, unsigned len);
+/* translate.c: leaves the block for the dispatcher with h->pc = pc and the given reason (nothing
+ * to give back to the budget; the guest registers must be in the hart). */
+void jit_exit_to(struct tr *t, uint64_t pc, enum jit_exit why);
 /* translate_mem.c: rsi = x[rs1] + imm. */
 void jit_emit_va(struct tr *t, unsigned rs1, int64_t imm);
 /* translate_mem.c: plans the block's base groups (t->n, t->join set); translates `in` if it is

@@ -531,8 +531,7 @@ static void emit_slow(struct tr *t, const struct cold *c)
         uint8_t *inside = x86_jcc_fwd(a, X86_CC_E);
         if (JIT_SITE_ADJ_AFTER(c->site))
             x86_alu_ri(a, X86_ADD, true, R13, JIT_SITE_ADJ_AFTER(c->site));
-        x86_mov_ri(a, RAX, c->pc + JIT_SITE_LEN(c->site));
-        x86_jmp(a, t->j->exit_at_rax[JIT_EXIT_PC]);
+        jit_exit_to(t, c->pc + JIT_SITE_LEN(c->site), JIT_EXIT_PC);
         x86_bind(a, inside);
     }
     jit_rc_reload(t, &c->post);
