@@ -30,6 +30,23 @@ static int test_passed, test_failed;
         }                                                                                 \
     } while (0)
 
+/* A deterministic pseudo-random sequence for tests (xorshift64*): state *s, nonzero. */
+static inline uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+/* A number below n (0 for n = 0). */
+static inline uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+    return n ? rng_next(s) % n : 0;
+}
+
 #define TEST_MAIN_END()                                               \
     do {                                                              \
         printf("%d passed, %d failed\n", test_passed, test_failed);   \

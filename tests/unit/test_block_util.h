@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "test.h" /* rng_next */
 #include "core/error.h"
 
 /* A fresh path under /tmp (the file exists, empty). */
@@ -23,22 +24,6 @@ static inline void tmp_path(char *buf, size_t len, const char *tag)
     int fd = mkstemp(buf);
     if (fd >= 0)
         close(fd);
-}
-
-static inline uint64_t rng_next(uint64_t *s)
-{
-    /* xorshift64* */
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
-
-static inline uint64_t rng_below(uint64_t *s, uint64_t n)
-{
-    return n ? rng_next(s) % n : 0;
 }
 
 static inline void fill_random(uint64_t *s, uint8_t *p, size_t n)

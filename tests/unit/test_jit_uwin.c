@@ -399,10 +399,7 @@ static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(uint32_t n)
 {
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-    return (uint32_t)((rnd_state >> 11) % n);
+    return (uint32_t)rng_below(&rnd_state, n);
 }
 
 /* An offset for an access or a move: small and 8-aligned, or anywhere in -2048..2047. */
