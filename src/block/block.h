@@ -70,6 +70,8 @@ struct rv_block_create_opts {
     const char *backing_file;             /* qcow2 only, stored as given; a relative name is
                                              resolved against the image's directory */
     enum rv_block_format backing_format;  /* AUTO: probe the backing file and record it */
+    bool exclusive;                       /* -EEXIST if `path` exists (O_EXCL): a name
+                                             several processes may pick at once */
 };
 /* Creates (or truncates) `path` as an empty image. */
 int rv_block_create(const char *path, const struct rv_block_create_opts *opts);

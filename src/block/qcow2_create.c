@@ -165,7 +165,7 @@ int rv_qcow2_create(const char *path, const struct rv_block_create_opts *opts)
         put32(h + 16, (uint32_t)blen);
     }
 
-    int fd = rv_fs_open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    int fd = rv_fs_open(path, O_RDWR | O_CREAT | (opts->exclusive ? O_EXCL : O_TRUNC), 0644);
     if (fd < 0) {
         int err = errno;
         free(h);

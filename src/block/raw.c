@@ -148,7 +148,7 @@ int rv_raw_create(const char *path, const struct rv_block_create_opts *opts)
         return rv_error_set(-EINVAL, "%s: raw images cannot have a backing file", path);
     if (opts->size > (uint64_t)INT64_MAX)
         return rv_error_set(-EFBIG, "%s: size too large", path);
-    int fd = rv_fs_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = rv_fs_open(path, O_WRONLY | O_CREAT | (opts->exclusive ? O_EXCL : O_TRUNC), 0644);
     if (fd < 0)
         return rv_error_set(-errno, "%s: %s", path, strerror(errno));
     struct stat st;

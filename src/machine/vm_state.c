@@ -378,19 +378,20 @@ static int disk_overlay(struct loader *L, unsigned i, const char *image)
             strncat(opts, p, n);
         p = next;
     }
-    struct stat st;
+    /* The first free name, taken with O_EXCL: clones restored at the same moment from one
+     * snapshot must not pick the same one (they would share one overlay). */
+    struct rv_block_create_opts co = {.format = RV_BLOCK_QCOW2, .backing_file = backing,
+                                      .backing_format = bo.format, .exclusive = true};
     for (unsigned k = 1;; k++) {
         if (snprintf(path, sizeof(path), "%s.disk%u.%u.qcow2", L->lo->overlay_base, i, k) >=
             (int)sizeof(path))
             return rv_error_set(-ENAMETOOLONG, "disk %u overlay: name too long", i);
-        if (stat(path, &st) != 0)
+        rc = rv_block_create(path, &co);
+        if (rc != -EEXIST)
             break;
         if (k == 100000)
             return rv_error_set(-EEXIST, "%s: too many overlays", path);
     }
-    struct rv_block_create_opts co = {.format = RV_BLOCK_QCOW2, .backing_file = backing,
-                                      .backing_format = bo.format};
-    rc = rv_block_create(path, &co);
     if (rc)
         return rv_error_prefix(rc, "disk %u overlay: ", i);
     char *spec;

@@ -125,6 +125,10 @@ for p in $clone_pids; do
     wait $p 2>/dev/null
 done
 grep -h '^rvisor: restored' "$tmp"/c?.out
+# Restored at the same moment, each clone still has an overlay of its own (a name taken with
+# O_EXCL; with stat-then-create all three wrote one file).
+overlays=$(sed -n 's/^rvisor: disk 0 writes to //p' "$tmp"/c?.out | sort -u | wc -l)
+check "three clones, three disk overlays ($overlays)" test "$overlays" = 3
 
 # --- live migration ---------------------------------------------------------------------------
 busy='i=0; while true; do i=$((i+1)); echo "count $i"; dd if=/dev/urandom of=/tmp/f bs=1M count=4 2>/dev/null; done'

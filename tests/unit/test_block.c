@@ -222,6 +222,16 @@ static void test_raw_create_and_info(void)
     CHECK_EQ(rv_block_create(path, &o), (uint64_t)-EINVAL);
     CHECK(strcmp(rv_block_format_name(RV_BLOCK_RAW), "raw") == 0);
     CHECK(strcmp(rv_block_format_name(RV_BLOCK_QCOW2), "qcow2") == 0);
+    /* exclusive: an existing file (raw or qcow2) is refused and left as it was. */
+    struct rv_block_create_opts x = {.format = RV_BLOCK_RAW, .size = 1u << 20, .exclusive = true};
+    CHECK_EQ(rv_block_create(path, &x), (uint64_t)-EEXIST);
+    x.format = RV_BLOCK_QCOW2;
+    CHECK_EQ(rv_block_create(path, &x), (uint64_t)-EEXIST);
+    CHECK_EQ(file_size(path), 5u << 20);
+    unlink(path);
+    CHECK_EQ(rv_block_create(path, &x), 0);
+    CHECK_EQ(rv_block_info_get(path, RV_BLOCK_AUTO, &info), 0);
+    CHECK_EQ(info.format, RV_BLOCK_QCOW2);
     unlink(path);
 }
 
