@@ -210,9 +210,9 @@ static int fdt_chosen(struct rv_vm *vm, void *fdt)
     if (vm->cfg.append)
         rc = fdt_setprop_string(fdt, chosen, "bootargs", vm->cfg.append);
     /* Placeholders filled in by boot_prepare() once the initrd has an address. */
-    if (!rc && vm->initrd)
+    if (!rc && vm->initrd.fd >= 0)
         rc = fdt_setprop_u64(fdt, chosen, "linux,initrd-start", 0);
-    if (!rc && vm->initrd)
+    if (!rc && vm->initrd.fd >= 0)
         rc = fdt_setprop_u64(fdt, chosen, "linux,initrd-end", 0);
     int uart = fdt_node_offset_by_compatible(fdt, -1, "ns16550a");
     if (!rc && uart >= 0 && !fdt_getprop(fdt, chosen, "stdout-path", NULL)) {

@@ -2,6 +2,7 @@
  * start in (SBI spec "Boot" conventions; Linux Documentation/arch/riscv/boot.rst). */
 #include <errno.h>
 #include <libfdt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -61,24 +62,42 @@ static int load_bios(struct rv_vm *vm, uint64_t *end)
     return 0;
 }
 
+/* The first bytes of a kernel file: enough for an Image's header and its PE section table. */
+#define KERNEL_HEAD 4096
+
+/* An ELF kernel: read whole (they are small: test programs, not distribution kernels). */
+static int load_kernel_elf(struct rv_vm *vm, uint64_t *end)
+{
+    size_t len = vm->kernel.len;
+    uint8_t *k = malloc(len);
+    if (!k)
+        return rv_error_set(-ENOMEM, "%s: out of memory", vm->cfg.kernel);
+    struct rv_elf_info info;
+    int rc = rv_image_pread(&vm->kernel, k, len, 0);
+    if (!rc)
+        rc = rv_load_elf(&vm->bus, k, len, &info);
+    free(k);
+    if (rc)
+        return rv_error_prefix(rc, "%s: ", vm->cfg.kernel);
+    vm->kernel_entry = info.entry;
+    *end = info.high;
+    return 0;
+}
+
 /* The kernel: RISC-V Image (header honoured), ELF, or raw at RAM + 2 MiB. */
 static int load_kernel(struct rv_vm *vm, uint64_t *end)
 {
-    const uint8_t *k = vm->kernel;
-    size_t len = vm->kernel_len;
+    size_t len = vm->kernel.len;
     const char *path = vm->cfg.kernel;
-    int rc;
-    if (len >= 4 && memcmp(k, "\177ELF", 4) == 0) {
-        struct rv_elf_info info;
-        rc = rv_load_elf(&vm->bus, k, len, &info);
-        if (rc)
-            return rv_error_prefix(rc, "%s: ", path);
-        vm->kernel_entry = info.entry;
-        *end = info.high;
-        return 0;
-    }
+    uint8_t head[KERNEL_HEAD];
+    size_t head_len = len < sizeof(head) ? len : sizeof(head);
+    int rc = rv_image_pread(&vm->kernel, head, head_len, 0);
+    if (rc)
+        return rv_error_prefix(rc, "%s: ", path);
+    if (head_len >= 4 && memcmp(head, "\177ELF", 4) == 0)
+        return load_kernel_elf(vm, end);
     struct rv_image_info img;
-    rc = rv_parse_image(k, len, &img);
+    rc = rv_parse_image(head, head_len, len, &img);
     if (rc == -ENOENT) { /* not an Image: a raw binary */
         img.text_offset = KERNEL_OFFSET;
         img.image_size = len;
@@ -91,7 +110,9 @@ static int load_kernel(struct rv_vm *vm, uint64_t *end)
         return rv_error_set(-EFBIG, "%s: kernel of %llu MiB does not fit in %llu MiB of RAM",
                             path, (unsigned long long)(size >> 20),
                             (unsigned long long)(vm->bus.ram_size >> 20));
-    rv_load_raw(&vm->bus, k, len, addr);
+    rc = rv_load_file(&vm->bus, vm->ram_fd, &vm->kernel, addr);
+    if (rc)
+        return rv_error_prefix(rc, "%s: ", path);
     /* The Image's bss is part of image_size: it must start zeroed. */
     memset(rv_bus_ram_ptr(&vm->bus, addr + len), 0, size - len);
     vm->kernel_entry = addr;
@@ -114,7 +135,7 @@ int boot_prepare(struct rv_vm *vm)
     int rc;
     if (vm->bios && (rc = load_bios(vm, &low_end)))
         return rc;
-    if (vm->kernel) {
+    if (vm->kernel.fd >= 0) {
         if (vm->bios && low_end > VIRT_RAM_BASE + KERNEL_OFFSET)
             return rv_error_set(-EINVAL, "%s: firmware reaches into the kernel at RAM + 2 MiB",
                                 vm->cfg.bios);
@@ -132,29 +153,31 @@ int boot_prepare(struct rv_vm *vm)
     vm->fdt_addr = align_down(top - vm->fdt_len, 2 * MiB);
     vm->fw_info_addr = vm->fdt_addr - 4096;
     uint64_t free_top = vm->fw_info_addr;
-    if (vm->initrd) {
-        if (vm->initrd_len > free_top - VIRT_RAM_BASE)
+    if (vm->initrd.fd >= 0) {
+        if (vm->initrd.len > free_top - VIRT_RAM_BASE)
             return rv_error_set(-EFBIG, "%s: initrd of %zu MiB is larger than RAM",
-                                vm->cfg.initrd, vm->initrd_len >> 20);
-        vm->initrd_addr = align_down(free_top - vm->initrd_len, 4096);
+                                vm->cfg.initrd, vm->initrd.len >> 20);
+        vm->initrd_addr = align_down(free_top - vm->initrd.len, 4096);
         free_top = vm->initrd_addr;
     }
     if (free_top < align_up(low_end, 4096))
         return rv_error_set(-EFBIG, "kernel, initrd and device tree do not fit in %llu MiB of "
                                     "RAM",
                             (unsigned long long)(vm->bus.ram_size >> 20));
-    if (vm->initrd) {
-        rv_load_raw(&vm->bus, vm->initrd, vm->initrd_len, vm->initrd_addr);
+    if (vm->initrd.fd >= 0) {
+        rc = rv_load_file(&vm->bus, vm->ram_fd, &vm->initrd, vm->initrd_addr);
+        if (rc)
+            return rv_error_prefix(rc, "%s: ", vm->cfg.initrd);
         rc = fdt_set_u64(vm->fdt, "/chosen", "linux,initrd-start", vm->initrd_addr);
         if (!rc)
             rc = fdt_set_u64(vm->fdt, "/chosen", "linux,initrd-end",
-                             vm->initrd_addr + vm->initrd_len);
+                             vm->initrd_addr + vm->initrd.len);
         if (rc)
             return rv_error_set(-EINVAL, "device tree: cannot set the initrd: %s",
                                 fdt_strerror(rc));
     }
     rv_load_raw(&vm->bus, vm->fdt, vm->fdt_len, vm->fdt_addr);
-    if (vm->bios && vm->kernel) {
+    if (vm->bios && vm->kernel.fd >= 0) {
         uint64_t info[6] = {FW_DYNAMIC_MAGIC, FW_DYNAMIC_VERSION, vm->kernel_entry,
                             RV_PRIV_S, 0, (uint64_t)-1 /* any hart may boot */};
         rv_load_raw(&vm->bus, (const uint8_t *)info, sizeof(info), vm->fw_info_addr);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,7 +119,7 @@ static uint32_t le32(const uint8_t *p)
  * says how long the file must be, which catches truncated images (PE format: COFF header after
  * the "PE\0\0" signature at e_lfanew; section headers after the optional header). Returns the
  * required length, or 0 if the file carries no usable PE header. */
-static uint64_t pe_required_length(const uint8_t *file, size_t len)
+static uint64_t pe_required_length(const uint8_t *file, size_t len, size_t file_len)
 {
     if (len < 0x40 || file[0] != 'M' || file[1] != 'Z')
         return 0;
@@ -131,8 +132,8 @@ static uint64_t pe_required_length(const uint8_t *file, size_t len)
     uint64_t need = 0;
     for (unsigned i = 0; i < nsections; i++) {
         uint64_t sh = table + 40ull * i;
-        if (sh + 40 > len)
-            return sh + 40; /* the section table itself is cut off */
+        if (sh + 40 > len) /* the table is cut off, or beyond what the caller read */
+            return len < file_len ? need : sh + 40;
         uint64_t end = (uint64_t)le32(file + sh + 16) + le32(file + sh + 20);
         if (end > need)
             need = end;
@@ -140,7 +141,7 @@ static uint64_t pe_required_length(const uint8_t *file, size_t len)
     return need;
 }
 
-int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info)
+int rv_parse_image(const uint8_t *file, size_t len, size_t file_len, struct rv_image_info *info)
 {
     /* u32 code0, code1; u64 text_offset, image_size, flags; u32 version, res1; u64 res2;
      * u64 magic ("RISCV\0\0\0", deprecated); u32 magic2 ("RSC\x05"); u32 res3 */
@@ -152,13 +153,13 @@ int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info)
     if (text_offset > (1ull << 30) || (text_offset & 0xfff))
         return rv_error_set(-EINVAL, "Image: bad text offset 0x%llx",
                             (unsigned long long)text_offset);
-    uint64_t need = pe_required_length(file, len);
-    if (need > len)
+    uint64_t need = pe_required_length(file, len, file_len);
+    if (need > file_len)
         return rv_error_set(-EINVAL, "Image: truncated (%zu bytes; its PE header needs %llu)",
-                            len, (unsigned long long)need);
+                            file_len, (unsigned long long)need);
     if (image_size == 0)
-        image_size = len; /* "unknown": the file is all there is */
-    if (image_size < len && image_size < 64)
+        image_size = file_len; /* "unknown": the file is all there is */
+    if (image_size < file_len && image_size < 64)
         return rv_error_set(-EINVAL, "Image: bad image size %llu",
                             (unsigned long long)image_size);
     if (image_size > (4ull << 30))
@@ -213,4 +214,80 @@ int rv_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
     *data = buf;
     *len = done;
     return 0;
+}
+
+int rv_image_open(const char *path, size_t max, struct rv_image_file *f)
+{
+    f->fd = -1;
+    f->len = 0;
+    int fd = rv_fs_open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return rv_error_set(-errno, "%s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        rc = rv_error_set(-EINVAL, "%s: not a regular file", path);
+    else if ((uint64_t)st.st_size > max)
+        rc = rv_error_set(-EFBIG, "%s: file too large (%lld bytes)", path,
+                          (long long)st.st_size);
+    else if (st.st_size == 0)
+        rc = rv_error_set(-EINVAL, "%s: empty file", path);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    f->fd = fd;
+    f->len = (size_t)st.st_size;
+    return 0;
+}
+
+void rv_image_close(struct rv_image_file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    f->len = 0;
+}
+
+int rv_image_pread(const struct rv_image_file *f, void *buf, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(f->fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return rv_error_set(-errno, "read failed: %s", strerror(errno));
+        if (n == 0)
+            return rv_error_set(-EIO, "file shorter than when it was opened");
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* sendfile() from the image into RAM's memfd at the file offset of `addr`. Returns the bytes
+ * copied: fewer than f->len if the kernel refused part (the caller reads the rest). */
+static size_t send_to_ram(struct rv_bus *bus, int ram_fd, const struct rv_image_file *f,
+                          uint64_t addr)
+{
+    if (ram_fd < 0 || lseek(ram_fd, (off_t)(addr - bus->ram_base), SEEK_SET) < 0)
+        return 0;
+    off_t off = 0;
+    while ((size_t)off < f->len) {
+        ssize_t n = sendfile(ram_fd, f->fd, &off, f->len - (size_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+    }
+    return (size_t)off;
+}
+
+int rv_load_file(struct rv_bus *bus, int ram_fd, const struct rv_image_file *f, uint64_t addr)
+{
+    if (!rv_bus_in_ram(bus, addr, f->len))
+        return rv_error_set(-EINVAL, "image of %zu bytes does not fit in RAM at 0x%llx",
+                            f->len, (unsigned long long)addr);
+    size_t sent = send_to_ram(bus, ram_fd, f, addr);
+    return rv_image_pread(f, rv_bus_ram_ptr(bus, addr + sent), f->len - sent, sent);
 }

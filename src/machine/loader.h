@@ -25,13 +25,32 @@ struct rv_image_info {
 };
 
 /* Returns 0 for a valid Image header, -ENOENT if `file` is not an Image, or -EINVAL (with a
- * message) for an Image whose header is inconsistent. */
-int rv_parse_image(const uint8_t *file, size_t len, struct rv_image_info *info);
+ * message) for an Image whose header is inconsistent. `file` holds the first `len` bytes of a
+ * file of `file_len` bytes (a PE section table beyond `len` is not checked). */
+int rv_parse_image(const uint8_t *file, size_t len, size_t file_len, struct rv_image_info *info);
 
 /* Copies a raw image to guest-physical `addr`. */
 int rv_load_raw(struct rv_bus *bus, const uint8_t *file, size_t len, uint64_t addr);
 
 /* Reads a whole file into a malloc'd buffer (at most `max` bytes). */
 int rv_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* A boot image kept open, so that a reboot loads it again without a copy in host memory. */
+struct rv_image_file {
+    int fd;     /* -1: none */
+    size_t len; /* its size when opened */
+};
+
+/* Opens a regular, non-empty file of at most `max` bytes. */
+int rv_image_open(const char *path, size_t max, struct rv_image_file *f);
+void rv_image_close(struct rv_image_file *f);
+
+/* Reads `len` bytes at `off`; a file that got shorter since it was opened is an error. */
+int rv_image_pread(const struct rv_image_file *f, void *buf, size_t len, uint64_t off);
+
+/* Copies the whole file to guest-physical `addr`. With `ram_fd` (the memfd behind guest RAM,
+ * or -1) the kernel copies it from the page cache into RAM's pages, without faulting them in
+ * through the mapping first. */
+int rv_load_file(struct rv_bus *bus, int ram_fd, const struct rv_image_file *f, uint64_t addr);
 
 #endif

@@ -386,9 +386,11 @@ static int read_image(const char *path, uint8_t **data, size_t *len)
 static int vm_read_images(struct rv_vm *vm)
 {
     const struct rv_vm_config *cfg = &vm->cfg;
-    int rc = read_image(cfg->kernel, &vm->kernel, &vm->kernel_len);
-    if (!rc)
-        rc = read_image(cfg->initrd, &vm->initrd, &vm->initrd_len);
+    int rc = 0;
+    if (cfg->kernel)
+        rc = rv_image_open(cfg->kernel, MAX_IMAGE, &vm->kernel);
+    if (!rc && cfg->initrd)
+        rc = rv_image_open(cfg->initrd, MAX_IMAGE, &vm->initrd);
     if (!rc)
         rc = read_image(cfg->bios, &vm->bios, &vm->bios_len);
     if (!rc)
@@ -399,11 +401,11 @@ static int vm_read_images(struct rv_vm *vm)
 
 void vm_drop_images(struct rv_vm *vm)
 {
-    free(vm->kernel);
-    free(vm->initrd);
+    rv_image_close(&vm->kernel);
+    rv_image_close(&vm->initrd);
     free(vm->bios);
     free(vm->dtb_file);
-    vm->kernel = vm->initrd = vm->bios = vm->dtb_file = NULL;
+    vm->bios = vm->dtb_file = NULL;
     vm->images_dropped = true;
 }
 
@@ -431,6 +433,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out)
     vm->out_fd = cfg->console_out_fd;
     vm->wake_pipe[0] = vm->wake_pipe[1] = -1;
     vm->ram_fd = -1;
+    vm->kernel.fd = vm->initrd.fd = -1;
     vm->dbg_notify_fd = -1;
     vm->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* -1: RSS not reported */
     /* Recursive: virtio devices raise interrupts both from MMIO callbacks (lock held) and
@@ -623,8 +626,8 @@ void rv_vm_destroy(struct rv_vm *vm)
             close(vm->wake_pipe[i]);
     if (vm->statm_fd >= 0)
         close(vm->statm_fd);
-    free(vm->kernel);
-    free(vm->initrd);
+    rv_image_close(&vm->kernel);
+    rv_image_close(&vm->initrd);
     free(vm->bios);
     free(vm->dtb_file);
     free(vm->fdt);

@@ -13,6 +13,7 @@
 #include "cpu/uwin.h"
 #include "jit/jit.h"
 #include "dev/device.h"
+#include "machine/loader.h"
 #include "machine/vm_debug.h"
 #include "rvisor/state.h"
 #include "rvisor/vm.h"
@@ -79,9 +80,11 @@ struct rv_vm {
     struct timespec t0;        /* host time of mtime = 0 */
     _Atomic uint64_t mtime_offset; /* added to host-derived ticks (guest writes to mtime) */
 
-    /* boot images, kept for a reboot */
-    uint8_t *kernel, *initrd, *bios, *dtb_file;
-    size_t kernel_len, initrd_len, bios_len, dtb_file_len;
+    /* boot images, kept for a reboot: the kernel and initrd as open files (loaded straight
+     * into guest RAM), the small firmware and device tree in memory */
+    struct rv_image_file kernel, initrd;
+    uint8_t *bios, *dtb_file;
+    size_t bios_len, dtb_file_len;
     uint8_t *fdt;              /* the device tree the guest gets */
     size_t fdt_len;
     uint64_t fdt_addr, initrd_addr, kernel_entry, bios_entry, fw_info_addr;
@@ -104,7 +107,7 @@ struct rv_vm {
 
     /* state (vm_state.c, vm_migrate.c) */
     bool restored;             /* harts hold restored state: the first run does not boot */
-    bool images_dropped;       /* boot images freed (restored VMs): read again on reset */
+    bool images_dropped;       /* boot images closed (restored VMs): opened again on reset */
     char *owned[32];          /* strings cfg points to, for VMs made from a state stream */
     struct vm_migration *migration; /* the outgoing migration, or NULL */
     _Atomic bool migration_final; /* the stop-and-copy holds the harts: no resume */

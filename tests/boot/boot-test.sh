@@ -67,6 +67,26 @@ expect "boot --smp 2" 0 '^cpus=2' -- --smp 2 $K --append "$(cmd 'echo%20cpus=$(n
 # 5. A guest reboot under --no-reboot ends the run with 124.
 expect "reboot --no-reboot" 124 -- --no-reboot $K --append "$(cmd 'reboot%20-f')"
 
+# 5b. A guest reboot loads kernel and initrd again from their files (kept open, not copied in
+#     memory): the guest boots a second time; then, with the kernel file cut short, the next
+#     reboot fails with 125 and names the problem.
+cp "$guest/Image" "$tmp/k"
+cp "$guest/initrd.img" "$tmp/i"
+timeout 600 "$rvisor" run ${RVISOR_RUN_ARGS:-} --kernel "$tmp/k" --initrd "$tmp/i" \
+    --append "$(cmd 'echo%20boot-mark;reboot%20-f')" </dev/null >"$tmp/out" 2>&1 &
+rb_pid=$!
+marks() { grep -c '^boot-mark' "$tmp/out"; }
+for _ in $(seq 600); do [ "$(marks)" -ge 2 ] && break; sleep 0.2; done
+if [ "$(marks)" -ge 2 ]; then pass "reboot loads the images again"; else fail_run "reboot"; fi
+truncate -s 100000 "$tmp/k"
+wait $rb_pid
+rb_status=$?
+if [ $rb_status = 125 ] && grep -q 'reboot failed: .*k: file shorter than when it was opened' "$tmp/out"; then
+    pass "a kernel file cut short before a reboot: status 125 and a message"
+else
+    fail_run "kernel cut short before a reboot: status $rb_status"
+fi
+
 # 6. A kernel panic ends the run with 126 and a message.
 expect "kernel panic" 126 'Kernel panic' 'guest kernel panicked' -- \
     $K --append "$(cmd 'echo%20c>/proc/sysrq-trigger')"
