@@ -556,6 +556,10 @@ static uintptr_t emit_block(struct rv_jit *j, struct jit_block *b, const struct 
               (j->hart->satp >> SATP_MODE_SHIFT) == SATP_MODE_SV39;
     const size_t nfix = j->nfix;
     t->ins = ins;
+    for (unsigned k = 0; k < n; k++) {
+        t->rmask[k] = jit_insn_read_mask(&ins[k]);
+        t->wmask[k] = jit_insn_write_mask(&ins[k]);
+    }
     t->insn_clock = 0;
     jit_rc_init(&t->rc);
     struct x86_asm *a = &t->a;

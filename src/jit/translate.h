@@ -115,6 +115,9 @@ struct tr {
                                              and last byte relative to the leader's address */
     bool wcheck[JIT_MAX_BLOCK_INSNS];      /* window access k compares its base with the
                                               limit (translate_mem.c) */
+    /* registers each instruction reads and may write (jit_insn_read_mask(), ..._write_mask()):
+     * the register cache's look-ahead */
+    uint32_t rmask[JIT_MAX_BLOCK_INSNS], wmask[JIT_MAX_BLOCK_INSNS];
 };
 enum { MEM_PLAIN, MEM_LEADER, MEM_MEMBER };
 
@@ -205,6 +208,9 @@ static inline void alu_x(struct tr *t, enum x86_alu op, bool wide, unsigned dst,
  * with a destination). Hints for the register cache's choices only. */
 bool jit_insn_reads(const struct rv_insn *in, unsigned r);
 bool jit_insn_writes(const struct rv_insn *in, unsigned r);
+/* The same as bit masks of x1..x31 (bit r: x[r]; bit 0 never set). */
+uint32_t jit_insn_read_mask(const struct rv_insn *in);
+uint32_t jit_insn_write_mask(const struct rv_insn *in);
 
 /* translate.c: out-of-line code reached through the rel32 field `jump` (and c->jump2). */
 struct cold *jit_add_cold(struct tr *t, enum cold_kind kind, uint8_t *jump);

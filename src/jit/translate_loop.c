@@ -28,9 +28,8 @@
  * for stores and branches too: more registers written than needed, never fewer). */
 static void count_uses(const struct rv_insn *in, unsigned use[32], bool written[32])
 {
-    for (unsigned r = 1; r < 32; r++)
-        if (jit_insn_reads(in, r) || jit_insn_writes(in, r))
-            use[r]++;
+    for (uint32_t m = jit_insn_read_mask(in) | jit_insn_write_mask(in); m; m &= m - 1)
+        use[__builtin_ctz(m)]++;
     written[in->rd] = true;
 }
 

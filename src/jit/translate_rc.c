@@ -75,17 +75,56 @@ bool jit_insn_writes(const struct rv_insn *in, unsigned r)
     return true;
 }
 
+uint32_t jit_insn_read_mask(const struct rv_insn *in)
+{
+    unsigned op = in->op;
+    if (op == RV_OP_LUI || op == RV_OP_AUIPC || op == RV_OP_JAL)
+        return 0;
+    uint32_t m = 1u << in->rs1;
+    bool imm_form = op == RV_OP_JALR || (op >= RV_OP_LB && op <= RV_OP_LWU) ||
+                    (op >= RV_OP_ADDI && op <= RV_OP_SRAI) ||
+                    (op >= RV_OP_ADDIW && op <= RV_OP_SRAIW) ||
+                    (op >= RV_OP_CSRRW && op <= RV_OP_CSRRCI);
+    if (!imm_form)
+        m |= 1u << in->rs2;
+    return m & ~1u;
+}
+
+uint32_t jit_insn_write_mask(const struct rv_insn *in)
+{
+    return jit_insn_writes(in, in->rd) ? (1u << in->rd) & ~1u : 0;
+}
+
 /* How far (in instructions) the next read of x[r] after the current instruction is, along
  * the block's fall-through path; UINT_MAX if the block writes x[r] first or never reads it. */
 static unsigned next_read(const struct tr *t, unsigned r)
 {
+    const uint32_t bit = 1u << r;
     for (unsigned m = t->k + 1; m < t->n; m++) {
-        if (jit_insn_reads(&t->ins[m], r))
+        if (t->rmask[m] & bit)
             return m - t->k;
-        if (jit_insn_writes(&t->ins[m], r))
+        if (t->wmask[m] & bit)
             break;
     }
     return UINT_MAX;
+}
+
+/* next_read() of every slot's register (all slots taken), in one pass over the block. */
+static void next_reads(const struct tr *t, unsigned dist[RC_SLOTS])
+{
+    unsigned at[32];
+    uint32_t want = 0;
+    for (int i = 0; i < RC_SLOTS; i++) {
+        want |= 1u << t->rc.guest[i];
+        at[t->rc.guest[i]] = UINT_MAX;
+    }
+    for (unsigned m = t->k + 1; m < t->n && want; m++) {
+        for (uint32_t hit = t->rmask[m] & want; hit; hit &= hit - 1)
+            at[__builtin_ctz(hit)] = m - t->k;
+        want &= ~(t->rmask[m] | t->wmask[m]);
+    }
+    for (int i = 0; i < RC_SLOTS; i++)
+        dist[i] = at[t->rc.guest[i]];
 }
 
 bool jit_rc_in_hart(const struct tr *t, unsigned r)
@@ -118,8 +157,8 @@ static int rc_alloc(struct tr *t, unsigned r)
             break;
         }
     unsigned dist[RC_SLOTS];
-    for (int i = 0; victim < 0 && i < RC_SLOTS; i++)
-        dist[i] = next_read(t, (unsigned)rc->guest[i]);
+    if (victim < 0)
+        next_reads(t, dist);
     for (int pass = 0; victim < 0 && pass < 3; pass++)
         for (int i = 0; i < RC_SLOTS; i++)
             if ((pass == 2 || rc->used[i] <= t->insn_clock) &&
